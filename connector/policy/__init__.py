@@ -1,0 +1,10 @@
+"""The pure lawful-use policy core: ``evaluate(facts, *, now, settings) -> Decision``.
+
+Imports only the standard library and ``connector.models``; no I/O, no clock, no environment, no logging.
+"""
+
+from connector.policy.engine import CATALOGUE, evaluate
+from connector.policy.rule import RuleInfo
+from connector.policy.settings import RULESET_VERSION, PolicySettings
+
+__all__ = ["CATALOGUE", "RULESET_VERSION", "PolicySettings", "RuleInfo", "evaluate"]

@@ -1,0 +1,382 @@
+"""Rules that hold in every jurisdiction with a pack: gates (G), consent (C), soft opt-in (S), the LIA check (L1).
+
+Source: lawful-use-rules.md §4.3 and the implementer notes of §8.
+"""
+
+from __future__ import annotations
+
+from connector.models import Basis, EmailKind, EntityType, Profile, RegisterList, SourceKind
+from connector.policy.rule import Channel, Outcome, PostRule, Rule, RuleInfo, allow, deny, note
+from connector.policy.situation import ConsentStatus, Situation
+
+__all__ = ["CONSENT_RULES", "GATES", "L1", "PACK_COUNTRIES", "SOFT_OPT_IN_RULES"]
+
+PACK_COUNTRIES = frozenset({"NL", "DE", "BE", "FR", "GB"})
+
+
+def _objection(s: Situation, channel: Channel) -> Outcome | None:
+    objected = s.facts.objection
+    if objected is None or s.consent_after(channel, objected):
+        return None
+    return deny(f"The person objected to direct marketing on {objected}; that objection is absolute.")
+
+
+def _email_optout(s: Situation, channel: Channel) -> Outcome | None:
+    opted_out = s.facts.optout_email
+    if channel != "email" or opted_out is None or s.consent_after("email", opted_out):
+        return None
+    return deny(f"The person unsubscribed from marketing e-mail on {opted_out}.")
+
+
+def _phone_optout(s: Situation, channel: Channel) -> Outcome | None:
+    if channel != "phone":
+        return None
+    opted_out = s.facts.optout_phone
+    if opted_out is not None and not s.consent_after("phone", opted_out):
+        return deny(f"The person asked not to be called on {opted_out}.")
+    own = s.screening(RegisterList.OWN)
+    if own is not None and own.listed and not (own.since and s.consent_after("phone", own.since)):
+        return deny("The number is on our own do-not-call suppression list.")
+    return None
+
+
+def _insufficient_data(s: Situation, channel: Channel) -> Outcome | None:
+    if s.facts.country is None:
+        return deny("The contact's country is unknown, so no national rule can be applied.", review=True)
+    if s.facts.entity_type is EntityType.UNKNOWN:
+        return deny("It is unknown whether the contact is a consumer, sole trader or company.", review=True)
+    return None
+
+
+def _provenance_unknown(s: Situation, channel: Channel) -> Outcome | None:
+    if s.kinds and s.kinds != {SourceKind.UNKNOWN}:
+        return None
+    return deny(
+        "Where this contact's data came from is not recorded, so its use cannot be shown lawful.", review=True
+    )
+
+
+def _foreign_law(s: Situation, channel: Channel) -> Outcome | None:
+    if s.facts.country in PACK_COUNTRIES:
+        return None
+    return deny(
+        f"No rule pack covers contacts in {s.facts.country}; a person must check that country's law.",
+        review=True,
+    )
+
+
+def _scraped_source(s: Situation, channel: Channel) -> Outcome | None:
+    known = s.kinds - {SourceKind.UNKNOWN}
+    if known != {SourceKind.LINKEDIN_TOOL}:
+        return None
+    if ConsentStatus.FRESH in (s.phone_consent, s.email_consent):
+        return None
+    return deny(
+        "The only source is a scraper or enrichment tool, which the AP and CNIL treat as almost always unlawful.",
+        review=True,
+    )
+
+
+def _no_email_address(s: Situation, channel: Channel) -> Outcome | None:
+    if channel != "email" or s.facts.email.kind is not EmailKind.NONE:
+        return None
+    return deny("There is no e-mail address to write to.")
+
+
+GATES: tuple[Rule, ...] = (
+    Rule(
+        RuleInfo(
+            "G1",
+            "OBJECTION_ART21",
+            "both",
+            "*",
+            "GDPR 21(2)-(3); Tw 11.7 (verzet)",
+            "An objection to direct marketing, not followed by a new consent, stops all calls and e-mail.",
+        ),
+        _objection,
+    ),
+    Rule(
+        RuleInfo(
+            "G2",
+            "UNSUBSCRIBED",
+            "email",
+            "*",
+            "ePD 13(2); Tw 11.7(4); GDPR 7(3)",
+            "An e-mail opt-out, not followed by a new e-mail consent, stops marketing e-mail.",
+        ),
+        _email_optout,
+    ),
+    Rule(
+        RuleInfo(
+            "G3",
+            "PHONE_OBJECTION",
+            "phone",
+            "*",
+            "Tw 11.7 (recht van verzet); PECR 21(1)(a)",
+            "A request not to be called, or our own suppression list, stops sales calls.",
+        ),
+        _phone_optout,
+    ),
+    Rule(
+        RuleInfo(
+            "G4",
+            "INSUFFICIENT_DATA",
+            "both",
+            "*",
+            "GDPR 5(2)",
+            "Unknown country or entity type: nothing is allowed until a person completes the record.",
+        ),
+        _insufficient_data,
+    ),
+    Rule(
+        RuleInfo(
+            "G5",
+            "PROVENANCE_UNKNOWN",
+            "both",
+            "*",
+            "GDPR 5(2), 14(2)(f)",
+            "No recorded source: nothing is allowed until the provenance is known.",
+        ),
+        _provenance_unknown,
+    ),
+    Rule(
+        RuleInfo(
+            "G6",
+            "FOREIGN_LAW",
+            "both",
+            "*",
+            "Tw 11.7(3)(b)",
+            "A country without a rule pack: nothing is allowed until a person reviews it.",
+        ),
+        _foreign_law,
+    ),
+    Rule(
+        RuleInfo(
+            "G7",
+            "SCRAPED_SOURCE",
+            "both",
+            "*",
+            "AP Handreiking scraping 2024; CNIL SAN-2024-020; LinkedIn User Agreement",
+            "Data that only came from a scraper or enrichment tool is not used without our own consent.",
+        ),
+        _scraped_source,
+    ),
+    Rule(
+        RuleInfo(
+            "G8",
+            "NO_EMAIL_ADDRESS",
+            "email",
+            "*",
+            "—",
+            "No e-mail address: marketing e-mail is not possible.",
+        ),
+        _no_email_address,
+    ),
+)
+
+
+def _fresh_consent(s: Situation, channel: Channel) -> Outcome | None:
+    if s.consent(channel) is not ConsentStatus.FRESH:
+        return None
+    return allow(
+        f"The person gave us a specific {_channel_word(channel)} consent that is still in use.", Basis.CONSENT
+    )
+
+
+def _stale_consent(s: Situation, channel: Channel) -> Outcome | None:
+    if s.consent(channel) is not ConsentStatus.STALE:
+        return None
+    months = s.settings.consent_max_idle_months
+    if s.settings.profile is Profile.LEGAL_MINIMUM:
+        return allow(
+            f"The {_channel_word(channel)} consent has been idle for over {months} months; courts disagree whether"
+            " it lapsed [contested], so it is used and should be refreshed.",
+            Basis.CONSENT,
+            actions=("refresh_consent",),
+        )
+    return deny(
+        f"The {_channel_word(channel)} consent has been idle for over {months} months; courts disagree whether it"
+        " lapsed [contested], so it is not relied on until refreshed.",
+        review=True,
+        actions=("refresh_consent",),
+    )
+
+
+def _invalid_consent(s: Situation, channel: Channel) -> Outcome | None:
+    if s.consent(channel) is not ConsentStatus.INVALID:
+        return None
+    return note(
+        f"The recorded {_channel_word(channel)} consent is not valid (bundled, pre-ticked, not naming us, or dated"
+        " in the future), so it counts as no consent.",
+        review=True,
+    )
+
+
+CONSENT_RULES: tuple[Rule, ...] = (
+    Rule(
+        RuleInfo(
+            "C1",
+            "CONSENT",
+            "both",
+            "*",
+            "GDPR 6(1)(a), 7(1); PECR 21(4); UWG 7a",
+            "A valid, specific consent for this channel and our company allows it, even over a register.",
+        ),
+        _fresh_consent,
+    ),
+    Rule(
+        RuleInfo(
+            "C2",
+            "CONSENT_STALE",
+            "both",
+            "*",
+            "EDPB 05/2020; BGH III ZR 196/17 vs AG München 2023",
+            "A consent idle longer than the configured months: used only under legal_minimum.",
+            contested=True,
+        ),
+        _stale_consent,
+    ),
+    Rule(
+        RuleInfo(
+            "C3",
+            "CONSENT_INVALID",
+            "both",
+            "*",
+            "GDPR 4(11), 7(4); ACM/OPTA",
+            "A bundled, pre-ticked or 'partners' consent counts as no consent.",
+        ),
+        _invalid_consent,
+    ),
+)
+
+
+def _soft_opt_in_conditions_met(s: Situation) -> bool:
+    c = s.facts.customer
+    return c is not None and all(
+        (c.paid, c.same_entity, c.informed_at_collection, c.optout_in_every_message, c.similar_offer)
+    )
+
+
+def _soft_opt_in(s: Situation, channel: Channel) -> Outcome | None:
+    age = s.customer_age_months()
+    if not _soft_opt_in_conditions_met(s) or age is None or age > s.settings.soft_opt_in_max_months:
+        return None
+    return allow(
+        "A paying customer of ours, told at the sale they could object, with an opt-out in every message, may get"
+        " e-mail about similar products.",
+        Basis.SOFT_OPT_IN,
+        actions=("unsubscribe_link",),
+    )
+
+
+def _soft_opt_in_aged(s: Situation, channel: Channel) -> Outcome | None:
+    if not _soft_opt_in_conditions_met(s):
+        return None
+    age = s.customer_age_months()
+    if age is None:
+        return note(
+            "The customer relationship has no sale or end date, so the soft opt-in cannot be dated.",
+            review=True,
+        )
+    if age <= s.settings.soft_opt_in_max_months:
+        return None
+    return note(
+        f"The last sale or end of the relationship is over {s.settings.soft_opt_in_max_months} months ago, so the"
+        " soft opt-in is no longer relied on [uncertain: no statutory term].",
+        review=True,
+    )
+
+
+def _soft_opt_in_unmet(s: Situation, channel: Channel) -> Outcome | None:
+    if s.facts.customer is None or _soft_opt_in_conditions_met(s):
+        return None
+    return note(
+        "A customer, but the soft opt-in conditions are not met (paid sale, same company, told at collection,"
+        " opt-out in every message, similar offer)."
+    )
+
+
+SOFT_OPT_IN_RULES: tuple[Rule, ...] = (
+    Rule(
+        RuleInfo(
+            "S1",
+            "SOFT_OPT_IN",
+            "email",
+            "*",
+            "ePD 13(2); Tw 11.7(4); UWG 7(3); PECR 22(3); CPCE L34-5",
+            "Customers may be e-mailed about our similar products if every soft opt-in condition holds.",
+        ),
+        _soft_opt_in,
+    ),
+    Rule(
+        RuleInfo(
+            "S2",
+            "SOFT_OPTIN_AGED",
+            "email",
+            "*",
+            "no statutory term; Code Telemarketing by analogy",
+            "A soft opt-in older than the configured months is not relied on.",
+        ),
+        _soft_opt_in_aged,
+    ),
+    Rule(
+        RuleInfo(
+            "S3",
+            "SOFT_OPTIN_CONDITIONS_UNMET",
+            "email",
+            "*",
+            "Tw 11.7(4); ACM",
+            "A customer whose soft opt-in conditions are unmet gets no marketing e-mail on that basis.",
+        ),
+        _soft_opt_in_unmet,
+    ),
+)
+
+_LI_BASES = frozenset(
+    {Basis.LEGITIMATE_INTEREST, Basis.NATIONAL_OPT_OUT_REGIME, Basis.NO_CONSENT_NEEDED_LEGAL_PERSON}
+)
+
+
+def _unassessed_interest(s: Situation, channel: Channel, verdict: Outcome) -> Outcome | None:
+    if verdict.basis not in _LI_BASES or s.first_party or not s.named_person(channel):
+        return None
+    word = "call" if channel == "phone" else "e-mail"
+    if s.facts.lia_ref is not None:
+        return note(
+            f"The {word} to a named person from an indirect source is covered by a documented legitimate-interest"
+            " assessment; the person must get an Art. 14 notice.",
+            actions=("art14_notice",),
+        )
+    if s.settings.profile is Profile.LEGAL_MINIMUM:
+        return Outcome(
+            allowed=True,
+            basis=verdict.basis,
+            text=f"The {word} to a named person from an indirect source rests on legitimate interest without a"
+            " documented assessment [contested]; allowed with an Art. 14 notice at first contact.",
+            actions=("art14_notice",),
+        )
+    return deny(
+        f"The {word} to a named person from an indirect source would rest on legitimate interest, but no"
+        " assessment is documented [contested]; not allowed until one is.",
+        review=True,
+        actions=("art14_notice",),
+    )
+
+
+L1 = PostRule(
+    RuleInfo(
+        "L1",
+        "LI_UNASSESSED",
+        "both",
+        "*",
+        "GDPR 5(1)(b), 6(4), 6(1)(f), 14; AP 2024; C-621/22",
+        "Named persons from indirect sources are contacted on legitimate interest only with a documented"
+        " assessment (conservative) or with an Art. 14 notice (legal_minimum).",
+        contested=True,
+    ),
+    _unassessed_interest,
+)
+
+
+def _channel_word(channel: Channel) -> str:
+    return "telephone" if channel == "phone" else "e-mail"
