@@ -1,6 +1,6 @@
 """The pure lawful-use policy core: ``evaluate(facts, *, now, settings) -> Decision``.
 
-Imports only the standard library and ``connector.models``; no I/O, no clock, no environment, no logging.
+Imports only the standard library and ``connector.models``; no I/O, no clock, no environment, no log output.
 """
 
 from connector.policy.engine import CATALOGUE, evaluate

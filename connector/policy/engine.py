@@ -7,7 +7,9 @@ verdict then passes the L1 post-check. The engine is pure: ``now`` and the setti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from connector.models import Basis, ChannelBasis, ContactFacts, Decision, Reason
 from connector.policy.category import lawful_use_of
@@ -28,87 +30,100 @@ _PACKS: dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {
 }
 _EMPTY_PACK: tuple[tuple[Rule, ...], tuple[Rule, ...]] = ((), ())
 
-CATALOGUE: tuple[RuleInfo, ...] = tuple(
-    rule.info
-    for rule in (
-        *GATES,
-        *CONSENT_RULES,
-        *SOFT_OPT_IN_RULES,
-        *(r for pack in _PACKS.values() for p in pack for r in p),
-    )
-) + (L1.info,)
+_ALL_RULES = (
+    *GATES,
+    *CONSENT_RULES,
+    *SOFT_OPT_IN_RULES,
+    *(r for pack in _PACKS.values() for p in pack for r in p),
+)
+CATALOGUE: tuple[RuleInfo, ...] = (*(rule.info for rule in _ALL_RULES), L1.info)
 
 _NO_VERDICT = RuleInfo(
     "X0", "NO_RULE_MATCHED", "both", "*", "GDPR 5(2)", "No rule decided: restrictive, review."
 )
-_Trace = list[tuple[RuleInfo, Outcome]]
 
 
-def _chain(s: Situation, channel: Channel) -> tuple[Rule, ...]:
-    phone_pack, email_pack = _PACKS.get(s.facts.country or "", _EMPTY_PACK)
+@lru_cache(maxsize=1024)
+def _chain(country: str | None, channel: Channel, now: date) -> tuple[Rule, ...]:
+    """The rules that apply to a channel in a country on a date, in precedence order."""
+    phone_pack, email_pack = _PACKS.get(country or "", _EMPTY_PACK)
     if channel == "phone":
-        return (*GATES, *CONSENT_RULES, *phone_pack)
-    return (*GATES, *CONSENT_RULES, *SOFT_OPT_IN_RULES, *email_pack)
+        rules = (*GATES, *CONSENT_RULES, *phone_pack)
+    else:
+        rules = (*GATES, *CONSENT_RULES, *SOFT_OPT_IN_RULES, *email_pack)
+    return tuple(r for r in rules if r.info.channel in ("both", channel) and r.info.in_force(now))
 
 
-def _decide(s: Situation, channel: Channel) -> tuple[Outcome, _Trace]:
-    """Walk the channel's chain; return the effective verdict and every outcome that said something."""
-    trace: _Trace = []
-    for rule in _chain(s, channel):
-        info = rule.info
-        if info.channel not in ("both", channel) or not info.in_force(s.now):
-            continue
+@dataclass(slots=True)
+class _ChannelResult:
+    """The effective verdict on one channel and every (rule, outcome) that said something on the way."""
+
+    verdict: Outcome
+    trace: list[tuple[RuleInfo, Outcome]]
+
+    def notes_and_verdict(self) -> list[Outcome]:
+        """The outcomes whose actions apply: a verdict that L1 replaced no longer counts."""
+        return [o for _, o in self.trace if o.allowed is None] + [self.verdict]
+
+
+def _decide(s: Situation, channel: Channel) -> _ChannelResult:
+    """Walk the channel's chain: the first rule that decides wins; notes are kept; L1 checks permissive ones."""
+    trace: list[tuple[RuleInfo, Outcome]] = []
+    for rule in _chain(s.facts.country, channel, s.now):
         outcome = rule.check(s, channel)
         if outcome is None:
             continue
-        trace.append((info, outcome))
-        if outcome.allowed is not None:
-            return _post_check(s, channel, outcome, trace)
-    fallback = Outcome(allowed=False, text="No rule decided this channel, so it stays closed.", review=True)
-    trace.append((_NO_VERDICT, fallback))
-    return fallback, trace
+        trace.append((rule.info, outcome))
+        if outcome.allowed is None:
+            continue
+        if outcome.allowed and s.facts.country in PACK_COUNTRIES:
+            checked = L1.check(s, channel, outcome)
+            if checked is not None:
+                trace.append((L1.info, checked))
+                if checked.allowed is not None:
+                    outcome = checked
+        return _ChannelResult(outcome, trace)
+    trace.append((_NO_VERDICT, _FALLBACK))
+    return _ChannelResult(_FALLBACK, trace)
 
 
-def _post_check(s: Situation, channel: Channel, verdict: Outcome, trace: _Trace) -> tuple[Outcome, _Trace]:
-    if not verdict.allowed or s.facts.country not in PACK_COUNTRIES:
-        return verdict, trace
-    outcome = L1.check(s, channel, verdict)
-    if outcome is None:
-        return verdict, trace
-    trace.append((L1.info, outcome))
-    return (verdict if outcome.allowed is None else outcome), trace
+_FALLBACK = Outcome(allowed=False, text="No rule decided this channel, so it stays closed.", review=True)
 
 
-def _reasons(phone: _Trace, email: _Trace) -> tuple[Reason, ...]:
-    email_texts = {(info.id, outcome.text) for info, outcome in email}
-    shared = {(info.id, outcome.text) for info, outcome in phone} & email_texts
-    reasons = [
-        _reason(info, outcome, "both" if (info.id, outcome.text) in shared else "phone")
-        for info, outcome in phone
-    ]
-    reasons += [
-        _reason(info, outcome, "email") for info, outcome in email if (info.id, outcome.text) not in shared
-    ]
+def _reasons(phone: _ChannelResult, email: _ChannelResult) -> tuple[Reason, ...]:
+    """Phone reasons, then e-mail reasons; a rule that said the same on both channels is listed once."""
+    email_keys = {(info.id, o.text) for info, o in email.trace}
+    reasons = []
+    shared = set()
+    for info, outcome in phone.trace:
+        key = (info.id, outcome.text)
+        if key in email_keys:
+            shared.add(key)
+            reasons.append(_reason_of(info, outcome.text, "both"))
+        else:
+            reasons.append(_reason_of(info, outcome.text, "phone"))
+    for info, outcome in email.trace:
+        if (info.id, outcome.text) not in shared:
+            reasons.append(_reason_of(info, outcome.text, "email"))
     return tuple(reasons)
 
 
-def _reason(info: RuleInfo, outcome: Outcome, channel: str) -> Reason:
-    return Reason.model_construct(
-        rule=info.id, channel=channel, citation=info.citation, text=outcome.text, code=info.code
-    )
+@lru_cache(maxsize=4096)
+def _reason_of(info: RuleInfo, text: str, channel: str) -> Reason:
+    return Reason.trusted(rule=info.id, channel=channel, citation=info.citation, text=text, code=info.code)
 
 
-def _actions(s: Situation, effective: list[Outcome]) -> tuple[str, ...]:
-    actions = dict.fromkeys(action for outcome in effective for action in outcome.actions)
+def _actions(s: Situation, phone: _ChannelResult, email: _ChannelResult) -> tuple[str, ...]:
+    outcomes = phone.notes_and_verdict() + email.notes_and_verdict()
+    actions = dict.fromkeys(action for outcome in outcomes for action in outcome.actions)
     if s.indirect:
         actions["art14_notice"] = None
     return tuple(actions)
 
 
-def _effective(verdict: Outcome, trace: _Trace) -> list[Outcome]:
-    """The notes plus the final verdict: the actions of a verdict that L1 replaced no longer apply."""
-    notes = [outcome for _, outcome in trace if outcome.allowed is None]
-    return [*notes, verdict]
+@lru_cache(maxsize=64)
+def _channel_basis(call: Basis, email: Basis) -> ChannelBasis:
+    return ChannelBasis.trusted(call=call, email=email)
 
 
 def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Decision:
@@ -123,20 +138,25 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         The Decision. Evaluation never raises for a valid ContactFacts.
     """
     s = situation_of(facts, now=now, settings=settings)
-    phone, phone_trace = _decide(s, "phone")
-    email, email_trace = _decide(s, "email")
-    objected = any(info.id == "G1" for info, _ in (*phone_trace, *email_trace))
-    return Decision.model_construct(
+    phone = _decide(s, "phone")
+    email = _decide(s, "email")
+    trace = (*phone.trace, *email.trace)
+    call_allowed = bool(phone.verdict.allowed)
+    email_allowed = bool(email.verdict.allowed)
+    return Decision.trusted(
         id=facts.id,
-        lawful_use=lawful_use_of(s, objected=objected),
-        do_not_cold_call=not phone.allowed,
-        email_allowed=bool(email.allowed),
-        review_needed=any(outcome.review for _, outcome in (*phone_trace, *email_trace)),
-        basis=ChannelBasis.model_construct(
-            call=phone.basis if phone.allowed else Basis.NONE,
-            email=email.basis if email.allowed else Basis.NONE,
+        lawful_use=lawful_use_of(s, objected=any(info is _G1 for info, _ in trace)),
+        do_not_cold_call=not call_allowed,
+        email_allowed=email_allowed,
+        review_needed=any(outcome.review for _, outcome in trace),
+        basis=_channel_basis(
+            phone.verdict.basis if call_allowed else Basis.NONE,
+            email.verdict.basis if email_allowed else Basis.NONE,
         ),
-        reasons=_reasons(phone_trace, email_trace),
-        required_actions=_actions(s, [*_effective(phone, phone_trace), *_effective(email, email_trace)]),
+        reasons=_reasons(phone, email),
+        required_actions=_actions(s, phone, email),
         policy=settings.policy_id,
     )
+
+
+_G1 = GATES[0].info

@@ -99,6 +99,8 @@ class Situation:
 
     def consent_after(self, channel: str, moment: date) -> bool:
         """A valid, unwithdrawn consent on the channel given after ``moment`` (a renewed opt-in)."""
+        if not self.facts.consents:
+            return False
         return any(
             c.channel == channel and _usable(c, self.now) and c.date > moment for c in self.facts.consents
         )
@@ -133,6 +135,8 @@ def _usable(consent: Consent, now: date) -> bool:
 
 def _consent_status(facts: ContactFacts, channel: str, now: date, max_idle: int) -> ConsentStatus:
     best = ConsentStatus.NONE
+    if not facts.consents:
+        return best
     for consent in facts.consents:
         if consent.channel != channel:
             continue

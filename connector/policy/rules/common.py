@@ -34,7 +34,7 @@ def _phone_optout(s: Situation, channel: Channel) -> Outcome | None:
     opted_out = s.facts.optout_phone
     if opted_out is not None and not s.consent_after("phone", opted_out):
         return deny(f"The person asked not to be called on {opted_out}.")
-    own = s.screening(RegisterList.OWN)
+    own = s.screening(RegisterList.OWN) if s.facts.dnc else None
     if own is not None and own.listed and not (own.since and s.consent_after("phone", own.since)):
         return deny("The number is on our own do-not-call suppression list.")
     return None
@@ -49,7 +49,7 @@ def _insufficient_data(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _provenance_unknown(s: Situation, channel: Channel) -> Outcome | None:
-    if s.kinds and s.kinds != {SourceKind.UNKNOWN}:
+    if s.kinds and s.kinds != _ONLY_UNKNOWN:
         return None
     return deny(
         "Where this contact's data came from is not recorded, so its use cannot be shown lawful.", review=True
@@ -65,9 +65,12 @@ def _foreign_law(s: Situation, channel: Channel) -> Outcome | None:
     )
 
 
+_TOOL_OR_UNKNOWN = frozenset({SourceKind.LINKEDIN_TOOL, SourceKind.UNKNOWN})
+_ONLY_UNKNOWN = frozenset({SourceKind.UNKNOWN})
+
+
 def _scraped_source(s: Situation, channel: Channel) -> Outcome | None:
-    known = s.kinds - {SourceKind.UNKNOWN}
-    if known != {SourceKind.LINKEDIN_TOOL}:
+    if SourceKind.LINKEDIN_TOOL not in s.kinds or (s.kinds - _TOOL_OR_UNKNOWN):
         return None
     if ConsentStatus.FRESH in (s.phone_consent, s.email_consent):
         return None
@@ -175,11 +178,16 @@ GATES: tuple[Rule, ...] = (
 )
 
 
+_CONSENT_ACTIONS: dict[str, tuple[str, ...]] = {"email": ("unsubscribe_link",), "phone": ("show_caller_id",)}
+
+
 def _fresh_consent(s: Situation, channel: Channel) -> Outcome | None:
     if s.consent(channel) is not ConsentStatus.FRESH:
         return None
     return allow(
-        f"The person gave us a specific {_channel_word(channel)} consent that is still in use.", Basis.CONSENT
+        f"The person gave us a specific {_channel_word(channel)} consent that is still in use.",
+        Basis.CONSENT,
+        actions=_CONSENT_ACTIONS[channel],
     )
 
 
@@ -192,7 +200,7 @@ def _stale_consent(s: Situation, channel: Channel) -> Outcome | None:
             f"The {_channel_word(channel)} consent has been idle for over {months} months; courts disagree whether"
             " it lapsed [contested], so it is used and should be refreshed.",
             Basis.CONSENT,
-            actions=("refresh_consent",),
+            actions=(*_CONSENT_ACTIONS[channel], "refresh_consent"),
         )
     return deny(
         f"The {_channel_word(channel)} consent has been idle for over {months} months; courts disagree whether it"

@@ -85,7 +85,7 @@ def _named_indirect(s: Situation, channel: Channel) -> Outcome | None:
     if s.facts.entity_type is not EntityType.BUSINESS:
         return None
     return allow(
-        "A named person at a company, from an indirect source: a call rests on legitimate interest.",
+        "A named person at a company, from an indirect source: a call would rest on legitimate interest, subject to L1.",
         Basis.LEGITIMATE_INTEREST,
         actions=("offer_objection_in_call", "show_caller_id"),
     )

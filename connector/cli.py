@@ -1,0 +1,195 @@
+"""The ``lawful-crm`` command line: a thin shell over the policy core, the sandbox and the sync.
+
+Heavy imports (vendor SDKs, the web stack) happen inside the commands that need them, so ``--help`` and
+``classify`` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import IO, Annotated
+
+import typer
+
+from connector.models import Profile
+
+app = typer.Typer(
+    name="lawful-crm",
+    help="Decide, explain and write back who may lawfully be cold-called or sent marketing e-mail.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+InputFile = Annotated[
+    str,
+    typer.Argument(
+        help="JSON lines of ContactFacts; '-' or nothing reads standard input.", show_default=False
+    ),
+]
+NowOption = Annotated[
+    str | None, typer.Option("--now", help="Evaluation date YYYY-MM-DD (default: today).", show_default=False)
+]
+ProfileOption = Annotated[
+    Profile | None,
+    typer.Option(
+        "--profile", help="conservative or legal_minimum (default: from lawful-crm.toml, else conservative)."
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Configuration file (default: ./lawful-crm.toml).", show_default=False),
+]
+
+
+def _parse_now(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint="--now") from None
+
+
+@contextmanager
+def _open_input(path: str) -> Iterator[IO[str]]:
+    if path == "-":
+        yield sys.stdin
+        return
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the context manager
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="FILE") from None
+    with handle:
+        yield handle
+
+
+def _policy_settings(profile: Profile | None, config: Path | None):  # type: ignore[no-untyped-def]
+    from connector.settings import load_settings
+
+    try:
+        settings = load_settings(config)
+    except (FileNotFoundError, ValueError) as exc:
+        raise typer.BadParameter(str(exc).splitlines()[0], param_hint="--config") from None
+    return settings.policy.to_policy(profile=profile)
+
+
+@app.command()
+def classify(
+    file: InputFile = "-",
+    now: NowOption = None,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Read ContactFacts as JSON lines, write one Decision per line in the same order.
+
+    A bad line yields {"id": ..., "error": ...} on stdout and a message on stderr; the exit status is then 1.
+    """
+    from connector.jsonlines import LineError, classify_lines
+
+    settings = _policy_settings(profile, config)
+    failed = 0
+    out = sys.stdout
+    with _open_input(file) as lines:
+        for line_no, result in classify_lines(lines, now=_parse_now(now), settings=settings):
+            if isinstance(result, LineError):
+                failed += 1
+                print(f"line {line_no}: {result.error}", file=sys.stderr)
+                out.write(result.to_json() + "\n")
+            else:
+                out.write(result.model_dump_json() + "\n")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def explain(
+    file: InputFile = "-",
+    now: NowOption = None,
+    profile: ProfileOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Explain, for each contact, both flags, the category, every deciding rule with its citation, and actions."""
+    from rich.console import Console
+
+    from connector.explain import explain_plain, explain_rich
+    from connector.jsonlines import LineError, classify_lines
+    from connector.models import ContactFacts
+
+    settings = _policy_settings(profile, config)
+    console = Console()
+    failed = 0
+    with _open_input(file) as handle:
+        lines = handle.readlines()
+    for line_no, result in classify_lines(lines, now=_parse_now(now), settings=settings):
+        if isinstance(result, LineError):
+            failed += 1
+            print(f"line {line_no}: {result.error}", file=sys.stderr)
+            continue
+        facts = ContactFacts.model_validate_json(lines[line_no - 1])
+        if console.is_terminal:
+            explain_rich(console, result, facts)
+        else:
+            print(explain_plain(result, facts) + "\n")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def rules(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per rule.")] = False,
+) -> None:
+    """List the rule set: id, channel, country, effective dates, citation and summary."""
+    import json
+
+    from rich.console import Console
+
+    from connector.explain import rules_plain, rules_rich
+    from connector.policy import CATALOGUE
+
+    if as_json:
+        for rule in CATALOGUE:
+            fields = {
+                k: getattr(rule, k) for k in ("id", "code", "channel", "country", "citation", "summary")
+            }
+            fields["effective_from"] = rule.effective_from.isoformat() if rule.effective_from else None
+            fields["effective_until"] = rule.effective_until.isoformat() if rule.effective_until else None
+            fields["contested"] = rule.contested
+            print(json.dumps(fields, ensure_ascii=False))
+        return
+    console = Console()
+    if console.is_terminal:
+        rules_rich(console, CATALOGUE)
+    else:
+        print(rules_plain(CATALOGUE))
+
+
+@app.command()
+def demo(now: NowOption = None) -> None:
+    """Explain the bundled sample contacts: one of each source, country and relationship the rules cover."""
+    from importlib.resources import files
+
+    sample = files("connector") / "examples" / "contacts.jsonl"
+    with _sample_path(sample) as path:
+        explain(file=str(path), now=now, profile=None, config=None)
+
+
+@contextmanager
+def _sample_path(resource: object) -> Iterator[Path]:
+    from importlib.resources import as_file
+
+    with as_file(resource) as path:  # type: ignore[arg-type]
+        yield path
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

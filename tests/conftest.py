@@ -1,0 +1,31 @@
+"""Shared test helpers: synthetic contacts only, time always injected."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from hypothesis import settings
+
+from connector.models import ContactFacts
+
+settings.register_profile("thorough", max_examples=3000, deadline=None)
+settings.register_profile("default", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+NOW = date(2026, 11, 28)
+
+
+def facts(**fields: Any) -> ContactFacts:
+    """A Dutch business contact from our own web form, named, with overrides: the neutral starting point."""
+    base: dict[str, Any] = {
+        "id": "t1",
+        "country": "NL",
+        "entity_type": "business",
+        "sources": [{"kind": "web_form_optin"}],
+        "email": {"kind": "named_business"},
+        "call_target": "company_line_named",
+    }
+    base.update(fields)
+    return ContactFacts.model_validate(base)

@@ -1,0 +1,295 @@
+"""One row per rule: the facts that trigger it, and what it decides.
+
+Each row starts from the neutral contact of ``tests.conftest.facts`` (NL business, own web form, named) and
+changes only what the rule looks at.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from connector.models import Decision, Profile
+from connector.policy import CATALOGUE, PolicySettings, evaluate
+from tests.conftest import NOW, facts
+
+CONSERVATIVE = PolicySettings()
+LEGAL_MINIMUM = PolicySettings(profile=Profile.LEGAL_MINIMUM)
+CUSTOMER = {
+    "paid": True,
+    "same_entity": True,
+    "last_sale": "2025-06-01",
+    "informed_at_collection": True,
+    "optout_in_every_message": True,
+}
+EMAIL_CONSENT = {"channel": "email", "date": "2026-05-01"}
+PHONE_CONSENT = {"channel": "phone", "date": "2026-05-01"}
+
+
+def decide(now: date = NOW, settings: PolicySettings = CONSERVATIVE, **fields: Any) -> Decision:
+    return evaluate(facts(**fields), now=now, settings=settings)
+
+
+def rules_of(decision: Decision, channel: str) -> list[str]:
+    return [r.rule for r in decision.reasons if r.channel in (channel, "both")]
+
+
+# (rule, channel, facts, expected permission on that channel)
+ROWS: list[tuple[str, str, dict[str, Any], bool]] = [
+    ("G1", "phone", {"objection": "2026-01-01", "consents": [PHONE_CONSENT | {"date": "2025-12-01"}]}, False),
+    ("G2", "email", {"optout_email": "2026-06-01", "consents": [EMAIL_CONSENT]}, False),
+    ("G3", "phone", {"optout_phone": "2026-06-01"}, False),
+    ("G3", "phone", {"dnc": [{"list": "OWN", "listed": True, "checked": "2026-11-01"}]}, False),
+    ("G4", "email", {"entity_type": "unknown", "consents": [EMAIL_CONSENT]}, False),
+    ("G5", "phone", {"sources": [{"kind": "unknown"}]}, False),
+    ("G6", "email", {"country": "US", "consents": [EMAIL_CONSENT]}, False),
+    ("G7", "phone", {"sources": [{"kind": "linkedin_tool"}]}, False),
+    ("G8", "email", {"email": {"kind": "none"}, "consents": [EMAIL_CONSENT]}, False),
+    ("C1", "email", {"consents": [EMAIL_CONSENT]}, True),
+    ("C1", "phone", {"entity_type": "consumer", "consents": [PHONE_CONSENT]}, True),
+    ("C2", "email", {"consents": [{"channel": "email", "date": "2022-01-01"}]}, False),
+    ("C3", "email", {"consents": [EMAIL_CONSENT | {"specific": False}]}, False),
+    ("S1", "email", {"customer": CUSTOMER}, True),
+    ("S2", "email", {"customer": CUSTOMER | {"last_sale": "2020-01-01"}}, False),
+    ("S3", "email", {"customer": CUSTOMER | {"paid": False}}, False),
+    ("N1", "email", {"email": {"kind": "role_generic", "published_for_offers": True}}, True),
+    ("N2", "email", {}, False),
+    ("N4", "phone", {"entity_type": "consumer", "customer": CUSTOMER}, False),
+    ("N5", "phone", {"entity_type": "sole_trader"}, False),
+    ("N5", "phone", {"call_target": "private_mobile"}, False),
+    ("N6", "phone", {"call_target": "general_number_role", "sources": [{"kind": "purchased_list"}]}, True),
+    ("N7", "phone", {}, True),
+    ("N8", "phone", {"sources": [{"kind": "public_registry"}], "lia_ref": "LIA-1"}, True),
+    ("D1", "email", {"country": "DE", "email": {"kind": "role_generic"}}, False),
+    ("D2", "phone", {"country": "DE", "entity_type": "consumer"}, False),
+    ("D3", "phone", {"country": "DE"}, True),
+    ("D4", "phone", {"country": "DE", "sources": [{"kind": "linkedin_manual"}]}, False),
+    ("B1", "email", {"country": "BE", "email": {"kind": "role_generic"}}, True),
+    ("B2", "email", {"country": "BE"}, False),
+    (
+        "B3",
+        "phone",
+        {"country": "BE", "dnc": [{"list": "BE_DNCM", "listed": True, "checked": "2026-11-20"}]},
+        False,
+    ),
+    (
+        "B4",
+        "phone",
+        {"country": "BE", "dnc": [{"list": "BE_DNCM", "listed": False, "checked": "2026-11-20"}]},
+        True,
+    ),
+    ("F0", "email", {"country": "FR", "entity_type": "consumer", "email": {"kind": "free_mail"}}, False),
+    ("F1", "email", {"country": "FR"}, True),
+    ("F2", "email", {"country": "FR", "email": {"kind": "role_generic"}}, True),
+    ("F3", "phone", {"country": "FR", "entity_type": "consumer"}, False),
+    ("F3", "phone", {"country": "FR", "entity_type": "consumer", "customer": CUSTOMER}, True),
+    ("F5", "phone", {"country": "FR"}, True),
+    ("U1", "email", {"country": "GB"}, True),
+    ("U2", "email", {"country": "GB", "entity_type": "consumer"}, False),
+    (
+        "U3",
+        "phone",
+        {"country": "GB", "dnc": [{"list": "UK_CTPS", "listed": True, "checked": "2026-11-20"}]},
+        False,
+    ),
+    (
+        "U4",
+        "phone",
+        {"country": "GB", "dnc": [{"list": "UK_CTPS", "listed": False, "checked": "2026-11-20"}]},
+        True,
+    ),
+    ("L1", "phone", {"sources": [{"kind": "supplier"}]}, False),
+]
+
+
+@pytest.mark.parametrize(("rule", "channel", "fields", "allowed"), ROWS, ids=[f"{r[0]}-{r[1]}" for r in ROWS])
+def test_rule_decides_its_channel(rule: str, channel: str, fields: dict[str, Any], allowed: bool) -> None:
+    """The rule appears among the channel's reasons and the channel gets the expected permission."""
+    decision = decide(**fields)
+    assert rule in rules_of(decision, channel)
+    permitted = not decision.do_not_cold_call if channel == "phone" else decision.email_allowed
+    assert permitted is allowed
+
+
+def test_every_rule_in_the_catalogue_has_a_row_or_a_dated_test() -> None:
+    """No rule ships without a test that makes it decide something."""
+    covered = {row[0] for row in ROWS} | {"N3", "F4"}
+    assert {info.id for info in CATALOGUE} <= covered
+
+
+def test_every_rule_cites_its_source() -> None:
+    """A DPO can trace every rule to a statute, a decision or guidance."""
+    for info in CATALOGUE:
+        assert info.citation.strip() and info.summary.strip(), info.id
+
+
+def test_nl_customer_calls_switch_off_on_2026_07_01() -> None:
+    """A Dutch consumer customer may be called on 2026-06-30 (N3) but not on 2026-07-01 (N4)."""
+    customer = {"entity_type": "consumer", "customer": CUSTOMER}
+    before = decide(now=date(2026, 6, 30), **customer)
+    after = decide(now=date(2026, 7, 1), **customer)
+    assert not before.do_not_cold_call and rules_of(before, "phone") == ["N3"]
+    assert after.do_not_cold_call and rules_of(after, "phone") == ["N4"]
+    assert "offer_objection_in_call" in before.required_actions
+
+
+def test_nl_customer_call_exception_ends_three_years_after_the_last_sale() -> None:
+    """Before July 2026 the customer exception holds only for three years after the relationship."""
+    old = decide(
+        now=date(2026, 5, 1), entity_type="consumer", customer=CUSTOMER | {"last_sale": "2022-01-01"}
+    )
+    assert old.do_not_cold_call and "N5" in rules_of(old, "phone")
+
+
+def test_charities_and_publishers_keep_the_customer_call_exception() -> None:
+    """The 2026 amendment spares charities and publishers: N4 does not apply to them."""
+    charity = PolicySettings(sender_is_charity_or_publisher=True)
+    decision = decide(settings=charity, entity_type="consumer", customer=CUSTOMER)
+    assert not decision.do_not_cold_call and rules_of(decision, "phone") == ["N3"]
+
+
+def test_french_consumer_calls_follow_bloctel_until_2026_08_10_then_need_consent() -> None:
+    """F4 (Bloctel) decides before 2026-08-11 and F3 (opt-in) from that day."""
+    clear = {"country": "FR", "entity_type": "consumer"}
+    screened = [{"list": "FR_BLOCTEL", "listed": False, "checked": "2026-08-01"}]
+    before = decide(now=date(2026, 8, 10), dnc=screened, **clear)
+    after = decide(now=date(2026, 8, 11), dnc=screened, **clear)
+    assert not before.do_not_cold_call and rules_of(before, "phone") == ["F4"]
+    assert after.do_not_cold_call and rules_of(after, "phone") == ["F3"]
+
+
+@pytest.mark.parametrize(
+    ("country", "register", "entity"),
+    [("BE", "BE_DNCM", "business"), ("GB", "UK_TPS", "consumer"), ("GB", "UK_CTPS", "business")],
+)
+def test_unscreened_or_stale_screened_numbers_are_not_called(
+    country: str, register: str, entity: str
+) -> None:
+    """A register the rules need but no recent screening: restrictive, review, and the screening as an action."""
+    stale = [{"list": register, "listed": False, "checked": "2026-09-01"}]
+    for dnc in ([], stale):
+        decision = decide(country=country, entity_type=entity, dnc=dnc)
+        assert decision.do_not_cold_call and decision.review_needed
+        assert f"screen_list:{register}" in decision.required_actions
+
+
+def test_phone_consent_beats_a_register_listing() -> None:
+    """A valid phone consent allows the call although the number is on TPS (PECR 21(4))."""
+    listed = [{"list": "UK_TPS", "listed": True, "since": "2020-01-01", "checked": "2026-11-20"}]
+    decision = decide(country="GB", entity_type="consumer", dnc=listed, consents=[PHONE_CONSENT])
+    assert not decision.do_not_cold_call and decision.basis.call.value == "consent"
+
+
+def test_a_fresh_tps_listing_counts_only_under_the_conservative_profile() -> None:
+    """A listing younger than the 28-day grace period blocks under conservative (with review), not legal_minimum."""
+    fresh = [{"list": "UK_TPS", "listed": True, "since": "2026-11-15", "checked": "2026-11-20"}]
+    fields = {"country": "GB", "entity_type": "sole_trader", "dnc": fresh}
+    conservative = decide(**fields)
+    legal_minimum = decide(settings=LEGAL_MINIMUM, **fields)
+    assert conservative.do_not_cold_call and conservative.review_needed
+    assert not legal_minimum.do_not_cold_call and not legal_minimum.review_needed
+
+
+def test_a_stale_consent_is_used_with_a_refresh_under_legal_minimum() -> None:
+    """C2 is contested: legal_minimum keeps the consent and asks for a refresh, without review."""
+    stale = {"consents": [{"channel": "email", "date": "2022-01-01"}]}
+    conservative = decide(**stale)
+    legal_minimum = decide(settings=LEGAL_MINIMUM, **stale)
+    assert not conservative.email_allowed and conservative.review_needed
+    assert legal_minimum.email_allowed and not legal_minimum.review_needed
+    assert "refresh_consent" in legal_minimum.required_actions
+
+
+def test_last_use_keeps_a_consent_fresh() -> None:
+    """Idle time counts from the later of the consent date and its last use."""
+    used = decide(consents=[{"channel": "email", "date": "2020-01-01", "last_used": "2026-06-01"}])
+    assert used.email_allowed and rules_of(used, "email") == ["C1"]
+
+
+def test_a_withdrawn_consent_is_no_consent_but_a_later_withdrawal_date_is_not_yet_effective() -> None:
+    """Withdrawal on or before now removes the consent; a withdrawal dated after now does not yet."""
+    gone = decide(consents=[EMAIL_CONSENT | {"withdrawn": "2026-11-28"}])
+    still = decide(consents=[EMAIL_CONSENT | {"withdrawn": "2026-12-01"}])
+    assert not gone.email_allowed and still.email_allowed
+
+
+def test_a_consent_given_after_an_opt_out_reopens_the_channel() -> None:
+    """G2 gives way to an e-mail consent dated after the opt-out."""
+    decision = decide(optout_email="2026-01-01", consents=[EMAIL_CONSENT])
+    assert decision.email_allowed and "G2" not in rules_of(decision, "email")
+
+
+def test_l1_with_a_documented_assessment_allows_and_asks_for_an_art14_notice() -> None:
+    """An LIA reference turns L1 into a note: the call stays allowed, the Art. 14 notice is required."""
+    decision = decide(sources=[{"kind": "linkedin_manual"}], lia_ref="LIA-7")
+    assert not decision.do_not_cold_call and not decision.review_needed
+    assert rules_of(decision, "phone") == ["N8", "L1"] and "art14_notice" in decision.required_actions
+
+
+def test_l1_does_not_apply_when_any_source_is_first_party() -> None:
+    """A LinkedIn lead who also filled in our form is called on N7, without L1."""
+    decision = decide(sources=[{"kind": "linkedin_manual"}, {"kind": "web_form_optin"}])
+    assert rules_of(decision, "phone") == ["N7"]
+
+
+def test_art14_notice_is_required_whenever_data_came_from_an_indirect_source() -> None:
+    """Even a contact reached on consent needs the notice if some data came from a purchased list."""
+    decision = decide(
+        sources=[{"kind": "purchased_list"}, {"kind": "web_form_optin"}], consents=[EMAIL_CONSENT]
+    )
+    assert decision.email_allowed and "art14_notice" in decision.required_actions
+
+
+def test_permitted_email_always_requires_an_unsubscribe_link() -> None:
+    """Every lawful marketing e-mail carries an opt-out, whatever its basis."""
+    for fields in ({"consents": [EMAIL_CONSENT]}, {"customer": CUSTOMER}, {"country": "GB"}):
+        decision = decide(**fields)
+        assert decision.email_allowed and "unsubscribe_link" in decision.required_actions
+
+
+def test_legacy_bel_me_niet_flags_decide_nothing() -> None:
+    """NL_BMNR screenings are legacy data: a listed number of a company is still callable under N7."""
+    decision = decide(
+        dnc=[{"list": "NL_BMNR", "listed": True, "since": "2019-01-01", "checked": "2021-03-01"}]
+    )
+    assert not decision.do_not_cold_call and rules_of(decision, "phone") == ["N7"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "category"),
+    [
+        ({"objection": "2026-01-01"}, "objected"),
+        ({"consents": [EMAIL_CONSENT]}, "opt_in"),
+        ({"sources": [{"kind": "existing_customer"}], "customer": CUSTOMER}, "customer"),
+        ({"sources": [{"kind": "personal_acquaintance"}]}, "personal_relation"),
+        ({"sources": [{"kind": "linkedin_manual"}]}, "linkedin"),
+        ({"sources": [{"kind": "supplier"}]}, "supplier"),
+        ({"sources": [{"kind": "public_registry"}]}, "public_registry"),
+        ({"sources": [{"kind": "purchased_list"}]}, "purchased_list"),
+        ({"sources": [{"kind": "event_list"}]}, "event_list"),
+        ({"sources": [{"kind": "referral"}]}, "partner_referral"),
+        ({"sources": [{"kind": "public_website"}]}, "public_website"),
+        ({"sources": []}, "unknown"),
+    ],
+)
+def test_lawful_use_category_follows_the_strongest_basis_then_provenance(
+    fields: dict[str, Any], category: str
+) -> None:
+    """Objection, then consent, then customer, then the provenance of the data."""
+    assert decide(**fields).lawful_use.value == category
+
+
+def test_policy_id_names_the_rule_set_profile_and_settings() -> None:
+    """Different settings give a different policy id; equal settings give the same one."""
+    assert CONSERVATIVE.policy_id.startswith("lawful-use 2026.11 conservative ")
+    assert PolicySettings().policy_id == CONSERVATIVE.policy_id
+    assert PolicySettings(consent_max_idle_months=12).policy_id != CONSERVATIVE.policy_id
+    assert LEGAL_MINIMUM.policy_id.split()[2] == "legal_minimum"
+
+
+def test_negative_thresholds_are_rejected() -> None:
+    """A negative month count is a configuration error, not a silently odd policy."""
+    with pytest.raises(ValueError, match="consent_max_idle_months"):
+        PolicySettings(consent_max_idle_months=-1)
