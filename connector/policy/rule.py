@@ -38,9 +38,12 @@ def note(text: str, *, review: bool = False, actions: tuple[str, ...] = ()) -> O
     return Outcome(allowed=None, text=text, review=review, actions=actions)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RuleInfo:
-    """The catalogue entry of a rule, as ``lawful-crm rules`` lists it."""
+    """The catalogue entry of a rule, as ``lawful-crm rules`` lists it.
+
+    Compared and hashed by identity: each rule exists once, and the engine caches reasons per rule.
+    """
 
     id: str
     code: str
