@@ -22,6 +22,7 @@ __all__ = [
     "Consent",
     "ContactFacts",
     "Customer",
+    "DataIssue",
     "Decision",
     "Email",
     "EmailKind",
@@ -197,6 +198,17 @@ class Screening(_Value):
     checked: IsoDate
 
 
+class DataIssue(_Value):
+    """A problem the mapping found in the CRM record (invalid phone, malformed e-mail, unmapped value).
+
+    An issue on a channel closes that channel with ``review_needed`` (rule G9): bad data never yields a
+    permissive guess. ``code`` is a short machine word; it never carries the offending value.
+    """
+
+    channel: Literal["phone", "email", "both"]
+    code: str = Field(min_length=1, max_length=80)
+
+
 class ContactFacts(_Value):
     """Everything the policy core may know about one contact; CRM-neutral."""
 
@@ -213,6 +225,7 @@ class ContactFacts(_Value):
     dnc: tuple[Screening, ...] = ()
     call_target: CallTarget = CallTarget.COMPANY_LINE_NAMED
     lia_ref: str | None = None
+    issues: tuple[DataIssue, ...] = ()
 
 
 class Reason(_Value):

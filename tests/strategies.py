@@ -11,6 +11,7 @@ from connector.models import (
     Consent,
     ContactFacts,
     Customer,
+    DataIssue,
     Email,
     EmailKind,
     EntityType,
@@ -67,5 +68,11 @@ contact_facts = st.builds(
     dnc=st.lists(screenings, max_size=3).map(tuple),
     call_target=st.sampled_from(list(CallTarget)),
     lia_ref=st.none() | st.just("LIA-1"),
+    issues=st.lists(
+        st.builds(
+            DataIssue, channel=st.sampled_from(["phone", "email", "both"]), code=st.just("invalid_phone")
+        ),
+        max_size=1,
+    ).map(tuple),
 )
 evaluation_dates = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31))

@@ -86,6 +86,15 @@ def _no_email_address(s: Situation, channel: Channel) -> Outcome | None:
     return deny("There is no e-mail address to write to.")
 
 
+def _data_issue(s: Situation, channel: Channel) -> Outcome | None:
+    if not s.facts.issues:
+        return None
+    codes = sorted({i.code for i in s.facts.issues if i.channel in (channel, "both")})
+    if not codes:
+        return None
+    return deny(f"The CRM record needs fixing before this channel is used: {', '.join(codes)}.", review=True)
+
+
 GATES: tuple[Rule, ...] = (
     Rule(
         RuleInfo(
@@ -174,6 +183,17 @@ GATES: tuple[Rule, ...] = (
             "No e-mail address: marketing e-mail is not possible.",
         ),
         _no_email_address,
+    ),
+    Rule(
+        RuleInfo(
+            "G9",
+            "DATA_ISSUE",
+            "both",
+            "*",
+            "GDPR 5(1)(d), 5(2)",
+            "Invalid or unmapped data for a channel (phone, e-mail, picklist value) closes it until fixed.",
+        ),
+        _data_issue,
     ),
 )
 
