@@ -6,6 +6,7 @@ Prints one JSON object. Usage: python benchmarks/bench_policy.py [--contacts N] 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -83,11 +84,19 @@ def generated_facts(n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def bench_evaluate(models: list[ContactFacts], settings: PolicySettings) -> float:
-    start = time.perf_counter()
-    for facts in models:
-        evaluate(facts, now=NOW, settings=settings)
-    return len(models) / (time.perf_counter() - start)
+def bench_evaluate(models: list[ContactFacts], settings: PolicySettings, *, repeat: int = 3) -> float:
+    """Best of ``repeat`` passes over the models (the inputs are frozen out of the garbage collector's way,
+    as they are when a sync evaluates one page at a time)."""
+    gc.collect()
+    gc.freeze()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for facts in models:
+            evaluate(facts, now=NOW, settings=settings)
+        best = min(best, time.perf_counter() - start)
+    gc.unfreeze()
+    return len(models) / best
 
 
 def bench_classify_in_process(lines: list[str], settings: PolicySettings) -> float:

@@ -7,6 +7,7 @@ verdict then passes the L1 post-check. The engine is pure: ``now`` and the setti
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -43,15 +44,20 @@ _NO_VERDICT = RuleInfo(
 )
 
 
+_Step = tuple[RuleInfo, Callable[[Situation, Channel], Outcome | None]]
+
+
 @lru_cache(maxsize=1024)
-def _chain(country: str | None, channel: Channel, now: date) -> tuple[Rule, ...]:
-    """The rules that apply to a channel in a country on a date, in precedence order."""
+def _chain(country: str | None, channel: Channel, now: date) -> tuple[_Step, ...]:
+    """The rules that apply to a channel in a country on a date, in precedence order (cached per key)."""
     phone_pack, email_pack = _PACKS.get(country or "", _EMPTY_PACK)
     if channel == "phone":
         rules = (*GATES, *CONSENT_RULES, *phone_pack)
     else:
         rules = (*GATES, *CONSENT_RULES, *SOFT_OPT_IN_RULES, *email_pack)
-    return tuple(r for r in rules if r.info.channel in ("both", channel) and r.info.in_force(now))
+    return tuple(
+        (r.info, r.check) for r in rules if r.info.channel in ("both", channel) and r.info.in_force(now)
+    )
 
 
 @dataclass(slots=True)
@@ -61,19 +67,31 @@ class _ChannelResult:
     verdict: Outcome
     trace: list[tuple[RuleInfo, Outcome]]
 
-    def notes_and_verdict(self) -> list[Outcome]:
-        """The outcomes whose actions apply: a verdict that L1 replaced no longer counts."""
-        return [o for _, o in self.trace if o.allowed is None] + [self.verdict]
+    @property
+    def review(self) -> bool:
+        return any(outcome.review for _, outcome in self.trace)
+
+    @property
+    def objected(self) -> bool:
+        """G1, when it fires, is always the first rule of the trace."""
+        return bool(self.trace) and self.trace[0][0] is _G1
+
+    def actions(self) -> Iterator[str]:
+        """The actions that apply: those of the notes and of the final verdict (not of a verdict L1 replaced)."""
+        for _, outcome in self.trace:
+            if outcome.allowed is None:
+                yield from outcome.actions
+        yield from self.verdict.actions
 
 
 def _decide(s: Situation, channel: Channel) -> _ChannelResult:
     """Walk the channel's chain: the first rule that decides wins; notes are kept; L1 checks permissive ones."""
     trace: list[tuple[RuleInfo, Outcome]] = []
-    for rule in _chain(s.facts.country, channel, s.now):
-        outcome = rule.check(s, channel)
+    for info, check in _chain(s.facts.country, channel, s.now):
+        outcome = check(s, channel)
         if outcome is None:
             continue
-        trace.append((rule.info, outcome))
+        trace.append((info, outcome))
         if outcome.allowed is None:
             continue
         if outcome.allowed and s.facts.country in PACK_COUNTRIES:
@@ -114,8 +132,8 @@ def _reason_of(info: RuleInfo, text: str, channel: str) -> Reason:
 
 
 def _actions(s: Situation, phone: _ChannelResult, email: _ChannelResult) -> tuple[str, ...]:
-    outcomes = phone.notes_and_verdict() + email.notes_and_verdict()
-    actions = dict.fromkeys(action for outcome in outcomes for action in outcome.actions)
+    actions = dict.fromkeys(phone.actions())
+    actions.update(dict.fromkeys(email.actions()))
     if s.indirect:
         actions["art14_notice"] = None
     return tuple(actions)
@@ -140,15 +158,14 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
     s = situation_of(facts, now=now, settings=settings)
     phone = _decide(s, "phone")
     email = _decide(s, "email")
-    trace = (*phone.trace, *email.trace)
     call_allowed = bool(phone.verdict.allowed)
     email_allowed = bool(email.verdict.allowed)
     return Decision.trusted(
         id=facts.id,
-        lawful_use=lawful_use_of(s, objected=any(info is _G1 for info, _ in trace)),
+        lawful_use=lawful_use_of(s, objected=phone.objected or email.objected),
         do_not_cold_call=not call_allowed,
         email_allowed=email_allowed,
-        review_needed=any(outcome.review for _, outcome in trace),
+        review_needed=phone.review or email.review,
         basis=_channel_basis(
             phone.verdict.basis if call_allowed else Basis.NONE,
             email.verdict.basis if email_allowed else Basis.NONE,

@@ -72,8 +72,10 @@ def months_between(earlier: date, later: date) -> int:
     return months
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Situation:
+    """Derived facts for one evaluation. Built once by ``situation_of`` and only read afterwards."""
+
     facts: ContactFacts
     now: date
     settings: PolicySettings
