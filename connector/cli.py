@@ -169,6 +169,58 @@ def rules(
 
 
 @app.command()
+def sandbox(
+    salesforce_port: Annotated[
+        int, typer.Option(help="Port of the Salesforce emulator (0 = any free port).")
+    ] = 0,
+    hubspot_port: Annotated[int, typer.Option(help="Port of the HubSpot emulator (0 = any free port).")] = 0,
+    contacts: Annotated[
+        int, typer.Option(min=0, help="Seeded contacts per CRM (Salesforce adds 30 % leads).")
+    ] = 5000,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the generated data: the same seed gives the same people.")
+    ] = 1,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Send HubSpot webhooks and Salesforce Outbound Messages here.")
+    ] = None,
+    token: Annotated[str, typer.Option(help="Bearer token both emulators accept.")] = "sandbox",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the connection settings as one JSON line.")
+    ] = False,
+) -> None:
+    """Run loopback emulators of the Salesforce and HubSpot APIs with seeded synthetic contacts until stopped."""
+    import json
+    import signal
+    import threading
+
+    from connector.sandbox.launch import running_sandboxes
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with running_sandboxes(
+        contacts=contacts,
+        seed=seed,
+        token=token,
+        salesforce_port=salesforce_port,
+        hubspot_port=hubspot_port,
+        webhook_url=webhook_url,
+    ) as running:
+        info = running.connection()
+        if as_json:
+            print(json.dumps(info), flush=True)
+        else:
+            sf, hs = info["salesforce"], info["hubspot"]
+            print(f"Salesforce  {sf['instance_url']}  token {sf['token']}  org {sf['org_id']}")
+            print(f"            OAuth token endpoint {sf['token_url']} (client id {sf['client_id']})")
+            print(f"HubSpot     {hs['base_url']}  token {hs['token']}  portal {hs['portal_id']}")
+            print(f"            webhook secret {hs['webhook_secret']}")
+            print(f"{contacts} seeded contacts per CRM (seed {seed}). Ctrl-C stops.", flush=True)
+        stop.wait()
+    print("sandbox stopped", file=sys.stderr)
+
+
+@app.command()
 def demo(now: NowOption = None) -> None:
     """Explain the bundled sample contacts: one of each source, country and relationship the rules cover."""
     from importlib.resources import files

@@ -1,6 +1,6 @@
 """``evaluate``: one contact's facts in, one explained Decision out.
 
-Per channel, rules run in the order of lawful-use-rules.md §4.3: the gates G1-G8, consent C1-C3, the soft
+Per channel, rules run in the order of lawful-use-rules.md §4.3: the gates G1-G9, consent C1-C3, the soft
 opt-in S1-S3 (e-mail), then the country pack; the first rule that decides wins, notes are kept. A permissive
 verdict then passes the L1 post-check. The engine is pure: ``now`` and the settings are passed in.
 """

@@ -46,8 +46,8 @@ ROWS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("G5", "phone", {"sources": [{"kind": "unknown"}]}, False),
     ("G6", "email", {"country": "US", "consents": [EMAIL_CONSENT]}, False),
     ("G7", "phone", {"sources": [{"kind": "linkedin_tool"}]}, False),
-    ("G8", "email", {"email": {"kind": "none"}, "consents": [EMAIL_CONSENT]}, False),
-    ("G9", "phone", {"issues": [{"channel": "phone", "code": "invalid_phone"}]}, False),
+    ("G9", "email", {"email": {"kind": "none"}, "consents": [EMAIL_CONSENT]}, False),
+    ("G8", "phone", {"issues": [{"channel": "phone", "code": "invalid_phone"}]}, False),
     ("C1", "email", {"consents": [EMAIL_CONSENT]}, True),
     ("C1", "phone", {"entity_type": "consumer", "consents": [PHONE_CONSENT]}, True),
     ("C2", "email", {"consents": [{"channel": "email", "date": "2022-01-01"}]}, False),
@@ -286,7 +286,7 @@ def test_a_data_issue_closes_only_its_own_channel() -> None:
     """An invalid phone number blocks the call with review but leaves a consented e-mail allowed."""
     decision = decide(consents=[EMAIL_CONSENT], issues=[{"channel": "phone", "code": "invalid_phone"}])
     assert decision.do_not_cold_call and decision.email_allowed and decision.review_needed
-    assert "invalid_phone" in next(r.text for r in decision.reasons if r.rule == "G9")
+    assert "invalid_phone" in next(r.text for r in decision.reasons if r.rule == "G8")
 
 
 def test_policy_id_names_the_rule_set_profile_and_settings() -> None:

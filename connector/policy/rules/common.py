@@ -175,7 +175,7 @@ GATES: tuple[Rule, ...] = (
     ),
     Rule(
         RuleInfo(
-            "G8",
+            "G9",
             "NO_EMAIL_ADDRESS",
             "email",
             "*",
@@ -186,7 +186,7 @@ GATES: tuple[Rule, ...] = (
     ),
     Rule(
         RuleInfo(
-            "G9",
+            "G8",
             "DATA_ISSUE",
             "both",
             "*",

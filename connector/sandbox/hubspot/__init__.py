@@ -1,0 +1,13 @@
+"""Loopback emulator of the HubSpot CRM API that the real hubspot-api-client 12.0.0 talks to over HTTP.
+
+Start it with ``running_hubspot(contacts=..., seed=...)`` (in-process, free port) or
+``HubSpotSandbox(state)``; verify writes with ``sandbox.state.record(id)``; sign and check webhooks with
+``sign_v3``/``verify_v3``.
+"""
+
+from connector.sandbox.hubspot.faults import FaultSettings
+from connector.sandbox.hubspot.server import HubSpotSandbox, running_hubspot
+from connector.sandbox.hubspot.signature import sign_v3, verify_v3
+from connector.sandbox.hubspot.state import HubSpotState
+
+__all__ = ["FaultSettings", "HubSpotSandbox", "HubSpotState", "running_hubspot", "sign_v3", "verify_v3"]

@@ -1,0 +1,173 @@
+"""Run a validated search against the contact store, and render records as the SDK's models expect them.
+
+Search results (matching indices in order) are cached per query until the next write, so paging through one
+query evaluates the filters once. ``hs_object_id`` filters narrow the candidate range first, so the documented
+workaround for the 10,000 cap (sort by ``hs_object_id``, restart with ``GT last id``) stays fast at a million.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from connector.sandbox.hubspot.errors import ApiError
+from connector.sandbox.hubspot.properties import PropertyRegistry
+from connector.sandbox.hubspot.search import (
+    RESULT_CAP,
+    SearchRequest,
+    contains_token,
+    id_bounds,
+    record_matches,
+    sort_key,
+)
+from connector.sandbox.hubspot.store import CONTACT_ID_BASE, ContactStore, Props
+
+DEFAULT_CONTACT_PROPERTIES = ("firstname", "lastname", "email")
+ALWAYS_CONTACT = ("createdate", "lastmodifieddate", "hs_object_id")
+DEFAULT_COMPANY_PROPERTIES = ("name", "domain")
+ALWAYS_COMPANY = ("createdate", "hs_lastmodifieddate", "hs_object_id")
+QUERY_PROPERTIES = ("email", "firstname", "lastname", "phone", "mobilephone", "company")
+
+
+def kind_resolver(registry: PropertyRegistry, object_type: str) -> Any:
+    """A function property name -> (search kind, multi-valued) for ``object_type``."""
+    defs = registry.defs[object_type]
+
+    def kind_of(name: str) -> tuple[str, bool]:
+        prop = defs.get(name)
+        if prop is None:
+            return "string", False
+        kind = "enumeration" if prop.type == "bool" else prop.type
+        return kind, prop.field_type == "checkbox"
+
+    return kind_of
+
+
+class SearchRunner:
+    """Evaluates contact searches with a small per-version result cache."""
+
+    def __init__(self, store: ContactStore, registry: PropertyRegistry) -> None:
+        self.store = store
+        self.registry = registry
+        self._cache: OrderedDict[str, Sequence[int]] = OrderedDict()
+
+    def run(self, req: SearchRequest) -> tuple[int, Sequence[int]]:
+        """(total, page of indices) for a request; 400 when paging at or past the 10,000-result cap."""
+        if req.after >= RESULT_CAP:
+            raise ApiError(
+                400,
+                "VALIDATION_ERROR",
+                f"Search results are limited to {RESULT_CAP} items; 'after' must be below {RESULT_CAP}.",
+            )
+        matches = self._matches(req)
+        end = min(req.after + req.limit, RESULT_CAP)
+        return len(matches), matches[req.after : end]
+
+    def _matches(self, req: SearchRequest) -> Sequence[int]:
+        sort = req.sort and [req.sort.property, req.sort.descending]
+        key = json.dumps([self.store.version, req.groups, sort, req.query], sort_keys=True, default=str)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        result = self._evaluate(req)
+        self._cache[key] = result
+        while len(self._cache) > 8:
+            self._cache.popitem(last=False)
+        return result
+
+    def _candidates(self, req: SearchRequest) -> list[range]:
+        total = self.store.total
+        if not req.groups:
+            return [range(total)]
+        ranges: list[range] = []
+        for group in req.groups:
+            bounds = id_bounds(group, CONTACT_ID_BASE)
+            if bounds is None:
+                return [range(total)]
+            ranges.append(range(bounds[0], min(bounds[1], total)))
+        ranges.sort(key=lambda r: r.start)
+        merged: list[range] = []
+        for r in ranges:
+            if merged and r.start <= merged[-1].stop:
+                merged[-1] = range(merged[-1].start, max(merged[-1].stop, r.stop))
+            elif len(r):
+                merged.append(r)
+        return merged
+
+    def _evaluate(self, req: SearchRequest) -> Sequence[int]:
+        store, kind_of = self.store, kind_resolver(self.registry, "contacts")
+        id_only = all(f["propertyName"] == "hs_object_id" for g in req.groups for f in g) and not req.query
+        candidates = self._candidates(req)
+        if id_only and len(candidates) == 1 and not store.archived and (req.sort is None or _by_id(req)):
+            only = candidates[0]
+            return only[::-1] if req.sort and req.sort.descending else only
+        found: list[int] = []
+        for r in candidates:
+            for index in r:
+                if index in store.archived:
+                    continue
+                props: Props | None = None
+
+                def get(name: str, index: int = index) -> str | None:
+                    nonlocal props
+                    if name == "hs_object_id":
+                        return str(CONTACT_ID_BASE + index)
+                    if props is None:
+                        props = store.properties(index)
+                    return props.get(name)
+
+                if record_matches(req.groups, get, kind_of) and _query_matches(req.query, get):
+                    found.append(index)
+        if req.sort and not _by_id(req):
+            kind, _ = kind_of(req.sort.property)
+            name = req.sort.property
+            keyed = sorted(found, key=lambda i: (sort_key(store.properties(i).get(name), kind), i))
+            if req.sort.descending:
+                present = [i for i in keyed if store.properties(i).get(name) not in (None, "")]
+                absent = [i for i in keyed if store.properties(i).get(name) in (None, "")]
+                keyed = present[::-1] + absent
+            return keyed
+        return found[::-1] if req.sort and req.sort.descending else found
+
+
+def _by_id(req: SearchRequest) -> bool:
+    return req.sort is not None and req.sort.property == "hs_object_id"
+
+
+def _query_matches(query: str | None, get: Any) -> bool:
+    if not query:
+        return True
+    needle = query.strip().lower()
+    return any(
+        needle in (get(p) or "").lower() or contains_token(get(p) or "", needle) for p in QUERY_PROPERTIES
+    )
+
+
+def select(
+    props: Props, wanted: Sequence[str] | None, defaults: Sequence[str], always: Sequence[str]
+) -> Props:
+    """The properties a response carries: requested (or default) ones that exist, plus the always-sent."""
+    names = list(wanted) if wanted else list(defaults)
+    out = {n: props[n] for n in names if n in props}
+    for n in always:
+        out.setdefault(n, props.get(n))
+    return out
+
+
+def object_json(object_id: str, props: Props, selected: Props, *, archived: bool = False) -> dict[str, Any]:
+    """A ``SimplePublicObject``: id, properties, createdAt, updatedAt, archived."""
+    created = props.get("createdate") or "1970-01-01T00:00:00.000Z"
+    updated = props.get("lastmodifieddate") or props.get("hs_lastmodifieddate") or created
+    body: dict[str, Any] = {
+        "id": object_id,
+        "properties": selected,
+        "createdAt": created,
+        "updatedAt": updated,
+        "archived": archived,
+    }
+    if archived:
+        body["archivedAt"] = updated
+    return body

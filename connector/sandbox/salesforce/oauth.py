@@ -1,0 +1,84 @@
+"""`POST /services/oauth2/token`: client-credentials, JWT-bearer and refresh-token grants.
+
+Tokens issued here work on every API call and the response carries the sandbox's own `instance_url`, so any
+client written against the real login flow can be pointed at the sandbox. JWT assertions are checked for
+shape, issuer, subject and expiry but not for their signature: the sandbox holds no certificates.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from connector.sandbox.salesforce.state import ORG_ID, SalesforceState
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def token(state: SalesforceState, body: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) for a token request."""
+    form = dict(parse_qsl(body.decode("utf-8", "replace")))
+    grant = form.get("grant_type", "")
+    if grant == "client_credentials":
+        client_id, client_secret = _client(form, authorization)
+        if (client_id, client_secret) != (state.client_id, state.client_secret):
+            return 400, _error("invalid_client", "invalid client credentials")
+        return 200, _issued(state)
+    if grant == JWT_GRANT:
+        claims = _claims(form.get("assertion", ""))
+        if claims is None:
+            return 400, _error("invalid_grant", "invalid assertion")
+        if claims.get("iss") != state.client_id:
+            return 400, _error("invalid_client_id", "client identifier invalid")
+        if not claims.get("sub") or float(claims.get("exp", 0)) < time.time():
+            return 400, _error("invalid_grant", "expired authorization code")
+        return 200, _issued(state)
+    if grant == "refresh_token":
+        if form.get("refresh_token") not in state.refresh_tokens:
+            return 400, _error("invalid_grant", "expired access/refresh token")
+        return 200, _issued(state)
+    return 400, _error("unsupported_grant_type", "grant type not supported")
+
+
+def _client(form: dict[str, str], authorization: str | None) -> tuple[str, str]:
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:]).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return "", ""
+        client_id, _, client_secret = decoded.partition(":")
+        return client_id, client_secret
+    return form.get("client_id", ""), form.get("client_secret", "")
+
+
+def _claims(assertion: str) -> dict[str, Any] | None:
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _issued(state: SalesforceState) -> dict[str, Any]:
+    issued_at = str(int(time.time() * 1000))
+    return {
+        "access_token": state.issue_token(),
+        "instance_url": state.instance_url,
+        "id": f"{state.instance_url}/id/{ORG_ID}/{state.store.user_id}",
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+        "signature": base64.b64encode(issued_at.encode()).decode(),
+        "scope": "api",
+    }
+
+
+def _error(code: str, description: str) -> dict[str, Any]:
+    return {"error": code, "error_description": description}

@@ -1,0 +1,209 @@
+"""The emulated org's records: seeded ones rendered on demand, plus an overlay of everything written since.
+
+A seeded record costs nothing until it is written: `get` renders it from `seed` and merges the overlay.
+Records created through the API (permission sets, custom-field metadata, ...) live in `created`. Every write
+moves `SystemModstamp` and `LastModifiedDate`. Field-level security for fields created at run time is
+derived from the FieldPermissions records of permission sets assigned to the integration user.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.sandbox.salesforce import seed as seeding
+from connector.sandbox.salesforce.ids import make_id, parse_id
+from connector.sandbox.salesforce.schema import FieldSpec, ObjectSpec, build_schema
+
+CREATED_BASE = 1_000_000_000  # indexes of records created through the API start here
+INTEGRATION_USER_INDEX = CREATED_BASE
+
+Record = dict[str, Any]
+ChangeListener = Callable[[str, Record], None]
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, at the one-second precision Salesforce stores."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class Store:
+    """All records of one emulated org; thread-safe (the web app and the test's Python API share it)."""
+
+    def __init__(
+        self, *, seed: int, contacts: int, leads: int, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.seed, self.contacts, self.leads = seed, contacts, leads
+        self.schema: dict[str, ObjectSpec] = build_schema()
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.overlay: dict[str, dict[int, Record]] = {name: {} for name in self.schema}
+        self.created: dict[str, dict[int, Record]] = {name: {} for name in self.schema}
+        self.deleted: dict[str, dict[int, datetime]] = {name: {} for name in self.schema}
+        self.write_log: list[tuple[str, str, tuple[str, ...]]] = []
+        self.listeners: list[ChangeListener] = []
+        self._next = dict.fromkeys(self.schema, CREATED_BASE)
+        self._fls_read: set[str] = set()
+        self._fls_edit: set[str] = set()
+        self._fls_static: set[str] = set()
+        self.user_id = self.create(
+            "User", {"Username": "integration@sandbox.example", "Name": "Integration User"}
+        )
+
+    # -- lookup ------------------------------------------------------------------------------------
+    def spec(self, name: str) -> ObjectSpec | None:
+        """The object of that name in any casing."""
+        return self.schema.get(name.lower())
+
+    def locate(self, record_id: str) -> tuple[ObjectSpec, int] | None:
+        """The object and index an id points to, or None for a malformed or foreign id."""
+        parsed = parse_id(record_id)
+        if parsed is None:
+            return None
+        prefix, index = parsed
+        for spec in self.schema.values():
+            if spec.key_prefix == prefix:
+                return spec, index
+        return None
+
+    def seeded_count(self, obj: str) -> int:
+        """How many seeded indexes the object has (some may render as absent)."""
+        return {
+            "contact": self.contacts, "lead": self.leads, "account": self.contacts,
+            "opportunity": self.contacts, "individual": self.contacts + self.leads,
+        }.get(obj.lower(), 0)  # fmt: skip
+
+    def always_exists(self, obj: str) -> bool:
+        """Whether every seeded index of the object is a record (so a scan needs no rendering)."""
+        return obj.lower() in ("contact", "lead")
+
+    def _render(self, obj: str, index: int) -> Record | None:
+        if index >= CREATED_BASE:
+            stored = self.created[obj].get(index)
+            return dict(stored) if stored is not None else None
+        if index >= self.seeded_count(obj):
+            return None
+        renderers: dict[str, Callable[[], Record | None]] = {
+            "contact": lambda: seeding.contact(self.seed, index),
+            "lead": lambda: seeding.lead(self.seed, self.contacts, index),
+            "account": lambda: seeding.account(self.seed, index),
+            "opportunity": lambda: seeding.opportunity(self.seed, index),
+            "individual": lambda: seeding.individual(self.seed, index),
+        }
+        return renderers[obj]()
+
+    def get(self, obj: str, index: int, *, include_deleted: bool = False) -> Record | None:
+        """The current record (all fields, Python values), or None when absent or deleted."""
+        obj = obj.lower()
+        deleted_at = self.deleted[obj].get(index)
+        if deleted_at is not None and not include_deleted:
+            return None
+        record = self._render(obj, index)
+        if record is None:
+            return None
+        changes = self.overlay[obj].get(index)
+        if changes:
+            record.update(changes)
+        if deleted_at is not None:
+            record["IsDeleted"] = True
+        return record
+
+    def get_by_id(self, record_id: str, *, include_deleted: bool = False) -> Record | None:
+        """The record with this id (15 or 18 characters), or None."""
+        located = self.locate(record_id)
+        if located is None:
+            return None
+        return self.get(located[0].name, located[1], include_deleted=include_deleted)
+
+    def indexes(self, obj: str) -> Iterator[int]:
+        """Every index that may hold a record of the object, in Id order."""
+        obj = obj.lower()
+        yield from range(self.seeded_count(obj))
+        yield from sorted(self.created[obj])
+
+    def is_deleted(self, obj: str, index: int) -> bool:
+        """Whether the record was deleted."""
+        return index in self.deleted[obj.lower()]
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _touch(self, obj: str, index: int, values: Record) -> Record:
+        now = self.clock()
+        changes = dict(values, LastModifiedDate=now, SystemModstamp=now)
+        self.overlay[obj].setdefault(index, {}).update(changes)
+        return changes
+
+    def update(self, obj: str, index: int, values: Record) -> None:
+        """Write field values (canonical names, validated by the caller) and move SystemModstamp."""
+        obj = obj.lower()
+        with self.lock:
+            self._touch(obj, index, values)
+            self.write_log.append(
+                (self.schema[obj].name, make_id(self.schema[obj].key_prefix, index), tuple(values))
+            )
+            if obj in ("fieldpermissions", "permissionsetassignment"):
+                self._refresh_fls()
+        if self.listeners and (record := self.get(obj, index)) is not None:
+            for listener in self.listeners:
+                listener(self.schema[obj].name, record)
+
+    def create(self, obj: str, values: Record) -> str:
+        """Insert a record (canonical field names) and return its id."""
+        obj = obj.lower()
+        spec = self.schema[obj]
+        with self.lock:
+            index = self._next[obj]
+            self._next[obj] += 1
+            now = self.clock()
+            record: Record = {field.name: field.default for field in spec.fields.values()}
+            record.update(values)
+            record.update(
+                Id=make_id(spec.key_prefix, index), IsDeleted=False, CreatedDate=now, LastModifiedDate=now,
+                SystemModstamp=now,
+            )  # fmt: skip
+            self.created[obj][index] = record
+            self.write_log.append((spec.name, record["Id"], tuple(values)))
+            if obj in ("fieldpermissions", "permissionsetassignment"):
+                self._refresh_fls()
+        return str(record["Id"])
+
+    def delete(self, obj: str, index: int) -> None:
+        """Move a record to the recycle bin: queryAll still returns it with IsDeleted = true."""
+        obj = obj.lower()
+        with self.lock:
+            self._touch(obj, index, {})
+            self.deleted[obj][index] = self.clock()
+            if obj in ("fieldpermissions", "permissionsetassignment"):
+                self._refresh_fls()
+
+    # -- field-level security ----------------------------------------------------------------------
+    def _refresh_fls(self) -> None:
+        assigned = {
+            str(record["PermissionSetId"])
+            for index in self.indexes("permissionsetassignment")
+            if (record := self.get("permissionsetassignment", index)) and record["AssigneeId"] == self.user_id
+        }
+        read: set[str] = set()
+        edit: set[str] = set()
+        for index in self.indexes("fieldpermissions"):
+            grant = self.get("fieldpermissions", index)
+            if grant is None or grant["ParentId"] not in assigned:
+                continue
+            name = str(grant["Field"]).lower()
+            if grant["PermissionsRead"] or grant["PermissionsEdit"]:
+                read.add(name)
+            if grant["PermissionsEdit"]:
+                edit.add(name)
+        self._fls_read, self._fls_edit = read, edit
+
+    def visible(self, obj: ObjectSpec, field: FieldSpec, *, edit: bool = False) -> bool:
+        """Whether the integration user may read (or, with edit, write) the field."""
+        if not field.fls_managed:
+            return True
+        key = f"{obj.name}.{field.name}".lower()
+        return key in self._fls_static or key in (self._fls_edit if edit else self._fls_read)
+
+    def grant_all(self, obj: str, field_name: str) -> None:
+        """Make a run-time field readable and writable without permission-set records (pre-installed)."""
+        self._fls_static.add(f"{obj}.{field_name}".lower())

@@ -1,0 +1,96 @@
+"""Tooling API `sobjects/CustomField`: add a custom field to an object, invisible until a permission set
+grants it.
+
+A field created through the API has no field-level security in a real org: the integration user gets
+INVALID_FIELD on query and INVALID_FIELD_FOR_INSERT_UPDATE on write until FieldPermissions grant it. The
+sandbox reproduces that, so the installer's permission-set step is tested.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from connector.sandbox.salesforce.rest import Call, Reply
+from connector.sandbox.salesforce.schema import FieldSpec
+from connector.sandbox.salesforce.state import ApiError, SalesforceState
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*__c$")
+_TYPES = {
+    "checkbox": "boolean", "text": "string", "longtextarea": "textarea", "textarea": "textarea",
+    "picklist": "picklist", "datetime": "datetime", "date": "date", "email": "email", "phone": "phone",
+    "number": "double",
+}  # fmt: skip
+
+
+def create_custom_field(state: SalesforceState, call: Call) -> Reply:
+    """`POST tooling/sobjects/CustomField` with `FullName` "Object.Name__c" and `Metadata`."""
+    payload = call.json()
+    if not isinstance(payload, dict) or not isinstance(payload.get("Metadata"), dict):
+        raise ApiError(400, "JSON_PARSER_ERROR", "FullName and Metadata are required")
+    record_id = add_custom_field(state, str(payload.get("FullName") or ""), payload["Metadata"])
+    return Reply(
+        status=201, body={"id": record_id, "success": True, "errors": [], "warnings": [], "infos": []}
+    )
+
+
+def add_custom_field(state: SalesforceState, full_name: str, metadata: dict[str, Any]) -> str:
+    """Add a custom field without FLS and return its 00N id; ApiError when invalid or a duplicate."""
+    obj_name, _, field_name = full_name.partition(".")
+    obj = state.store.spec(obj_name)
+    if obj is None or obj.tooling:
+        raise ApiError(400, "INVALID_INPUT", f"Unable to find object: {obj_name}")
+    if not _NAME.match(field_name) or len(field_name) - 3 > 40:
+        raise ApiError(400, "INVALID_INPUT", f"Invalid field name: {field_name}", ["FullName"])
+    if obj.field(field_name) is not None:
+        message = f"There's already a field named {field_name} on {obj.name}."
+        raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", message, ["FullName"])
+    kind = _TYPES.get(str(metadata.get("type", "")).lower())
+    if kind is None or not metadata.get("label"):
+        raise ApiError(
+            400, "FIELD_INTEGRITY_EXCEPTION", "label and a supported type are required", ["Metadata"]
+        )
+    spec = FieldSpec(
+        name=_canonical(field_name), type=kind, label=str(metadata["label"]),
+        length=int(metadata.get("length") or {"string": 255, "textarea": 32768}.get(kind, 0)),
+        custom=True, fls_managed=True, nillable=kind != "boolean",
+        default=str(metadata.get("defaultValue", "false")).lower() == "true" if kind == "boolean" else None,
+        picklist=_picklist(metadata), restricted=bool((metadata.get("valueSet") or {}).get("restricted")),
+    )  # fmt: skip
+    with state.store.lock:
+        obj.add(spec)
+        record_id = state.store.create(
+            "CustomField",
+            {"DeveloperName": spec.name[:-3], "TableEnumOrId": obj.name, "NamespacePrefix": None,
+             "FullName": f"{obj.name}.{spec.name}"},
+        )  # fmt: skip
+    return record_id
+
+
+CONNECTOR_FIELDS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("Do_Not_Cold_Call__c", {"label": "Do Not Cold Call", "type": "Checkbox", "defaultValue": "false"}),
+    ("Email_Allowed__c", {"label": "Email Allowed", "type": "Checkbox", "defaultValue": "false"}),
+    ("Lawful_Use__c", {"label": "Lawful Use", "type": "Text", "length": 80}),
+    ("Lawful_Use_Reason__c", {"label": "Lawful Use Reason", "type": "LongTextArea", "length": 32768}),
+    ("Lawful_Use_Review__c", {"label": "Lawful Use Review", "type": "Checkbox", "defaultValue": "false"}),
+    ("Lawful_Use_Checked__c", {"label": "Lawful Use Checked", "type": "DateTime"}),
+)
+
+
+def preinstall_connector_fields(state: SalesforceState) -> None:
+    """Create the connector's own fields on Contact and Lead, readable and writable (an installed org)."""
+    for obj in ("Contact", "Lead"):
+        for name, metadata in CONNECTOR_FIELDS:
+            add_custom_field(state, f"{obj}.{name}", metadata)
+            state.store.grant_all(obj, name)
+
+
+def _canonical(name: str) -> str:
+    return name[:-3] + "__c"
+
+
+def _picklist(metadata: dict[str, Any]) -> tuple[str, ...]:
+    value_set = metadata.get("valueSet") or {}
+    definition = value_set.get("valueSetDefinition") or {}
+    values = definition.get("value") or []
+    return tuple(str(item.get("fullName") or item.get("label")) for item in values if isinstance(item, dict))
