@@ -17,7 +17,7 @@ __all__ = ["explain_plain", "explain_rich", "rules_plain", "rules_rich"]
 _CHANNEL = {"phone": "call", "email": "e-mail", "both": "both"}
 
 
-def _verdict(allowed: bool) -> str:
+def _verdict(*, allowed: bool) -> str:
     return "ALLOWED" if allowed else "NOT ALLOWED"
 
 
@@ -31,8 +31,8 @@ def explain_plain(decision: Decision, facts: ContactFacts | None = None) -> str:
     """The explanation as plain text lines, for pipes, files and e-mails to a DPO."""
     lines = [
         _header(decision, facts),
-        f"  Sales call:      {_verdict(not decision.do_not_cold_call)} (basis: {decision.basis.call.value})",
-        f"  Marketing email: {_verdict(decision.email_allowed)} (basis: {decision.basis.email.value})",
+        f"  Sales call:      {_verdict(allowed=not decision.do_not_cold_call)} (basis: {decision.basis.call.value})",
+        f"  Marketing email: {_verdict(allowed=decision.email_allowed)} (basis: {decision.basis.email.value})",
         f"  Category:        {decision.lawful_use.value}",
         f"  Review needed:   {'yes' if decision.review_needed else 'no'}",
         "  Why:",
@@ -49,12 +49,16 @@ def explain_plain(decision: Decision, facts: ContactFacts | None = None) -> str:
 def explain_rich(console: Console, decision: Decision, facts: ContactFacts | None = None) -> None:
     """The same explanation as a panel, with colours, for a terminal."""
 
-    def flag(allowed: bool) -> Text:
-        return Text(_verdict(allowed), style="bold green" if allowed else "bold red")
+    def flag(*, allowed: bool) -> Text:
+        return Text(_verdict(allowed=allowed), style="bold green" if allowed else "bold red")
 
     summary = Table.grid(padding=(0, 2))
-    summary.add_row("Sales call", flag(not decision.do_not_cold_call), f"basis: {decision.basis.call.value}")
-    summary.add_row("Marketing email", flag(decision.email_allowed), f"basis: {decision.basis.email.value}")
+    summary.add_row(
+        "Sales call", flag(allowed=not decision.do_not_cold_call), f"basis: {decision.basis.call.value}"
+    )
+    summary.add_row(
+        "Marketing email", flag(allowed=decision.email_allowed), f"basis: {decision.basis.email.value}"
+    )
     summary.add_row("Category", decision.lawful_use.value, "")
     review = Text("yes", style="bold yellow") if decision.review_needed else Text("no")
     summary.add_row("Review needed", review, "")

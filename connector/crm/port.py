@@ -1,0 +1,84 @@
+"""The CrmPort protocol: what the sync needs from a CRM, in plain typed values (never SDK objects)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = ["CrmPort", "CrmRecord", "Cursor", "FieldUpdate", "InstallReport", "Page", "WriteOutcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class CrmRecord:
+    """One contact or lead as read: flat field values (parent fields as ``Account.Type``)."""
+
+    object_type: str
+    id: str
+    fields: Mapping[str, Any]
+    modified: datetime
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where an incremental pull stopped: the last modification time and record id seen, per object type."""
+
+    object_type: str
+    modified: datetime
+    last_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: tuple[CrmRecord, ...]
+    cursor: Cursor | None
+    """The position after this page; None when the page is empty and nothing moved."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUpdate:
+    object_type: str
+    record_id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """Per-record result of a write: ``ok``, or the vendor error code and whether the record is gone."""
+
+    record_id: str
+    ok: bool
+    code: str | None = None
+    gone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InstallReport:
+    created: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+
+class CrmPort(Protocol):
+    """A CRM as the sync sees it. Implementations: SalesforceCrm, HubSpotCrm."""
+
+    name: str
+
+    def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
+        """Pages of records changed after ``since`` (all when None), oldest first, deletions included."""
+        ...
+
+    def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
+        """The current state of the given records; missing ids are left out."""
+        ...
+
+    def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+        """Write the updates in batches, retrying what is retriable; one outcome per update, same order."""
+        ...
+
+    def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
+        """Create (or remove) the write-back fields and their permissions; idempotent."""
+        ...

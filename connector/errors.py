@@ -1,0 +1,107 @@
+"""The connector's errors, typed by what the caller should do.
+
+::
+
+    ConnectorError
+    ├── RetriableError            try again later, through crm/retry.py
+    │   ├── RateLimitedError      429 / rate-limit body; carries retry_after when the CRM said
+    │   ├── ServiceUnavailableError  5xx, timeouts, dropped connections
+    │   └── RecordLockedError     UNABLE_TO_LOCK_ROW and the like: retry that record
+    ├── RunStoppedError           end the run cleanly; the next run resumes from the checkpoint
+    │   └── QuotaExhaustedError   the daily API budget (minus the reserve for other integrations) is spent
+    ├── FatalError                abort: a person must fix something first
+    │   ├── AuthenticationError   credentials refused or expired beyond refresh
+    │   ├── ConfigurationError    settings, mapping file, missing field or missing field permission
+    │   └── CrmContractError      the CRM answered in a shape we do not understand
+    └── RecordError               skip this record, report it, go on with the others
+        ├── RecordGoneError       deleted, merged or converted since it was read
+        └── RecordRejectedError   the CRM refused the write for this record (validation rule, …)
+
+Messages carry ids, field names, status and vendor error codes — never response bodies or personal data.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "ConnectorError",
+    "CrmContractError",
+    "FatalError",
+    "QuotaExhaustedError",
+    "RateLimitedError",
+    "RecordError",
+    "RecordGoneError",
+    "RecordLockedError",
+    "RecordRejectedError",
+    "RetriableError",
+    "RunStoppedError",
+    "ServiceUnavailableError",
+]
+
+
+class ConnectorError(Exception):
+    """Root of every error the connector raises on purpose."""
+
+
+class RetriableError(ConnectorError):
+    """A transient failure: the same call may succeed later."""
+
+
+class RateLimitedError(RetriableError):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnavailableError(RetriableError):
+    pass
+
+
+class RecordLockedError(RetriableError):
+    def __init__(self, message: str, *, record_id: str) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
+class RunStoppedError(ConnectorError):
+    """Stop the run cleanly after checkpointing; nothing is wrong with the data."""
+
+
+class QuotaExhaustedError(RunStoppedError):
+    pass
+
+
+class FatalError(ConnectorError):
+    """A person must act before the run can go on."""
+
+
+class AuthenticationError(FatalError):
+    pass
+
+
+class ConfigurationError(FatalError):
+    def __init__(self, message: str, *, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class CrmContractError(FatalError):
+    pass
+
+
+class RecordError(ConnectorError):
+    """One record failed; report it and carry on with the others."""
+
+    def __init__(self, message: str, *, record_id: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+        self.code = code
+
+
+class RecordGoneError(RecordError):
+    pass
+
+
+class RecordRejectedError(RecordError):
+    pass
