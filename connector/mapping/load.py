@@ -1,0 +1,54 @@
+"""Read and validate a mapping file, reporting every problem at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from connector.errors import ConfigurationError
+from connector.mapping.schema import MappingFile
+
+__all__ = ["DEFAULT_MAPPINGS", "load_mapping", "parse_mapping"]
+
+DEFAULT_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+
+
+def parse_mapping(text: str, *, origin: str) -> MappingFile:
+    """Parse YAML text into a MappingFile; raise ConfigurationError listing every problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigurationError(
+            f"{origin}: not valid YAML{where}", problems=(f"not valid YAML{where}",)
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigurationError(
+            f"{origin}: a mapping file is a YAML mapping", problems=("not a YAML mapping",)
+        )
+    try:
+        return MappingFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = tuple(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        raise ConfigurationError(
+            f"{origin}: {len(problems)} problem(s) in the mapping", problems=problems
+        ) from None
+
+
+def load_mapping(crm: str, path: Path | None = None) -> MappingFile:
+    """Load ``path``, or the shipped default mapping for ``crm``."""
+    source = path if path is not None else DEFAULT_MAPPINGS / f"{crm}.yaml"
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read mapping file {source}: {exc.strerror}") from None
+    mapping = parse_mapping(text, origin=str(source))
+    if mapping.crm != crm:
+        raise ConfigurationError(f"{source}: the mapping is for {mapping.crm}, not {crm}")
+    return mapping
