@@ -2,7 +2,9 @@
 
 Prints one JSON object. Throughput is measured in this process over real HTTP on 127.0.0.1 with one client
 thread (the SDK and the emulator share the machine, so the figure includes the SDK's own cost). Memory is
-measured in a fresh subprocess that seeds 1,000,000 contacts, builds the company table and serves a few calls.
+measured in a fresh subprocess that seeds 1,000,000 contacts, builds the company table and serves a few calls,
+including incremental searches (``lastmodifieddate GT t`` sorted ascending, served by the modification index;
+the first one includes building it) whose page times are reported.
 Usage: ``python benchmarks/bench_sandbox_hubspot.py [--contacts-rss 1000000] [--seconds 3]``.
 """
 
@@ -123,11 +125,32 @@ with running_hubspot(contacts={n}, seed=1, per_ten_seconds=None, search_per_seco
     c = HubSpot(access_token=hs.token, host=hs.base_url)
     c.crm.contacts.basic_api.get_page(limit=100, after=str(1001 + {n} - 500))
     c.crm.contacts.batch_api.read(batch_read_input_simple_public_object_id={{"inputs": [{{"id": "1001"}}]}})
+    search = c.crm.contacts.search_api
+    def incremental(value, after=0):
+        group = {{"filters": [{{"propertyName": "lastmodifieddate", "operator": "GT", "value": value}}]}}
+        body = {{"filterGroups": [group], "sorts": [{{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}}],
+                "limit": 100, "after": after}}
+        started = time.perf_counter()
+        page = search.do_search(public_object_search_request=body)
+        return page, (time.perf_counter() - started) * 1000
+    inputs = [{{"id": str(1001 + k * 97), "properties": {{"jobtitle": "x"}}}} for k in range(100)]
+    c.crm.contacts.batch_api.update(batch_input_simple_public_object_batch_input={{"inputs": inputs}})
+    _, first_ms = incremental("2025-09-01T00:00:00Z")
+    times = []
+    for k in range(5):
+        page, ms = incremental("2025-09-01T00:00:00Z", after=100 * k)
+        times.append(ms)
+    big, big_ms = incremental("1546300800000")
+    _, big_next_ms = incremental("1546300800000", after=9900)
+    extra = {{"incremental_first_search_incl_index_build_s": round(first_ms / 1000, 2),
+              "incremental_page_1m_ms": round(sorted(times)[2], 1), "incremental_total": page.total,
+              "incremental_large_result_page_1m_ms": round(big_ms, 1), "incremental_large_total": big.total,
+              "incremental_large_result_page_after_9900_1m_ms": round(big_next_ms, 1)}}
     status = dict(l.split(":", 1) for l in open("/proc/self/status") if l.startswith(("VmRSS", "VmHWM")))
     print(json.dumps({{"contacts": {n}, "companies": companies, "start_s": round(started, 2),
                       "company_table_s": round(scanned, 1),
                       "rss_mib": round(int(status["VmRSS"].split()[0]) / 1024, 1),
-                      "peak_rss_mib": round(int(status["VmHWM"].split()[0]) / 1024, 1)}}))
+                      "peak_rss_mib": round(int(status["VmHWM"].split()[0]) / 1024, 1), **extra}}))
 """
 
 

@@ -89,6 +89,25 @@ with running_salesforce(contacts=1_000_000, seed=1, daily_limit=10**9) as sandbo
     count = sf.query("SELECT COUNT() FROM Contact WHERE HasOptedOutOfEmail = true")["totalSize"]
     out["full_scan_filtered_count_1m_s"] = round(time.perf_counter() - started, 1)
     out["opted_out_contacts"] = count
+    soql = "SELECT Id, Email, SystemModstamp FROM Contact WHERE SystemModstamp > {} ORDER BY SystemModstamp, Id"
+    started = time.perf_counter()
+    sf.query(soql.format("2025-09-01T00:00:00Z"))
+    out["incremental_first_query_incl_index_build_1m_s"] = round(time.perf_counter() - started, 2)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        page = sf.query(soql.format("2025-09-01T00:00:00Z"))
+        times.append(time.perf_counter() - started)
+    out["incremental_page_1m_ms"] = round(sorted(times)[2] * 1000, 1)
+    out["incremental_page_rows"] = len(page["records"])
+    out["incremental_total_size"] = page["totalSize"]
+    started = time.perf_counter()
+    big = sf.query(soql.format("2019-01-01T00:00:00Z"))
+    out["incremental_first_page_of_large_result_1m_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    out["incremental_large_total_size"] = big["totalSize"]
+    started = time.perf_counter()
+    sf.query_more(big["nextRecordsUrl"], identifier_is_url=True)
+    out["incremental_query_more_page_1m_ms"] = round((time.perf_counter() - started) * 1000, 1)
     out["rss_after_work_mib"] = rss_mib("VmRSS")
     out["peak_rss_mib"] = rss_mib("VmHWM")
     session.close()

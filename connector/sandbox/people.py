@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-__all__ = ["DATA_END", "DATA_START", "Person", "person"]
+__all__ = ["DATA_END", "DATA_START", "Person", "modified_at", "person"]
 
 DATA_START = datetime(2012, 1, 1, tzinfo=UTC)
 DATA_END = datetime(2025, 9, 30, tzinfo=UTC)
@@ -180,19 +180,10 @@ _OPTIN_SOURCES = frozenset({"web_form_optin", "whitepaper_optin", "event_optin"}
 def person(seed: int, index: int) -> Person:
     """Person number `index` of the data set `seed`: deterministic and independent of other indexes."""
     rng = random.Random((seed & 0xFFFFFFFF) << 40 ^ index)
-    messy = rng.random() < 0.04
-    country: str | None = rng.choices(_COUNTRY_CODES, _COUNTRY_WEIGHTS)[0]
-    assert country is not None
-    first_names, last_names = _NAMES[_LANGUAGE[country]]
-    first_name, last_name = rng.choice(first_names), rng.choice(last_names)
-    roll = rng.random()
-    entity_type = "business" if roll < 0.70 else "sole_trader" if roll < 0.85 else "consumer"
-    company, legal_form = _company(rng, country, entity_type, last_name)
-    relation = _weighted(rng, _RELATIONS_CONSUMER if entity_type == "consumer" else _RELATIONS_BUSINESS)
-    source = _source(rng, relation)
-
-    created = DATA_START + timedelta(seconds=rng.randrange(_SPAN_SECONDS))
-    modified = created + timedelta(seconds=rng.randrange(int((DATA_END - created).total_seconds()) + 1))
+    head = _head(rng)
+    messy, home, first_name, last_name, entity_type, company, legal_form, relation, source = head[:9]
+    created, modified = head[9], head[10]
+    country: str | None = home
     created_day = created.date()
     source_date = None if source == "unknown" else created_day - timedelta(days=rng.randrange(0, 60))
     email_consent = _consent(rng, source, relation, source_date)
@@ -202,8 +193,8 @@ def person(seed: int, index: int) -> Person:
     objection = _after(rng, created_day, modified.date()) if rng.random() < 0.03 else None
     last_won_deal = _won_deal(rng, relation, created_day)
 
-    email_kind, email = _email(rng, country, entity_type, first_name, last_name, company)
-    phone = _phone(rng, country)
+    email_kind, email = _email(rng, home, entity_type, first_name, last_name, company)
+    phone = _phone(rng, home)
     if messy:
         email, phone, country = _mess_up(rng, email, phone, country)
     return Person(
@@ -211,6 +202,41 @@ def person(seed: int, index: int) -> Person:
         relation, source, source_date, email_consent, phone_consent, optout_email, optout_phone, objection,
         last_won_deal, created, modified, messy,
     )  # fmt: skip
+
+
+def modified_at(seed: int, index: int) -> datetime:
+    """`person(seed, index).modified`, drawing only what precedes it (for building modification indexes)."""
+    return _head(random.Random((seed & 0xFFFFFFFF) << 40 ^ index))[10]
+
+
+def _head(
+    rng: random.Random,
+) -> tuple[bool, str, str, str, str, str | None, str | None, str, str, datetime, datetime]:
+    """The draws of `person` up to the modification time, in the same order (shared so both agree)."""
+    messy = rng.random() < 0.04
+    country: str = rng.choices(_COUNTRY_CODES, _COUNTRY_WEIGHTS)[0]
+    first_names, last_names = _NAMES[_LANGUAGE[country]]
+    first_name, last_name = rng.choice(first_names), rng.choice(last_names)
+    roll = rng.random()
+    entity_type = "business" if roll < 0.70 else "sole_trader" if roll < 0.85 else "consumer"
+    company, legal_form = _company(rng, country, entity_type, last_name)
+    relation = _weighted(rng, _RELATIONS_CONSUMER if entity_type == "consumer" else _RELATIONS_BUSINESS)
+    source = _source(rng, relation)
+    created = DATA_START + timedelta(seconds=rng.randrange(_SPAN_SECONDS))
+    modified = created + timedelta(seconds=rng.randrange(int((DATA_END - created).total_seconds()) + 1))
+    return (
+        messy,
+        country,
+        first_name,
+        last_name,
+        entity_type,
+        company,
+        legal_form,
+        relation,
+        source,
+        created,
+        modified,
+    )
 
 
 def _weighted(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:

@@ -163,6 +163,40 @@ def test_search_filters_sorts_and_pages_consistently(client: HubSpot, hs: HubSpo
         )
 
 
+def test_incremental_search_by_lastmodifieddate_pages_in_order_and_sees_a_later_write_once(
+    client: HubSpot,
+) -> None:
+    """lastmodifieddate GTE t sorted ascending (served by the index) pages in order; a later write shows once."""
+    api = client.crm.contacts.search_api
+
+    def sync(value: str, *extra: dict[str, Any]) -> tuple[int, list[Any]]:
+        filters = [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": value}, *extra]
+        body: dict[str, Any] = {
+            "filterGroups": [{"filters": filters}],
+            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            "limit": 200,
+        }
+        found: list[Any] = []
+        while True:
+            page = api.do_search(public_object_search_request=body)
+            found.extend(page.results)
+            if page.paging is None:
+                return page.total, found
+            body["after"] = page.paging.next.after
+
+    total, found = sync("2024-01-01T00:00:00Z")
+    keys = [(c.properties["lastmodifieddate"], int(c.id)) for c in found]
+    assert 200 < total == len(found) < 10_000 and keys == sorted(keys)
+    cursor = found[-1].properties["lastmodifieddate"]
+    written = found[0].id
+    client.crm.contacts.basic_api.update(
+        written, simple_public_object_input={"properties": {"firstname": "Later"}}
+    )
+    total, again = sync(cursor, {"propertyName": "hs_object_id", "operator": "GT", "value": "0"})
+    ids = [c.id for c in again]
+    assert ids.count(written) == 1 and ids[-1] == written and total == len(ids) == len(set(ids))
+
+
 def test_search_past_ten_thousand_results_fails_and_id_restart_works(client: HubSpot) -> None:
     """Paging one query past 10,000 results answers 400; restarting with hs_object_id GT the last id goes on."""
     api = client.crm.contacts.search_api

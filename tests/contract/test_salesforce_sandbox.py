@@ -70,6 +70,29 @@ class TestQuery:
         assert result["totalSize"] == len(ids) == len(set(ids)) >= CONTACTS - 5
         assert sandbox.state.counters["GET queryMore"] == 2
 
+    def test_incremental_sync_pages_in_modstamp_order_and_sees_a_later_write_once(
+        self, sf: Salesforce, sandbox: SalesforceSandbox
+    ) -> None:
+        """WHERE SystemModstamp >= t ORDER BY SystemModstamp, Id (served by the index) pages like the scan."""
+        soql = "SELECT Id, SystemModstamp FROM Contact WHERE SystemModstamp {} {} ORDER BY SystemModstamp, Id"
+        for call in (sf.query_all, sf.query_all_iter):
+            result = call(soql.format(">", "2019-01-01T00:00:00Z"), include_deleted=True)
+            records = list(result["records"] if isinstance(result, dict) else result)
+            stamps = [(record["SystemModstamp"], record["Id"].lower()) for record in records]
+            assert len(records) > 2000 and stamps == sorted(stamps)
+        count = sf.query("SELECT COUNT() FROM Contact WHERE SystemModstamp > 2019-01-01T00:00:00Z")[
+            "totalSize"
+        ]
+        first = sf.query_all(soql.format(">", "2019-01-01T00:00:00Z"))
+        assert first["totalSize"] == len(first["records"]) == count
+        cursor = first["records"][-1]["SystemModstamp"].replace("+0000", "Z")
+        written = first["records"][0]["Id"]
+        sf.Contact.update(written, {"DoNotCall": True})
+        again = sf.query_all(soql.format(">=", cursor))
+        ids = [record["Id"] for record in again["records"]]
+        assert ids.count(written) == 1 and len(ids) == len(set(ids))
+        assert again["records"][-1]["Id"] == written
+
     def test_batch_size_header_sets_the_page_size(self, sf: Salesforce) -> None:
         """Sforce-Query-Options: batchSize=500 gives 500-row pages and a path-shaped nextRecordsUrl."""
         first = sf.query("SELECT Id FROM Contact", headers={"Sforce-Query-Options": "batchSize=500"})

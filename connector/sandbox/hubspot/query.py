@@ -8,6 +8,8 @@ workaround for the 10,000 cap (sort by ``hs_object_id``, restart with ``GT last 
 from __future__ import annotations
 
 import json
+import re
+from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +19,7 @@ from connector.sandbox.hubspot.properties import PropertyRegistry
 from connector.sandbox.hubspot.search import (
     RESULT_CAP,
     SearchRequest,
+    _compare_arg,
     contains_token,
     id_bounds,
     record_matches,
@@ -99,6 +102,9 @@ class SearchRunner:
 
     def _evaluate(self, req: SearchRequest) -> Sequence[int]:
         store, kind_of = self.store, kind_resolver(self.registry, "contacts")
+        indexed = self._by_modified(req, kind_of)
+        if indexed is not None:
+            return indexed
         id_only = all(f["propertyName"] == "hs_object_id" for g in req.groups for f in g) and not req.query
         candidates = self._candidates(req)
         if id_only and len(candidates) == 1 and not store.archived and (req.sort is None or _by_id(req)):
@@ -131,6 +137,47 @@ class SearchRunner:
                 keyed = present[::-1] + absent
             return keyed
         return found[::-1] if req.sort and req.sort.descending else found
+
+    def _by_modified(self, req: SearchRequest, kind_of: Any) -> Sequence[int] | None:
+        """``lastmodifieddate GT/GTE t`` (plus integer ``hs_object_id`` bounds) sorted by it ascending, from the
+        modification index in O(log n + k); None when the request has another shape (then it is scanned).
+        """
+        sort = req.sort
+        if req.query or len(req.groups) != 1 or sort is None or sort.descending:
+            return None
+        if sort.property != "lastmodifieddate" or kind_of("lastmodifieddate") != ("datetime", False):
+            return None
+        threshold: float | None = None
+        inclusive = False
+        lo, hi = 0, 1 << 62
+        for f in req.groups[0]:
+            name, op, raw = f["propertyName"], f["operator"], f.get("value")
+            if name == "lastmodifieddate" and op in ("GT", "GTE") and threshold is None:
+                threshold, inclusive = _compare_arg(raw, "datetime"), op == "GTE"
+                if threshold is None:
+                    return None
+            elif name == "hs_object_id" and op in _ID_OPS and _INTEGER.fullmatch(str(raw)):
+                value = int(str(raw)) - CONTACT_ID_BASE
+                low, high = _ID_OPS[op](value)
+                lo, hi = max(lo, low), min(hi, high)
+            else:
+                return None
+        if threshold is None:
+            return None
+        found = self.store.modified.after(threshold, inclusive=inclusive, exclude=self.store.archived)
+        if lo > 0 or hi < self.store.total:
+            return array("q", (index for index in found if lo <= index < hi))
+        return found
+
+
+_INTEGER = re.compile(r"-?\d+")
+_ID_OPS: dict[str, Any] = {
+    "EQ": lambda v: (v, v + 1),
+    "GT": lambda v: (v + 1, 1 << 62),
+    "GTE": lambda v: (v, 1 << 62),
+    "LT": lambda v: (0, v),
+    "LTE": lambda v: (0, v + 1),
+}
 
 
 def _by_id(req: SearchRequest) -> bool:

@@ -18,6 +18,8 @@ from typing import Any
 
 from connector.sandbox.hubspot.properties import PropertyRegistry, iso_ms
 from connector.sandbox.hubspot.render import company_type, contact_properties
+from connector.sandbox.hubspot.search import to_ms
+from connector.sandbox.modindex import ModIndex
 from connector.sandbox.people import person
 
 CONTACT_ID_BASE = 1001
@@ -60,6 +62,9 @@ class ContactStore:
         self.version = 0
         self.listeners: list[ChangeListener] = []
         self._total = contacts
+        self.modified = ModIndex(
+            seed, 0, contacts, 1000
+        )  # lastmodifieddate index, epoch ms as search compares
         self._last_stamp = datetime.now(UTC)
         self._companies: dict[str, Company] | None = None
         self._company_overlay: dict[str, Props] = {}
@@ -137,6 +142,7 @@ class ContactStore:
             target.update(values)
             target["lastmodifieddate"] = stamp
             target["hs_lastmodifieddate"] = stamp
+            self.modified.move(index, to_ms(stamp))
             self.version += 1
         if changed:
             self.notify("propertyChange", self.contact_id(index), changed, source, source_id)
@@ -159,6 +165,7 @@ class ContactStore:
                 }
             )
             self.created[index] = props
+            self.modified.move(index, to_ms(stamp))
             self._total += 1
             self.version += 1
         self.notify("creation", self.contact_id(index), {}, source, source_id)

@@ -8,11 +8,13 @@ derived from the FieldPermissions records of permission sets assigned to the int
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.sandbox.modindex import ModIndex, Tie
 from connector.sandbox.salesforce import seed as seeding
 from connector.sandbox.salesforce.ids import make_id, parse_id
 from connector.sandbox.salesforce.schema import FieldSpec, ObjectSpec, build_schema
@@ -22,6 +24,25 @@ INTEGRATION_USER_INDEX = CREATED_BASE
 
 Record = dict[str, Any]
 ChangeListener = Callable[[str, Record], None]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """A datetime as exact microseconds since the epoch (the SystemModstamp index key)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+@functools.cache
+def id_order(prefix: str) -> Tie:
+    """The `ORDER BY Id` key of a record index of the object with this key prefix (lower-cased id)."""
+
+    def tie(index: int) -> str:
+        return make_id(prefix, index).lower()
+
+    return tie
 
 
 def utc_now() -> datetime:
@@ -48,6 +69,10 @@ class Store:
         self._fls_read: set[str] = set()
         self._fls_edit: set[str] = set()
         self._fls_static: set[str] = set()
+        self.modstamps: dict[str, ModIndex] = {
+            "contact": ModIndex(seed, 0, contacts, 1_000_000, id_order(self.schema["contact"].key_prefix)),
+            "lead": ModIndex(seed, contacts, leads, 1_000_000, id_order(self.schema["lead"].key_prefix)),
+        }
         self.user_id = self.create(
             "User", {"Username": "integration@sandbox.example", "Name": "Integration User"}
         )
@@ -132,6 +157,8 @@ class Store:
         now = self.clock()
         changes = dict(values, LastModifiedDate=now, SystemModstamp=now)
         self.overlay[obj].setdefault(index, {}).update(changes)
+        if obj in self.modstamps:
+            self.modstamps[obj].move(index, micros(now))
         return changes
 
     def update(self, obj: str, index: int, values: Record) -> None:
@@ -163,6 +190,8 @@ class Store:
                 SystemModstamp=now,
             )  # fmt: skip
             self.created[obj][index] = record
+            if obj in self.modstamps:
+                self.modstamps[obj].move(index, micros(now))
             self.write_log.append((spec.name, record["Id"], tuple(values)))
             if obj in ("fieldpermissions", "permissionsetassignment"):
                 self._refresh_fls()
