@@ -18,28 +18,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from connector.jsonlines import classify_lines
-from connector.models import ContactFacts
+from connector.models import ContactFacts, SourceKind
 from connector.policy import PolicySettings, evaluate
 
 NOW = date(2026, 11, 28)
-SOURCES = [
-    "web_form_optin",
-    "whitepaper_optin",
-    "whitepaper_no_optin",
-    "event_optin",
-    "event_list",
-    "purchased_list",
-    "linkedin_manual",
-    "linkedin_tool",
-    "public_registry",
-    "public_website",
-    "supplier",
-    "existing_customer",
-    "partner",
-    "referral",
-    "personal_acquaintance",
-    "unknown",
-]
+SOURCES = [kind.value for kind in SourceKind]
 
 
 def _day(rng: random.Random) -> str:

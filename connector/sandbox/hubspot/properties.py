@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connector.models import SourceKind
+
 TYPES_FIELD_TYPES: dict[str, frozenset[str]] = {
     "bool": frozenset({"booleancheckbox", "calculation_equation"}),
     "enumeration": frozenset({"select", "radio", "checkbox", "booleancheckbox"}),
@@ -63,24 +65,7 @@ LEAD_STATUSES = (
     "BAD_TIMING",
 )
 # Custom "Lead source" dropdown as many portals add it: internal value = canonical source kind.
-LEAD_SOURCES = (
-    "web_form_optin",
-    "whitepaper_optin",
-    "whitepaper_no_optin",
-    "event_optin",
-    "event_list",
-    "purchased_list",
-    "linkedin_manual",
-    "linkedin_tool",
-    "public_registry",
-    "public_website",
-    "supplier",
-    "existing_customer",
-    "partner",
-    "referral",
-    "personal_acquaintance",
-    "unknown",
-)
+LEAD_SOURCES = tuple(kind.value for kind in SourceKind)
 COMPANY_TYPES = ("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER", "CUSTOMER", "SUPPLIER")
 EPOCH_ISO = "2019-08-06T00:00:00.000Z"
 

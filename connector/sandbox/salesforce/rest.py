@@ -169,9 +169,8 @@ def sobject_info(state: SalesforceState, call: Call, name: str) -> Reply:
     return Reply(body={"objectDescribe": info, "recentItems": []})
 
 
-def get_record(state: SalesforceState, call: Call, name: str, record_id: str) -> Reply:
-    """`GET sobjects/{Obj}/{id}`: every visible field (or those in `?fields=`)."""
-    spec = sobject(state, name)
+def _live_record(state: SalesforceState, spec: ObjectSpec, record_id: str) -> tuple[int, dict[str, Any]]:
+    """The record's index and values; 404 when it does not exist, ENTITY_IS_DELETED when it is in the bin."""
     located = state.store.locate(record_id)
     if located is None or located[0].name != spec.name:
         raise not_found()
@@ -180,6 +179,13 @@ def get_record(state: SalesforceState, call: Call, name: str, record_id: str) ->
         raise not_found()
     if record.get("IsDeleted"):
         raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
+    return located[1], record
+
+
+def get_record(state: SalesforceState, call: Call, name: str, record_id: str) -> Reply:
+    """`GET sobjects/{Obj}/{id}`: every visible field (or those in `?fields=`)."""
+    spec = sobject(state, name)
+    _, record = _live_record(state, spec, record_id)
     wanted = call.params.get("fields")
     try:
         if wanted:
@@ -217,15 +223,8 @@ def update_record(state: SalesforceState, call: Call, name: str, record_id: str)
 def delete_record(state: SalesforceState, call: Call, name: str, record_id: str) -> Reply:
     """`DELETE sobjects/{Obj}/{id}`: 204, the record goes to the recycle bin."""
     spec = sobject(state, name)
-    located = state.store.locate(record_id)
-    if located is None or located[0].name != spec.name:
-        raise not_found()
-    record = state.store.get(spec.name, located[1], include_deleted=True)
-    if record is None:
-        raise not_found()
-    if record.get("IsDeleted"):
-        raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted", [])
-    state.store.delete(spec.name, located[1])
+    index, _ = _live_record(state, spec, record_id)
+    state.store.delete(spec.name, index)
     return Reply(status=204)
 
 
