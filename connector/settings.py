@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,7 +20,16 @@ from pydantic_settings import (
 from connector.models import Profile
 from connector.policy import PolicySettings
 
-__all__ = ["CONFIG_FILE", "PolicyConfig", "Settings", "load_settings"]
+__all__ = [
+    "CONFIG_FILE",
+    "HubSpotConfig",
+    "PolicyConfig",
+    "SalesforceConfig",
+    "Settings",
+    "StoreConfig",
+    "SyncConfig",
+    "load_settings",
+]
 
 CONFIG_FILE = Path("lawful-crm.toml")
 
@@ -42,12 +53,87 @@ class PolicyConfig(BaseModel):
         return PolicySettings(**values)
 
 
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SalesforceConfig(_Table):
+    """The ``[salesforce]`` table: how to reach one org unattended, and how much of its quota to use.
+
+    ``auth`` picks the flow: ``jwt`` (connected app + certificate: ``client_id``, ``username``,
+    ``private_key_file``), ``client_credentials`` (``client_id``, ``client_secret``), ``refresh_token``
+    (``client_id``, ``client_secret``, ``refresh_token``) or ``session`` (``session_id`` + ``instance_url``: the
+    sandbox and tests).
+    """
+
+    auth: Literal["jwt", "client_credentials", "refresh_token", "session"] = "jwt"
+    login_url: str = "https://login.salesforce.com"
+    """Where tokens are requested (``https://test.salesforce.com`` for a Salesforce sandbox org)."""
+    instance_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    private_key_file: Path | None = None
+    refresh_token: SecretStr | None = None
+    session_id: SecretStr | None = None
+    api_version: str = "59.0"
+    org_id: str | None = None
+    """The 15- or 18-character org id; Outbound Messages from any other org are refused."""
+    mapping_file: Path | None = None
+    timeout_s: float = Field(30.0, gt=0)
+    quota_reserve: float = Field(0.2, ge=0, lt=1)
+    """Share of the org's daily API requests left for other integrations."""
+    bulk_threshold: int = Field(10_000, ge=1)
+    """A run with more updates than this writes them through Bulk API 2.0."""
+    page_size: int = Field(2000, ge=200, le=2000)
+    overlap_s: int = Field(300, ge=0)
+    """How far before the cursor an incremental pull starts again (late commits of SystemModstamp)."""
+
+
+class HubSpotConfig(_Table):
+    """The ``[hubspot]`` table: a private-app token, or OAuth (client id, secret, refresh token)."""
+
+    base_url: str = "https://api.hubapi.com"
+    access_token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    """Also the key of the v3 webhook signatures."""
+    refresh_token: SecretStr | None = None
+    app_id: int | None = None
+    """The app whose own property changes are ignored by the webhook receiver (no echo loops)."""
+    portal_id: int | None = None
+    mapping_file: Path | None = None
+    timeout_s: float = Field(30.0, gt=0)
+    per_ten_seconds: int = Field(100, ge=1)
+    """The app's rolling rate limit (100 or 190); the adapter keeps below it."""
+    search_per_second: int = Field(5, ge=1)
+    overlap_s: int = Field(300, ge=0)
+
+
+class StoreConfig(_Table):
+    url: str = "sqlite:///lawful-crm.db"
+    """Any SQLAlchemy URL; SQLite runs in WAL mode."""
+
+
+class SyncConfig(_Table):
+    guard_share: float = Field(0.05, ge=0, le=1)
+    """Share of pulled records that may move from restrictive to permissive before a run is refused."""
+    time_zone: str = "Europe/Amsterdam"
+    schedule: str = "0 2 * * *"
+    """Cron expression of the nightly sync in ``time_zone``."""
+    retention_months: int = Field(24, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LAWFUL_CRM_", env_nested_delimiter="__", extra="forbid", toml_file=CONFIG_FILE
     )
 
     policy: PolicyConfig = PolicyConfig()
+    salesforce: SalesforceConfig | None = None
+    hubspot: HubSpotConfig | None = None
+    store: StoreConfig = StoreConfig()
+    sync: SyncConfig = SyncConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-__all__ = ["CrmPort", "CrmRecord", "Cursor", "FieldUpdate", "InstallReport", "Page", "WriteOutcome"]
+__all__ = [
+    "ApiUsage",
+    "CrmPort",
+    "CrmRecord",
+    "Cursor",
+    "FieldInfo",
+    "FieldUpdate",
+    "InstallReport",
+    "Page",
+    "WriteOutcome",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +72,35 @@ class InstallReport:
     problems: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One field (or property) as the CRM describes it; parent fields are named ``Account.Type``."""
+
+    name: str
+    type: str
+    """The CRM's own type name: ``picklist``, ``boolean``, ``enumeration``, ``string``, …"""
+    writable: bool
+    """Whether the connected user or app may update it (field-level security included)."""
+    values: tuple[str, ...] | None = None
+    """The active picklist or enumeration values; None for free fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUsage:
+    """API calls this adapter made since it was created, and the CRM's remaining daily quota when known."""
+
+    calls: int
+    remaining: int | None = None
+    limit: int | None = None
+
+
 class CrmPort(Protocol):
     """A CRM as the sync sees it. Implementations: SalesforceCrm, HubSpotCrm."""
 
     name: str
+    """``salesforce`` or ``hubspot``: the key of its cursors and audit entries."""
+    object_types: tuple[str, ...]
+    """The objects this adapter syncs (the mapping's objects), e.g. ``("Contact", "Lead")``."""
 
     def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
         """Pages of records changed after ``since`` (all when None), oldest first, deletions included."""
@@ -81,4 +116,16 @@ class CrmPort(Protocol):
 
     def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
         """Create (or remove) the write-back fields and their permissions; idempotent."""
+        ...
+
+    def describe(self, object_type: str) -> dict[str, FieldInfo]:
+        """The fields of ``object_type`` the mapping and the write-back may use, keyed by name (parents too)."""
+        ...
+
+    def value_counts(self, object_type: str, field: str) -> dict[str, int]:
+        """How many records hold each non-empty value of ``field`` (for ``mappings check``)."""
+        ...
+
+    def usage(self) -> ApiUsage:
+        """Calls made so far and quota left, for the run summary."""
         ...
