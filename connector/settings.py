@@ -6,7 +6,6 @@ Nested keys use a double underscore in the environment: ``LAWFUL_CRM_POLICY__PRO
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr

@@ -29,6 +29,8 @@ class CrmRecord:
     fields: Mapping[str, Any]
     modified: datetime
     deleted: bool = False
+    created: datetime | None = None
+    """When the record was created: the stable date that undated checkbox facts are given."""
 
 
 @dataclass(frozen=True, slots=True)

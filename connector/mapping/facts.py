@@ -92,7 +92,7 @@ class _Reader:
         return None
 
     def date(self, names: list[str], *, channel: str, code: str, modified: date) -> date | None:
-        """A date slot; a true checkbox counts as 'since the record was last modified'."""
+        """A date slot; a true checkbox is dated ``modified`` (see facts_from_record)."""
         value = self.first(names)
         if value is None:
             return None
@@ -124,7 +124,11 @@ def _entity(compiled: CompiledMapping, company: Any, legal_form: Any) -> EntityT
 def facts_from_record(
     compiled: CompiledMapping, object_type: str, record_id: str, fields: Mapping[str, Any], *, modified: date
 ) -> ContactFacts:
-    """Translate one CRM record into ContactFacts under ``compiled``'s mapping."""
+    """Translate one CRM record into ContactFacts under ``compiled``'s mapping.
+
+    ``modified`` dates what a checkbox says without a date. Pass a date our own write-back does not move (the
+    record's creation date where the CRM gives it); a ticked consent checkbox then counts as that old.
+    """
     mapping = compiled.mapping
     om: ObjectMapping = mapping.objects[object_type]
     r = _Reader(fields)
@@ -195,6 +199,10 @@ def facts_from_record(
         if given is not None:
             consents.append(Consent(channel=channel, date=given))
 
+    # A ticked opt-out checkbox is in force now: dated no earlier than any consent the record holds, so that
+    # no recorded consent outranks it, and otherwise by ``modified`` — a stable date, so our own write-back
+    # (which moves the record's modification time) never changes the facts.
+    in_force = max([modified, *(consent.date for consent in consents)])
     lia = r.first(om.lia_ref)
     return ContactFacts(
         id=record_id,
@@ -205,12 +213,12 @@ def facts_from_record(
         consents=tuple(consents),
         customer=customer,
         optout_email=r.date(
-            om.optout_email, channel="email", code="unreadable_email_optout", modified=modified
+            om.optout_email, channel="email", code="unreadable_email_optout", modified=in_force
         ),
         optout_phone=r.date(
-            om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=modified
+            om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=in_force
         ),
-        objection=r.date(om.objection, channel="both", code="unreadable_objection", modified=modified),
+        objection=r.date(om.objection, channel="both", code="unreadable_objection", modified=in_force),
         call_target=call_target,
         lia_ref=str(lia) if lia is not None else None,
         issues=tuple(DataIssue(channel=ch, code=code) for code, ch in sorted(r.issues.items())),

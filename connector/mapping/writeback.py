@@ -1,0 +1,117 @@
+"""Decision -> the connector's own CRM field values, in each CRM's native representation. Pure.
+
+Salesforce takes JSON booleans and ISO datetimes; HubSpot stores every property as a string (``"true"``,
+``"false"``, ISO datetime with milliseconds), so values are produced exactly as each CRM returns them and a
+second run over unchanged data compares equal and writes nothing. ``checked`` is a timestamp: it is written
+with the other fields, never on its own. Mirrored standard fields are one-way: set, never cleared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from connector.mapping.schema import WriteBack
+from connector.models import Decision, Reason
+from connector.policy import CATALOGUE
+
+__all__ = [
+    "FLAG_FIELDS",
+    "Crm",
+    "changed_fields",
+    "checked_value",
+    "mirror_values",
+    "reason_text",
+    "same_value",
+    "written_values",
+]
+
+Crm = Literal["salesforce", "hubspot"]
+FLAG_FIELDS = ("do_not_cold_call", "email_allowed", "lawful_use", "reason", "review")
+_ELLIPSIS = "…"
+_SUMMARIES = {info.id: info.summary for info in CATALOGUE}
+
+
+def _channel_summary(label: str, *, allowed: bool, reasons: tuple[Reason, ...], channel: str) -> str:
+    rules = [r for r in reasons if r.channel in (channel, "both")]
+    cited = ", ".join(dict.fromkeys(f"{r.rule} {r.citation}" for r in rules)) or "no rule"
+    return f"{label} {'yes' if allowed else 'no'} ({cited})"
+
+
+def reason_text(decision: Decision, *, max_length: int) -> str:
+    """A one-line reason a salesperson can read in the CRM: verdict and rule per channel, then the why.
+
+    Built from the rules' fixed summaries, not the decision's dated texts, so that it changes only when the
+    decision does (a checkbox opt-out is dated by the record's last change, which our own write moves).
+    """
+    call = _channel_summary(
+        "Call", allowed=not decision.do_not_cold_call, reasons=decision.reasons, channel="phone"
+    )
+    email = _channel_summary(
+        "E-mail", allowed=decision.email_allowed, reasons=decision.reasons, channel="email"
+    )
+    text = f"{call}. {email}."
+    if decision.review_needed:
+        text += " Review needed."
+    deciding = next((r for r in decision.reasons if r.channel in ("both", "phone")), None)
+    if deciding is not None:
+        text += f" {_SUMMARIES.get(deciding.rule, deciding.text)}"
+    if len(text) > max_length:
+        text = text[: max_length - len(_ELLIPSIS)].rstrip() + _ELLIPSIS
+    return text
+
+
+def _native(value: Any, crm: Crm) -> Any:
+    if crm == "hubspot":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return value
+
+
+def written_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[str, Any]:
+    """The flag fields' wanted values, keyed by CRM field name (without ``checked`` and mirrors)."""
+    wanted: dict[str, Any] = {
+        writeback.do_not_cold_call: decision.do_not_cold_call,
+        writeback.email_allowed: decision.email_allowed,
+        writeback.lawful_use: decision.lawful_use.value,
+        writeback.reason: reason_text(decision, max_length=writeback.reason_max_length),
+        writeback.review: decision.review_needed,
+    }
+    return {field: _native(value, crm) for field, value in wanted.items()}
+
+
+def mirror_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[str, Any]:
+    """Standard fields the admin asked to mirror, only where the decision sets them (never clears)."""
+    raised = {
+        "do_not_cold_call": decision.do_not_cold_call,
+        "not_email_allowed": not decision.email_allowed,
+    }
+    on = _native(value=True, crm=crm)
+    return {field: on for field, source in writeback.mirror.items() if raised[source]}
+
+
+def checked_value(now: datetime, crm: Crm) -> Any:
+    return _native(now, crm)
+
+
+def _canonical(value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
+def same_value(current: Any, wanted: Any) -> bool:
+    """Whether a field's current CRM value already equals the wanted one (``""``/None and bool spellings)."""
+    return bool(_canonical(current) == _canonical(wanted))
+
+
+def changed_fields(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    return {field: value for field, value in wanted.items() if not same_value(current.get(field), value)}

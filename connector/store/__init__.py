@@ -1,0 +1,40 @@
+"""The connector's state: run log, cursors, the decision audit, the webhook queue and locks.
+
+SQLAlchemy Core on any URL (SQLite in WAL mode by default, PostgreSQL where several workers share it);
+Alembic migrations are applied when the store is opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from connector.store.audit import Audit, AuditEntry, AuditRow
+from connector.store.engine import create_store_engine, upgrade
+from connector.store.locks import Locks
+from connector.store.runs import Cursors, RunLog, RunRow
+
+__all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
+
+
+@dataclass(frozen=True)
+class Store:
+    engine: Engine
+    runs: RunLog
+    cursors: Cursors
+    audit: Audit
+    locks: Locks
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open the store at ``url``, first applying any migration it lacks (unless ``migrate`` is False)."""
+    engine = create_store_engine(url)
+    if migrate:
+        upgrade(engine)
+    return Store(
+        engine=engine, runs=RunLog(engine), cursors=Cursors(engine), audit=Audit(engine), locks=Locks(engine)
+    )

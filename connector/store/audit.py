@@ -1,0 +1,154 @@
+"""The decision audit: why each record's flags have their values, under which policy, and what was written.
+
+A new entry is kept only when a record's facts, decision or write outcome changed since its last entry, so a
+nightly run over an unchanged org adds nothing. Deletion and retention remove entries; the latest entry of a
+record that still exists survives retention (it is the evidence for its current flags).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from connector.models import ContactFacts, Decision
+from connector.store.tables import decisions, events, record_states
+
+__all__ = ["Audit", "AuditEntry", "AuditRow"]
+
+_SETTLED = {"written": "settled", "unchanged": "settled"}
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    object_type: str
+    record_id: str
+    facts: ContactFacts
+    decision: Decision
+    write_status: str
+    """``written``, ``unchanged``, ``failed`` or ``gone``."""
+    written: Mapping[str, Any] | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    crm: str
+    object_type: str
+    record_id: str
+    run_id: int
+    decided_at: datetime
+    policy_id: str
+    facts: Mapping[str, Any]
+    decision: Mapping[str, Any]
+    write_status: str
+    written: Mapping[str, Any] | None
+    error_code: str | None
+
+
+def _fingerprint(facts: Mapping[str, Any], decision: Mapping[str, Any], status: str) -> str:
+    text = json.dumps([facts, decision, _SETTLED.get(status, status)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Audit:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def record(self, crm: str, run_id: int, entries: Sequence[AuditEntry], *, now: datetime) -> int:
+        """Keep the entries whose record changed since its last entry; return how many were kept."""
+        prepared = []
+        for entry in entries:
+            facts = entry.facts.model_dump(mode="json", exclude_defaults=True)
+            decision = entry.decision.model_dump(mode="json")
+            prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
+        with self._engine.begin() as db:
+            known = self._fingerprints(db, crm, [e.record_id for e, *_ in prepared])
+            kept = 0
+            for entry, facts, decision, fingerprint in prepared:
+                if known.get(entry.record_id) == fingerprint:
+                    continue
+                row = db.execute(
+                    insert(decisions)
+                    .values(
+                        crm=crm,
+                        object_type=entry.object_type,
+                        record_id=entry.record_id,
+                        run_id=run_id,
+                        decided_at=now,
+                        policy_id=entry.decision.policy,
+                        facts=facts,
+                        decision=decision,
+                        write_status=entry.write_status,
+                        written=dict(entry.written) if entry.written is not None else None,
+                        error_code=entry.error_code,
+                    )
+                    .returning(decisions.c.id)
+                ).one()
+                state = {"fingerprint": fingerprint, "decision_id": row.id, "object_type": entry.object_type}
+                key = (record_states.c.crm == crm) & (record_states.c.record_id == entry.record_id)
+                if entry.record_id in known:
+                    db.execute(update(record_states).where(key).values(**state))
+                else:
+                    db.execute(insert(record_states).values(crm=crm, record_id=entry.record_id, **state))
+                known[entry.record_id] = fingerprint
+                kept += 1
+        return kept
+
+    @staticmethod
+    def _fingerprints(db: Any, crm: str, record_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(record_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            query = select(record_states.c.record_id, record_states.c.fingerprint).where(
+                record_states.c.crm == crm, record_states.c.record_id.in_(chunk)
+            )
+            found.update({row.record_id: row.fingerprint for row in db.execute(query)})
+        return found
+
+    def history(self, crm: str, record_id: str) -> list[AuditRow]:
+        query = (
+            select(decisions)
+            .where(decisions.c.crm == crm, decisions.c.record_id == record_id)
+            .order_by(decisions.c.id)
+        )
+        with self._engine.connect() as db:
+            return [AuditRow(**row._mapping) for row in db.execute(query)]
+
+    def forget(self, crm: str, record_id: str) -> int:
+        """Erase everything stored about one person: audit entries, fingerprint, queued events."""
+        with self._engine.begin() as db:
+            erased = db.execute(
+                delete(decisions).where(decisions.c.crm == crm, decisions.c.record_id == record_id)
+            ).rowcount
+            db.execute(
+                delete(record_states).where(
+                    record_states.c.crm == crm, record_states.c.record_id == record_id
+                )
+            )
+            db.execute(delete(events).where(events.c.crm == crm, events.c.record_id == record_id))
+        return int(erased)
+
+    def prune(self, before: datetime) -> int:
+        """Delete entries decided before ``before``, except each live record's latest entry."""
+        latest = select(record_states.c.decision_id)
+        with self._engine.begin() as db:
+            result = db.execute(
+                delete(decisions).where(decisions.c.decided_at < before, decisions.c.id.not_in(latest))
+            )
+        return int(result.rowcount)
+
+    def count(self, crm: str | None = None) -> int:
+        query = select(func.count()).select_from(decisions)
+        if crm is not None:
+            query = query.where(decisions.c.crm == crm)
+        with self._engine.connect() as db:
+            return int(db.execute(query).scalar_one())

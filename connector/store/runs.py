@@ -1,0 +1,110 @@
+"""The run log and the incremental cursors."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from connector.crm.port import Cursor
+from connector.store.tables import cursors, runs
+
+__all__ = ["Cursors", "RunLog", "RunRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    crm: str
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    policy_id: str
+    counts: Mapping[str, Any]
+
+
+class RunLog:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def start(self, crm: str, kind: str, *, policy_id: str, now: datetime) -> int:
+        with self._engine.begin() as db:
+            row = db.execute(
+                insert(runs)
+                .values(crm=crm, kind=kind, started_at=now, outcome="running", policy_id=policy_id, counts={})
+                .returning(runs.c.id)
+            ).one()
+        return int(row.id)
+
+    def finish(self, run_id: int, *, outcome: str, counts: Mapping[str, Any], now: datetime) -> None:
+        with self._engine.begin() as db:
+            db.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(finished_at=now, outcome=outcome, counts=dict(counts))
+            )
+
+    def recent(self, crm: str | None = None, *, limit: int = 20) -> list[RunRow]:
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if crm is not None:
+            query = query.where(runs.c.crm == crm)
+        with self._engine.connect() as db:
+            return [RunRow(**row._mapping) for row in db.execute(query)]
+
+    def has_completed(self, crm: str) -> bool:
+        """Whether any sync of ``crm`` has finished with its flags written (the guard skips the first run)."""
+        query = select(runs.c.id).where(
+            runs.c.crm == crm, runs.c.outcome == "completed", runs.c.kind.in_(("full", "incremental"))
+        )
+        with self._engine.connect() as db:
+            return db.execute(query.limit(1)).first() is not None
+
+
+class Cursors:
+    """Where each CRM object's incremental pull resumes. Saved only after a page is fully handled."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, crm: str, object_type: str) -> Cursor | None:
+        query = select(cursors).where(cursors.c.crm == crm, cursors.c.object_type == object_type)
+        with self._engine.connect() as db:
+            row = db.execute(query).first()
+        if row is None:
+            return None
+        return Cursor(
+            object_type=object_type, modified=row.modified, last_id=row.last_id, **(row.extra or {})
+        )
+
+    def save(self, crm: str, cursor: Cursor, *, run_id: int, now: datetime) -> None:
+        extra = {
+            f.name: _jsonable(getattr(cursor, f.name))
+            for f in dataclasses.fields(cursor)
+            if f.name not in ("object_type", "modified", "last_id")
+        }
+        values = {
+            "modified": cursor.modified,
+            "last_id": cursor.last_id,
+            "extra": extra or None,
+            "run_id": run_id,
+            "saved_at": now,
+        }
+        key = (cursors.c.crm == crm) & (cursors.c.object_type == cursor.object_type)
+        with self._engine.begin() as db:
+            if db.execute(update(cursors).where(key).values(**values)).rowcount == 0:
+                db.execute(insert(cursors).values(crm=crm, object_type=cursor.object_type, **values))
+
+    def reset(self, crm: str) -> None:
+        with self._engine.begin() as db:
+            db.execute(cursors.delete().where(cursors.c.crm == crm))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        raise TypeError("cursor extras must be JSON values; store datetimes as ISO strings")
+    return value

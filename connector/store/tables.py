@@ -1,0 +1,137 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create and evolve them.
+
+Nothing here holds a plain e-mail address or phone number: the audit keeps ContactFacts (kinds, dates, codes),
+never the values they were derived from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["UtcDateTime", "cursors", "decisions", "events", "locks", "metadata", "record_states", "runs"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no zone: values are stored as naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("crm", String(20), nullable=False),
+    # ``full``, ``incremental``, ``dry_run`` or ``webhook``.
+    Column("kind", String(20), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("outcome", String(20), nullable=False),
+    Column("policy_id", String(80), nullable=False),
+    Column("counts", JSON, nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("object_type", String(40), primary_key=True),
+    Column("modified", UtcDateTime(), nullable=False),
+    Column("last_id", String(40), nullable=False),
+    Column("extra", JSON),
+    Column("run_id", Integer),
+    Column("saved_at", UtcDateTime(), nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("crm", String(20), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("record_id", String(40), nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("policy_id", String(80), nullable=False),
+    Column("facts", JSON, nullable=False),
+    Column("decision", JSON, nullable=False),
+    # ``written``, ``unchanged``, ``planned`` (dry run), ``failed`` or ``gone``.
+    Column("write_status", String(20), nullable=False),
+    # The field values written (the connector's own fields only), when any were.
+    Column("written", JSON),
+    Column("error_code", String(60)),
+    Index(None, "crm", "record_id"),
+    Index(None, "decided_at"),
+)
+
+record_states = Table(
+    "record_states",
+    metadata,
+    Column("crm", String(20), primary_key=True),
+    Column("record_id", String(40), primary_key=True),
+    Column("object_type", String(40), nullable=False),
+    # Hash of facts + decision + written values: a new audit entry only when it changes.
+    Column("fingerprint", String(32), nullable=False),
+    Column("decision_id", Integer, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("crm", String(20), nullable=False),
+    Column("dedupe_key", String(120), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("record_id", String(40), nullable=False),
+    # ``change``, ``delete`` or ``privacy_delete``.
+    Column("kind", String(30), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    # ``pending``, ``done`` or ``dead``.
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("error_code", String(60)),
+    UniqueConstraint("crm", "dedupe_key"),
+    Index(None, "status", "next_attempt_at"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("owner", String(80), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)

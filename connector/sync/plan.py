@@ -1,0 +1,126 @@
+"""Pure planning: from each record's current field values and its new decision, the field updates to write.
+
+Only values that change are written (invariant 2); ``checked`` goes along with a change, never alone. The
+blast-radius guard refuses a run in which too many records would move from restrictive to permissive — the
+signature of a broken mapping — before anything permissive is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connector.crm.port import FieldUpdate
+from connector.mapping.schema import WriteBack
+from connector.mapping.writeback import Crm, changed_fields, checked_value, mirror_values, written_values
+from connector.models import Decision
+
+__all__ = ["BlastRadiusGuard", "GuardVerdict", "PlannedChange", "RecordPlan", "plan_record"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """One field of one record that will change: for the dry-run report and the audit."""
+
+    object_type: str
+    record_id: str
+    field: str
+    old: Any
+    new: Any
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPlan:
+    update: FieldUpdate | None
+    changes: tuple[PlannedChange, ...]
+    loosens: bool
+    """The record moves from restrictive to permissive on a channel (it was written before)."""
+
+
+def _was_written(current: Mapping[str, Any], writeback: WriteBack) -> bool:
+    return current.get(writeback.checked) not in (None, "")
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _loosens(current: Mapping[str, Any], decision: Decision, writeback: WriteBack) -> bool:
+    if not _was_written(current, writeback):
+        return False
+    call_opened = _is_true(current.get(writeback.do_not_cold_call)) and not decision.do_not_cold_call
+    email_opened = not _is_true(current.get(writeback.email_allowed)) and decision.email_allowed
+    return call_opened or email_opened
+
+
+def plan_record(
+    object_type: str,
+    record_id: str,
+    current: Mapping[str, Any],
+    decision: Decision,
+    *,
+    writeback: WriteBack,
+    crm: Crm,
+    now: datetime,
+) -> RecordPlan:
+    """The update for one record (None when every written value already holds) and what it changes."""
+    wanted = written_values(decision, writeback, crm) | mirror_values(decision, writeback, crm)
+    changed = changed_fields(current, wanted)
+    if not changed:
+        return RecordPlan(update=None, changes=(), loosens=False)
+    rules = tuple(dict.fromkeys(reason.rule for reason in decision.reasons))
+    changes = tuple(
+        PlannedChange(object_type, record_id, name, current.get(name), value, rules)
+        for name, value in changed.items()
+    )
+    values = changed | {writeback.checked: checked_value(now, crm)}
+    return RecordPlan(
+        update=FieldUpdate(object_type=object_type, record_id=record_id, values=values),
+        changes=changes,
+        loosens=_loosens(current, decision, writeback),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GuardVerdict:
+    allowed: bool
+    pulled: int
+    loosened: int
+    limit: int
+
+
+@dataclass(slots=True)
+class BlastRadiusGuard:
+    """Counts loosening records across a run; refuses once they exceed ``share`` of the records pulled.
+
+    Checked before each page is written, on the run's totals so far including that page, so a run never writes
+    more loosening changes than the share allows. ``minimum`` keeps a small incremental run (a handful of new
+    consents) from tripping it. Off on a CRM's first run and when the operator accepts a large change.
+    """
+
+    share: float
+    minimum: int = 20
+    enabled: bool = True
+    pulled: int = 0
+    loosened: int = 0
+    refused: GuardVerdict | None = field(default=None)
+
+    def limit(self) -> int:
+        return max(int(self.share * self.pulled), self.minimum)
+
+    def admit(self, plans: Iterable[RecordPlan], *, pulled: int) -> GuardVerdict:
+        """Add one page's plans; the verdict says whether the page may be written."""
+        self.pulled += pulled
+        self.loosened += sum(1 for plan in plans if plan.loosens)
+        verdict = GuardVerdict(
+            allowed=not self.enabled or self.loosened <= self.limit(),
+            pulled=self.pulled,
+            loosened=self.loosened,
+            limit=self.limit(),
+        )
+        if not verdict.allowed:
+            self.refused = verdict
+        return verdict

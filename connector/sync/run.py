@@ -1,0 +1,191 @@
+"""The sync shell: cursor -> pages -> pipeline -> checkpoint, page by page, for one CRM.
+
+Memory stays flat (one page at a time) and a crash loses at most the page in flight, which the next run
+redoes: the cursor is saved only after a page's writes and audit are done, and a redone page writes nothing
+that already holds (plans compare with the CRM's current values).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from connector.crm.port import CrmPort, CrmRecord, Page
+from connector.errors import FatalError, RunStoppedError
+from connector.mapping.facts import CompiledMapping
+from connector.policy import PolicySettings
+from connector.store import Store
+from connector.sync.pipeline import ChangeSink, PageTally, Pipeline
+from connector.sync.plan import BlastRadiusGuard, GuardVerdict
+
+__all__ = ["Outcome", "SyncOptions", "SyncResult", "run_sync"]
+
+log = logging.getLogger("lawful_crm.sync")
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    """Quota spent or a limit reached: the next run resumes from the checkpoint."""
+    REFUSED = "refused"
+    """The blast-radius guard refused the plan."""
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    full: bool = False
+    dry_run: bool = False
+    limit: int | None = None
+    accept_large_change: bool = False
+    guard_share: float = 0.05
+    guard_minimum: int = 20
+
+
+@dataclass(slots=True)
+class SyncResult:
+    crm: str
+    run_id: int
+    kind: str
+    outcome: Outcome = Outcome.COMPLETED
+    tally: PageTally = field(default_factory=PageTally)
+    pages: int = 0
+    api_calls: int = 0
+    quota_remaining: int | None = None
+    message: str | None = None
+    guard: GuardVerdict | None = None
+
+    def counts(self) -> dict[str, object]:
+        return {
+            **self.tally.as_dict(),
+            "pages": self.pages,
+            "api_calls": self.api_calls,
+            "quota_remaining": self.quota_remaining,
+            "message": self.message,
+        }
+
+
+Progress = Callable[[SyncResult], None]
+"""Called after every page with the run's totals so far (progress bar or log line)."""
+
+
+def _kind(options: SyncOptions) -> str:
+    if options.dry_run:
+        return "dry_run"
+    return "full" if options.full else "incremental"
+
+
+def run_sync(
+    crm: CrmPort,
+    compiled: CompiledMapping,
+    policy: PolicySettings,
+    store: Store,
+    options: SyncOptions,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    today: date | None = None,
+    progress: Progress | None = None,
+    on_change: ChangeSink | None = None,
+) -> SyncResult:
+    """Sync every object of ``crm`` once; the result says how it ended. FatalError propagates after logging."""
+    run = _SyncRun(crm, Pipeline(crm, compiled, policy, store), store, options, clock, progress, on_change)
+    return run.execute(today)
+
+
+class _SyncRun:
+    def __init__(
+        self,
+        crm: CrmPort,
+        pipeline: Pipeline,
+        store: Store,
+        options: SyncOptions,
+        clock: Callable[[], datetime],
+        progress: Progress | None,
+        on_change: ChangeSink | None,
+    ) -> None:
+        self.crm, self.pipeline, self.store, self.options = crm, pipeline, store, options
+        self.clock, self.progress, self.on_change = clock, progress, on_change
+        self.guard = BlastRadiusGuard(
+            share=options.guard_share,
+            minimum=options.guard_minimum,
+            enabled=not options.accept_large_change and store.runs.has_completed(crm.name),
+        )
+
+    def execute(self, today: date | None) -> SyncResult:
+        started = self.clock()
+        kind = _kind(self.options)
+        run_id = self.store.runs.start(
+            self.crm.name, kind, policy_id=self.pipeline.policy.policy_id, now=started
+        )
+        self.result = result = SyncResult(crm=self.crm.name, run_id=run_id, kind=kind)
+        self.today = today or started.date()
+        log.info("run %s: %s sync of %s started", run_id, kind, self.crm.name)
+        try:
+            for object_type in self.crm.object_types:
+                if not self._sync_object(object_type):
+                    break
+        except RunStoppedError as stop:
+            result.outcome = Outcome.STOPPED
+            result.message = str(stop)
+        except FatalError as fatal:
+            result.outcome = Outcome.FAILED
+            result.message = f"{type(fatal).__name__}: {fatal}"
+            raise
+        finally:
+            self._note_usage()
+            self.store.runs.finish(
+                run_id, outcome=result.outcome.value, counts=result.counts(), now=self.clock()
+            )
+            log.info(
+                "run %s: %s after %s records, %s written, %s failed, %s API calls",
+                run_id, result.outcome.value, result.tally.read, result.tally.written, result.tally.failed,
+                result.api_calls,
+            )  # fmt: skip
+        return result
+
+    def _note_usage(self) -> None:
+        usage = self.crm.usage()
+        self.result.api_calls, self.result.quota_remaining = usage.calls, usage.remaining
+
+    def _sync_object(self, object_type: str) -> bool:
+        """Sync one object type; False when the whole run must end (guard refusal or limit reached)."""
+        since = None if self.options.full else self.store.cursors.get(self.crm.name, object_type)
+        return all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
+
+    def _handle_page(self, page: Page) -> bool:
+        result, options = self.result, self.options
+        now = self.clock()
+        live: list[CrmRecord] = [r for r in page.records if not r.deleted]
+        gone = [r for r in page.records if r.deleted]
+        decided = self.pipeline.decide(live, today=self.today, now=now)
+        verdict = self.guard.admit([d.plan for d in decided], pulled=len(live))
+        if not verdict.allowed:
+            result.outcome, result.guard = Outcome.REFUSED, verdict
+            result.message = (
+                f"{verdict.loosened} of {verdict.pulled} records would move from restrictive to permissive "
+                f"(limit {verdict.limit}); nothing more was written. Check the mapping, then rerun with "
+                "--accept-large-change if the change is intended."
+            )
+            return False
+        tally = self.pipeline.apply(
+            decided, run_id=result.run_id, now=now, dry_run=options.dry_run, on_change=self.on_change
+        )
+        tally.deleted = len(gone)
+        if not options.dry_run:
+            for record in gone:
+                self.store.audit.forget(self.crm.name, record.id)
+            if page.cursor is not None:
+                self.store.cursors.save(self.crm.name, page.cursor, run_id=result.run_id, now=now)
+        result.tally.add(tally)
+        result.pages += 1
+        self._note_usage()
+        if self.progress is not None:
+            self.progress(result)
+        if options.limit is not None and result.tally.read >= options.limit:
+            result.outcome = Outcome.STOPPED
+            result.message = f"stopped after {result.tally.read} records (--limit {options.limit})"
+            return False
+        return True

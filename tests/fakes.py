@@ -1,0 +1,161 @@
+"""An in-memory CRM behind the CrmPort protocol, for testing the sync shell without HTTP.
+
+It keeps records as a CRM does (fields, modification time, deletion), pulls them in (modified, id) order from
+a cursor, applies writes field by field, and can be told to fail: records gone, codes per record, quota spent
+after N calls, or a crash after N pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.crm.port import (
+    ApiUsage,
+    CrmRecord,
+    Cursor,
+    FieldInfo,
+    FieldUpdate,
+    InstallReport,
+    Page,
+    WriteOutcome,
+)
+from connector.errors import QuotaExhaustedError
+
+EPOCH = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+SOURCES = ["Web", "LinkedIn", "KvK", "Supplier", "Purchased List", "Trade Show", "Webinar", "Other"]
+COUNTRIES = ["Netherlands", "Germany", "Belgium", "France", "United Kingdom", "Atlantis"]
+ACCOUNT_TYPES = ["Customer", "Prospect", "Supplier", "Partner", None, "Klant"]
+
+
+def contact_fields(i: int) -> dict[str, Any]:
+    """A deterministic, varied Salesforce-shaped contact: several sources, countries, legal forms."""
+    return {
+        "Email": f"person{i}@company{i % 97}.example" if i % 5 else f"info@company{i % 97}.example",
+        "Phone": "+31 20 123 4567" if i % 3 else None,
+        "MailingCountry": COUNTRIES[i % len(COUNTRIES)],
+        "Account.Name": f"Company {i % 97} B.V." if i % 4 else f"Company {i % 97}",
+        "Account.Type": ACCOUNT_TYPES[i % len(ACCOUNT_TYPES)],
+        "LeadSource": SOURCES[i % len(SOURCES)],
+        "Email_Opt_In_Date__c": "2026-03-01" if i % 7 == 0 else None,
+        "HasOptedOutOfEmail": i % 11 == 0,
+        "DoNotCall": i % 13 == 0,
+    }
+
+
+@dataclass
+class FakeCrm:
+    """The CrmPort of a tiny Salesforce-like org."""
+
+    name: str = "salesforce"
+    object_types: tuple[str, ...] = ("Contact",)
+    page_size: int = 50
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    modified: dict[str, datetime] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    gone_on_write: set[str] = field(default_factory=set)
+    reject_on_write: dict[str, str] = field(default_factory=dict)
+    quota_after_calls: int | None = None
+    crash_after_pages: int | None = None
+    calls: int = 0
+    pages_served: int = 0
+    writes: list[FieldUpdate] = field(default_factory=list)
+    modified_by_us: set[str] = field(default_factory=set)
+    clock: datetime = EPOCH + timedelta(days=30)
+
+    @classmethod
+    def seeded(cls, count: int, **options: Any) -> FakeCrm:
+        crm = cls(**options)
+        for i in range(count):
+            record_id = f"003{i:012d}"
+            crm.records[record_id] = contact_fields(i)
+            crm.modified[record_id] = EPOCH + timedelta(minutes=i)
+        return crm
+
+    def _tick(self) -> datetime:
+        self.clock += timedelta(seconds=1)
+        return self.clock
+
+    def edit(self, record_id: str, **values: Any) -> None:
+        """A user's edit: new values and a new modification time."""
+        self.records[record_id].update(values)
+        self.modified[record_id] = self._tick()
+        self.modified_by_us.discard(record_id)
+
+    def _call(self) -> None:
+        if self.quota_after_calls is not None and self.calls >= self.quota_after_calls:
+            raise QuotaExhaustedError("daily API budget spent (test)")
+        self.calls += 1
+
+    def _record(self, record_id: str) -> CrmRecord:
+        return CrmRecord(
+            object_type="Contact",
+            id=record_id,
+            fields=dict(self.records[record_id]),
+            modified=self.modified[record_id],
+            created=EPOCH,
+            deleted=record_id in self.deleted,
+        )
+
+    def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
+        keys = sorted((self.modified[i], i) for i in self.records)
+        if since is not None:
+            # like the adapters: changes after the cursor, the connector's own writes excluded
+            keys = [
+                k for k in keys if k > (since.modified, since.last_id) and k[1] not in self.modified_by_us
+            ]
+        for start in range(0, len(keys), self.page_size):
+            if self.crash_after_pages is not None and self.pages_served >= self.crash_after_pages:
+                raise RuntimeError("crash injected by the test")
+            self._call()
+            chunk = keys[start : start + self.page_size]
+            self.pages_served += 1
+            last_modified, last_id = chunk[-1]
+            yield Page(tuple(self._record(i) for _, i in chunk), Cursor(object_type, last_modified, last_id))
+
+    def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
+        self._call()
+        return [self._record(i) for i in ids if i in self.records]
+
+    def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+        outcomes = []
+        for start in range(0, len(updates), 200):
+            self._call()
+            for update in updates[start : start + 200]:
+                if update.record_id in self.gone_on_write:
+                    outcomes.append(
+                        WriteOutcome(update.record_id, ok=False, code="ENTITY_IS_DELETED", gone=True)
+                    )
+                elif update.record_id in self.reject_on_write:
+                    outcomes.append(
+                        WriteOutcome(update.record_id, ok=False, code=self.reject_on_write[update.record_id])
+                    )
+                else:
+                    self.records[update.record_id].update(update.values)
+                    self.modified[update.record_id] = self._tick()
+                    self.modified_by_us.add(update.record_id)
+                    self.writes.append(update)
+                    outcomes.append(WriteOutcome(update.record_id, ok=True))
+        return outcomes
+
+    def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
+        return InstallReport()
+
+    def describe(self, object_type: str) -> dict[str, FieldInfo]:
+        return {}
+
+    def value_counts(self, object_type: str, field: str) -> dict[str, int]:
+        return {}
+
+    def usage(self) -> ApiUsage:
+        return ApiUsage(calls=self.calls)
+
+    def written_ids(self) -> list[str]:
+        return [update.record_id for update in self.writes]
+
+
+def flags(fields: Mapping[str, Any]) -> tuple[Any, Any]:
+    return fields.get("Do_Not_Cold_Call__c"), fields.get("Email_Allowed__c")

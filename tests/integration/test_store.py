@@ -1,0 +1,95 @@
+"""The store on a real SQLite file: migrations match the tables, the audit keeps changes only, deletion and
+retention erase, cursors and locks hold between processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from connector.crm.port import Cursor
+from connector.models import ContactFacts
+from connector.policy import PolicySettings, evaluate
+from connector.store import AuditEntry, Store, open_store
+from connector.store.engine import HEAD, create_store_engine, current_revision
+from connector.store.tables import metadata
+from tests.conftest import NOW, facts
+
+T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def entry(record_id: str, contact: ContactFacts | None = None, status: str = "written") -> AuditEntry:
+    contact = contact or facts(id=record_id)
+    decision = evaluate(contact, now=NOW, settings=PolicySettings())
+    return AuditEntry("Contact", record_id, contact, decision, status, {"Email_Allowed__c": False})
+
+
+def test_migrations_create_exactly_the_declared_tables(tmp_path: Path) -> None:
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert current_revision(engine) is None
+    open_store(str(engine.url))
+    assert current_revision(engine) == HEAD
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []
+
+
+def test_sqlite_store_runs_in_wal_mode(store: Store) -> None:
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_the_audit_keeps_a_new_entry_only_when_facts_decision_or_outcome_change(store: Store) -> None:
+    assert store.audit.record("salesforce", 1, [entry("003A"), entry("003B")], now=T0) == 2
+    assert store.audit.record("salesforce", 2, [entry("003A", status="unchanged")], now=T0) == 0
+    changed = facts(id="003A", objection="2026-10-01")
+    assert store.audit.record("salesforce", 3, [entry("003A", changed)], now=T0) == 1
+    assert store.audit.record("salesforce", 4, [entry("003A", changed, "failed")], now=T0) == 1
+    history = store.audit.history("salesforce", "003A")
+    assert [row.run_id for row in history] == [1, 3, 4]
+    assert history[1].facts["objection"] == "2026-10-01"
+    assert history[1].decision["lawful_use"] == "objected"
+
+
+def test_forget_erases_every_entry_of_one_person_only(store: Store) -> None:
+    store.audit.record("salesforce", 1, [entry("003A"), entry("003B")], now=T0)
+    store.audit.record("salesforce", 2, [entry("003A", facts(id="003A", objection="2026-10-01"))], now=T0)
+    assert store.audit.forget("salesforce", "003A") == 2
+    assert store.audit.history("salesforce", "003A") == []
+    assert len(store.audit.history("salesforce", "003B")) == 1
+
+
+def test_retention_prunes_old_entries_but_keeps_each_records_latest(store: Store) -> None:
+    old = T0 - timedelta(days=800)
+    store.audit.record("salesforce", 1, [entry("003A"), entry("003B")], now=old)
+    store.audit.record("salesforce", 2, [entry("003A", facts(id="003A", objection="2026-10-01"))], now=T0)
+    assert store.audit.prune(T0 - timedelta(days=730)) == 1
+    assert [r.run_id for r in store.audit.history("salesforce", "003A")] == [2]
+    assert [r.run_id for r in store.audit.history("salesforce", "003B")] == [1], (
+        "the evidence for current flags stays"
+    )
+
+
+def test_cursors_round_trip_with_aware_utc_times(store: Store) -> None:
+    cursor = Cursor("Contact", datetime(2026, 11, 27, 23, 59, 1, 500, tzinfo=UTC), "003Z")
+    store.cursors.save("salesforce", cursor, run_id=1, now=T0)
+    assert store.cursors.get("salesforce", "Contact") == cursor
+    assert store.cursors.get("hubspot", "Contact") is None
+
+
+def test_a_lock_is_exclusive_until_released_or_expired(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    one, two = open_store(url), open_store(url)
+    assert one.locks.acquire("sync:salesforce", "a", now=T0, ttl=timedelta(hours=1))
+    assert not two.locks.acquire("sync:salesforce", "b", now=T0, ttl=timedelta(hours=1))
+    assert two.locks.acquire("sync:salesforce", "b", now=T0 + timedelta(hours=2), ttl=timedelta(hours=1))
+    two.locks.release("sync:salesforce", "b")
+    assert one.locks.acquire("sync:salesforce", "a", now=T0 + timedelta(hours=2), ttl=timedelta(hours=1))
