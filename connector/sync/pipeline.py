@@ -15,6 +15,7 @@ from connector.models import ContactFacts, Decision
 from connector.policy import PolicySettings, evaluate
 from connector.store import AuditEntry, Store
 from connector.sync.plan import PlannedChange, RecordPlan, plan_record
+from connector.sync.screening import PhoneScreener, PhonesToScreen
 
 __all__ = ["Decided", "PageTally", "Pipeline"]
 
@@ -81,6 +82,7 @@ class Pipeline:
     compiled: CompiledMapping
     policy: PolicySettings
     store: Store
+    screener: PhoneScreener | None = None
 
     @property
     def crm_name(self) -> Crm:
@@ -88,17 +90,13 @@ class Pipeline:
         return name
 
     def decide(self, records: Sequence[CrmRecord], *, today: date, now: datetime) -> list[Decided]:
-        """Facts, decision and plan for each live record. Pure apart from reading the mapping and policy."""
+        """Facts (screened against the do-not-call registers), decision and plan for each live record."""
         writeback = self.compiled.mapping.writeback
+        all_facts = [self._facts(record) for record in records]
+        if self.screener is not None:
+            all_facts = self._screened(records, all_facts)
         decided = []
-        for record in records:
-            facts = facts_from_record(
-                self.compiled,
-                record.object_type,
-                record.id,
-                record.fields,
-                modified=(record.created or record.modified).date(),
-            )
+        for record, facts in zip(records, all_facts, strict=True):
             decision = evaluate(facts, now=today, settings=self.policy)
             plan = plan_record(
                 record.object_type,
@@ -111,6 +109,31 @@ class Pipeline:
             )
             decided.append(Decided(record, facts, decision, plan))
         return decided
+
+    def _facts(self, record: CrmRecord) -> ContactFacts:
+        return facts_from_record(
+            self.compiled,
+            record.object_type,
+            record.id,
+            record.fields,
+            modified=(record.created or record.modified).date(),
+        )
+
+    def _screened(self, records: Sequence[CrmRecord], all_facts: list[ContactFacts]) -> list[ContactFacts]:
+        assert self.screener is not None
+        phones = {}
+        for record, facts in zip(records, all_facts, strict=True):
+            fields = self.compiled.mapping.objects[record.object_type].phones
+            numbers = [str(record.fields[p.field]) for p in fields if record.fields.get(p.field)]
+            if numbers:
+                phones[record.id] = PhonesToScreen(numbers=numbers, country=facts.country)
+        if not phones:
+            return all_facts
+        found = self.screener.screen(phones)
+        return [
+            facts.model_copy(update={"dnc": facts.dnc + found[facts.id]}) if found.get(facts.id) else facts
+            for facts in all_facts
+        ]
 
     def apply(
         self,
