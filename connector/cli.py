@@ -220,6 +220,136 @@ def sandbox(
     print("sandbox stopped", file=sys.stderr)
 
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store", help="Store URL (default: [store] url, else sqlite:///lawful-crm.db).", show_default=False
+    ),
+]
+CrmChoice = Annotated[str, typer.Option("--crm", help="salesforce, hubspot or all (every configured CRM).")]
+OneCrm = Annotated[str, typer.Option("--crm", help="salesforce or hubspot.")]
+RecordId = Annotated[str, typer.Argument(help="The CRM record id.", show_default=False)]
+
+
+@app.command()
+def sync(
+    crm: CrmChoice = "all",
+    full: Annotated[
+        bool, typer.Option("--full", help="Read every record, not only those changed since the last run.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write nothing; report every change that would be made.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Stop after about N records (whole pages).")
+    ] = None,
+    accept_large_change: Annotated[
+        bool,
+        typer.Option("--accept-large-change", help="Write even if many records would become permissive."),
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="List every planned change in FILE.csv or FILE.json.")
+    ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Pull, classify and write back the flags of every changed contact and lead.
+
+    Exit status: 0 done, 1 done but some records failed, 2 configuration error, 3 stopped cleanly (quota,
+    --limit, another sync running: the next run resumes), 4 refused by the blast-radius guard, 5 failed.
+    """
+    from connector.commands.sync import run_sync_command
+    from connector.sync.run import SyncOptions
+
+    if report is not None and report.suffix.lower() not in (".csv", ".json"):
+        raise typer.BadParameter("the report file must end in .csv or .json", param_hint="--report")
+    options = SyncOptions(full=full, dry_run=dry_run, limit=limit, accept_large_change=accept_large_change)
+    run_sync_command(crm=crm, options=options, report=report, config=config, store_url=store)
+
+
+@app.command()
+def install(
+    crm: CrmChoice = "all",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be created; change nothing.")
+    ] = False,
+    uninstall: Annotated[bool, typer.Option("--uninstall", help="Remove what install created.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create the write-back fields, their permission set (Salesforce) or property group (HubSpot); idempotent."""
+    from connector.commands.admin import install as run_install
+
+    run_install(crm=crm, dry_run=dry_run, uninstall=uninstall, config=config)
+
+
+mappings_app = typer.Typer(help="Check the mapping files against the CRM.", no_args_is_help=True)
+app.add_typer(mappings_app, name="mappings")
+
+
+@mappings_app.command("check")
+def mappings_check(
+    crm: CrmChoice = "all",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Validate the file only; do not contact the CRM.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Validate the mapping file and compare it with the CRM: missing fields, unmapped values, unwritable fields."""
+    from connector.commands.admin import check_mappings
+
+    check_mappings(crm=crm, config=config, offline=offline)
+
+
+db_app = typer.Typer(help="The connector's own database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, store: StoreOption = None) -> None:
+    """Apply the store's migrations (other commands do this on a fresh database by themselves)."""
+    from connector.commands.admin import upgrade_database
+
+    upgrade_database(config=config, store_url=store)
+
+
+audit_app = typer.Typer(help="The evidence behind each record's flags.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("show")
+def audit_show(
+    crm: OneCrm, record_id: RecordId, config: ConfigOption = None, store: StoreOption = None
+) -> None:
+    """The history of decisions for one record, with reasons, rules and what was written."""
+    from connector.commands.audit import show_record
+
+    show_record(crm=crm, record_id=record_id, config=config, store_url=store)
+
+
+@audit_app.command("export")
+def audit_export(
+    crm: OneCrm,
+    record_id: RecordId,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the JSON here (default: stdout).")
+    ] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """A JSON evidence pack for a DPO: facts, decisions, policy ids, writes and timestamps."""
+    from connector.commands.audit import export_record
+
+    export_record(crm=crm, record_id=record_id, output=output, config=config, store_url=store)
+
+
+@app.command()
+def forget(crm: OneCrm, record_id: RecordId, config: ConfigOption = None, store: StoreOption = None) -> None:
+    """Erase one person's audit entries (an erasure request); the CRM record itself is not touched."""
+    from connector.commands.audit import forget_record
+
+    forget_record(crm=crm, record_id=record_id, config=config, store_url=store)
+
+
 @app.command()
 def demo(now: NowOption = None) -> None:
     """Explain the bundled sample contacts: one of each source, country and relationship the rules cover."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -88,6 +88,19 @@ class SalesforceConfig(_Table):
     overlap_s: int = Field(300, ge=0)
     """How far before the cursor an incremental pull starts again (late commits of SystemModstamp)."""
 
+    @model_validator(mode="after")
+    def _credentials_for_the_flow(self) -> SalesforceConfig:
+        needed = {
+            "jwt": ("client_id", "username", "private_key_file"),
+            "client_credentials": ("client_id", "client_secret"),
+            "refresh_token": ("client_id", "client_secret", "refresh_token"),
+            "session": ("session_id", "instance_url"),
+        }[self.auth]
+        missing = [name for name in needed if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"auth = {self.auth!r} needs {', '.join(missing)}")
+        return self
+
 
 class HubSpotConfig(_Table):
     """The ``[hubspot]`` table: a private-app token, or OAuth (client id, secret, refresh token)."""
@@ -107,6 +120,13 @@ class HubSpotConfig(_Table):
     """The app's rolling rate limit (100 or 190); the adapter keeps below it."""
     search_per_second: int = Field(5, ge=1)
     overlap_s: int = Field(300, ge=0)
+
+    @model_validator(mode="after")
+    def _a_token_or_oauth(self) -> HubSpotConfig:
+        oauth = (self.client_id, self.client_secret, self.refresh_token)
+        if self.access_token is None and any(value is None for value in oauth):
+            raise ValueError("set access_token (private app), or client_id, client_secret and refresh_token")
+        return self
 
 
 class StoreConfig(_Table):

@@ -1,0 +1,93 @@
+"""The composition root: settings -> mapping, CRM adapters, store, policy. The only place concrete classes meet.
+
+Adapters are imported here lazily, so commands that never talk to a CRM never pay for the vendor SDKs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import ValidationError
+
+from connector.crm.port import CrmPort
+from connector.errors import ConfigurationError
+from connector.mapping.load import load_mapping
+from connector.mapping.schema import MappingFile
+from connector.settings import Settings, load_settings
+from connector.store import Store, open_store
+
+__all__ = [
+    "CRMS",
+    "CrmName",
+    "MappingFile",
+    "Settings",
+    "build_crm",
+    "configured_crms",
+    "load",
+    "mapping_for",
+    "problems_text",
+    "store_for",
+]
+
+CrmName = Literal["salesforce", "hubspot"]
+CRMS: tuple[CrmName, ...] = ("salesforce", "hubspot")
+
+
+def load(config_file: Path | None = None) -> Settings:
+    """Read and validate the configuration; every problem listed at once, no value (secrets!) echoed."""
+    try:
+        return load_settings(config_file)
+    except ValidationError as exc:
+        problems = tuple(
+            f"{'.'.join(str(p) for p in err['loc']) or 'configuration'}: {err['msg']}"
+            for err in exc.errors(include_url=False, include_input=False, include_context=False)
+        )
+        raise ConfigurationError(
+            f"{len(problems)} problem(s) in the configuration", problems=problems
+        ) from None
+
+
+def configured_crms(settings: Settings, choice: str) -> list[CrmName]:
+    """The CRMs a command acts on: ``all`` means every CRM with a table in the configuration."""
+    available = [name for name in CRMS if getattr(settings, name) is not None]
+    if choice == "all":
+        if not available:
+            raise ConfigurationError(
+                "no CRM is configured", problems=("add a [salesforce] or [hubspot] table to lawful-crm.toml",)
+            )
+        return available
+    if choice not in CRMS:
+        raise ConfigurationError(f"unknown CRM {choice!r}", problems=("use salesforce, hubspot or all",))
+    if choice not in available:
+        raise ConfigurationError(
+            f"{choice} is not configured", problems=(f"add a [{choice}] table to lawful-crm.toml",)
+        )
+    return [choice]  # type: ignore[list-item]
+
+
+def mapping_for(settings: Settings, crm: CrmName) -> MappingFile:
+    """The admin's mapping file for ``crm`` when configured, else the shipped default."""
+    table = getattr(settings, crm)
+    return load_mapping(crm, table.mapping_file if table is not None else None)
+
+
+def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmPort:
+    if crm == "salesforce":
+        from connector.crm.salesforce import SalesforceCrm
+
+        assert settings.salesforce is not None
+        return SalesforceCrm.from_config(settings.salesforce, mapping)
+    from connector.crm.hubspot import HubSpotCrm
+
+    assert settings.hubspot is not None
+    return HubSpotCrm.from_config(settings.hubspot, mapping)
+
+
+def store_for(settings: Settings, url: str | None = None) -> Store:
+    return open_store(url or settings.store.url)
+
+
+def problems_text(error: ConfigurationError) -> Sequence[str]:
+    return error.problems or (str(error),)

@@ -1,0 +1,1 @@
+"""The CLI's longer commands, one module each; ``connector.cli`` registers them."""

@@ -1,0 +1,122 @@
+"""``lawful-crm audit show|export`` and ``lawful-crm forget``: the evidence behind a record's flags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from connector import bootstrap
+from connector.commands.common import fail_configuration
+from connector.errors import ConfigurationError
+from connector.store import AuditRow, Store
+
+__all__ = ["export_record", "forget_record", "show_record"]
+
+
+def _store(config: Path | None, store_url: str | None) -> Store:
+    try:
+        settings = bootstrap.load(config)
+    except ConfigurationError as error:
+        fail_configuration(error)
+    return bootstrap.store_for(settings, store_url)
+
+
+def _flags(decision: Mapping[str, Any]) -> str:
+    call = "no call" if decision["do_not_cold_call"] else "call ok"
+    email = "e-mail ok" if decision["email_allowed"] else "no e-mail"
+    return f"{call}, {email}" + (", review" if decision["review_needed"] else "")
+
+
+def show_record(*, crm: str, record_id: str, config: Path | None, store_url: str | None) -> None:
+    """Every decision kept for one record, oldest first, with its reasons and what was written."""
+    store = _store(config, store_url)
+    rows = store.audit.history(crm, record_id)
+    store.close()
+    console = Console()
+    if not rows:
+        console.print(f"no audit entries for {crm} {record_id}")
+        raise typer.Exit(code=1)
+    table = Table(title=f"{crm} {record_id}: {len(rows)} decision(s)", show_lines=True)
+    for column in ("when (UTC)", "run", "category", "flags", "write", "reasons", "policy"):
+        table.add_column(column)
+    for row in rows:
+        reasons = "\n".join(
+            f"{r['rule']} [{r['channel']}] {r['citation']}: {r['text']}" for r in row.decision["reasons"]
+        )
+        table.add_row(
+            row.decided_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(row.run_id),
+            row.decision["lawful_use"],
+            _flags(row.decision),
+            row.write_status + (f" ({row.error_code})" if row.error_code else ""),
+            reasons,
+            row.policy_id,
+        )
+    console.print(table)
+
+
+def _entry(row: AuditRow) -> dict[str, Any]:
+    return {
+        "decided_at": row.decided_at.isoformat(),
+        "run_id": row.run_id,
+        "object_type": row.object_type,
+        "policy_id": row.policy_id,
+        "facts": row.facts,
+        "decision": row.decision,
+        "write_status": row.write_status,
+        "written": row.written,
+        "error_code": row.error_code,
+    }
+
+
+def export_record(
+    *, crm: str, record_id: str, output: Path | None, config: Path | None, store_url: str | None
+) -> None:
+    """A JSON evidence pack: facts, decisions, policy ids, writes and timestamps, plus the runs involved."""
+    store = _store(config, store_url)
+    rows = store.audit.history(crm, record_id)
+    runs = {
+        run.id: run for run in store.runs.recent(crm, limit=100_000) if run.id in {r.run_id for r in rows}
+    }
+    store.close()
+    if not rows:
+        print(f"no audit entries for {crm} {record_id}")
+        raise typer.Exit(code=1)
+    pack = {
+        "crm": crm,
+        "record_id": record_id,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "entries": [_entry(row) for row in rows],
+        "runs": [
+            {
+                "id": run.id,
+                "kind": run.kind,
+                "started_at": run.started_at.isoformat(),
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "outcome": run.outcome,
+                "policy_id": run.policy_id,
+            }
+            for run in runs.values()
+        ],
+    }
+    text = json.dumps(pack, indent=2, ensure_ascii=False)
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        print(f"evidence pack for {crm} {record_id} written to {output}")
+
+
+def forget_record(*, crm: str, record_id: str, config: Path | None, store_url: str | None) -> None:
+    """Erase one person's audit entries, fingerprint and queued events (a data subject's erasure request)."""
+    store = _store(config, store_url)
+    erased = store.audit.forget(crm, record_id)
+    store.close()
+    print(f"erased {erased} audit entr{'y' if erased == 1 else 'ies'} of {crm} {record_id}")

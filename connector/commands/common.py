@@ -1,0 +1,41 @@
+"""What every CRM-facing command shares: reading the configuration, reporting configuration problems, logging."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import NoReturn
+
+import typer
+
+from connector.errors import ConfigurationError
+
+__all__ = ["EXIT", "configure_logging", "fail_configuration"]
+
+EXIT = {
+    "completed": 0,
+    "record_failures": 1,
+    "usage": 2,
+    "stopped": 3,
+    "refused": 4,
+    "failed": 5,
+}
+"""Exit statuses of ``sync`` (documented in the README)."""
+
+
+def configure_logging(*, verbose: bool = False) -> None:
+    """Plain log lines on stderr: ids, counts and rule ids only (no contact data is ever logged)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("urllib3", "httpx", "hubspot", "simple_salesforce", "alembic", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def fail_configuration(error: ConfigurationError) -> NoReturn:
+    print(f"configuration error: {error}", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    raise typer.Exit(code=EXIT["usage"])

@@ -1,0 +1,121 @@
+"""``lawful-crm sync``: pull, classify, plan and write back for each configured CRM, with a summary."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from connector import bootstrap
+from connector.commands.common import EXIT, configure_logging, fail_configuration
+from connector.commands.summary import SyncProgress, print_summary
+from connector.errors import ConfigurationError, FatalError
+from connector.mapping.facts import CompiledMapping
+from connector.store import Store
+from connector.sync.report import ChangeReport
+from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+
+__all__ = ["run_sync_command"]
+
+LOCK_TTL = timedelta(hours=12)
+
+
+def _exit_code(results: list[SyncResult]) -> int:
+    codes = [0]
+    for result in results:
+        if result.outcome is Outcome.COMPLETED:
+            codes.append(EXIT["record_failures"] if result.tally.failed else EXIT["completed"])
+        else:
+            codes.append(EXIT[result.outcome.value])
+    return max(codes)
+
+
+def run_sync_command(
+    *,
+    crm: str,
+    options: SyncOptions,
+    report: Path | None,
+    config: Path | None,
+    store_url: str | None,
+) -> None:
+    """Sync each chosen CRM in turn; exit with the most severe outcome (see README, exit statuses)."""
+    configure_logging()
+    console = Console(stderr=False)
+    try:
+        settings = bootstrap.load(config)
+        names = bootstrap.configured_crms(settings, crm)
+        mappings = {name: bootstrap.mapping_for(settings, name) for name in names}
+    except ConfigurationError as error:
+        fail_configuration(error)
+    options = SyncOptions(
+        full=options.full,
+        dry_run=options.dry_run,
+        limit=options.limit,
+        accept_large_change=options.accept_large_change,
+        guard_share=settings.sync.guard_share,
+    )
+    store = bootstrap.store_for(settings, store_url)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    results: list[SyncResult] = []
+    change_report = ChangeReport(report) if report is not None else None
+    progress = SyncProgress(console)
+    try:
+        for name in names:
+            if not store.locks.acquire(f"sync:{name}", owner, now=datetime.now(UTC), ttl=LOCK_TTL):
+                console.print(f"{name}: another sync of this CRM is running; skipped")
+                raise typer.Exit(code=EXIT["stopped"])
+            try:
+                if change_report is not None:
+                    change_report.crm = name
+                results.append(
+                    _sync_one(
+                        settings, name, mappings[name], store, options, progress, change_report, console
+                    )
+                )
+            finally:
+                store.locks.release(f"sync:{name}", owner)
+    finally:
+        progress.stop()
+        if change_report is not None:
+            change_report.close()
+            console.print(f"{change_report.count} planned changes listed in {change_report.path}")
+        store.close()
+    raise typer.Exit(code=_exit_code(results))
+
+
+def _sync_one(
+    settings: bootstrap.Settings,
+    name: bootstrap.CrmName,
+    mapping: bootstrap.MappingFile,
+    store: Store,
+    options: SyncOptions,
+    progress: SyncProgress,
+    change_report: ChangeReport | None,
+    console: Console,
+) -> SyncResult:
+    started = time.monotonic()
+    try:
+        adapter = bootstrap.build_crm(settings, name, mapping)
+        result = run_sync(
+            adapter,
+            CompiledMapping(mapping),
+            settings.policy.to_policy(),
+            store,
+            options,
+            progress=progress,
+            on_change=change_report,
+        )
+    except ConfigurationError as error:
+        progress.stop()
+        fail_configuration(error)
+    except FatalError as error:
+        progress.stop()
+        console.print(f"{name}: the run failed: {type(error).__name__}: {error}")
+        raise typer.Exit(code=EXIT["failed"]) from None
+    print_summary(console, result, elapsed_s=time.monotonic() - started)
+    return result
