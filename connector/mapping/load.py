@@ -12,7 +12,9 @@ from connector.mapping.schema import MappingFile
 
 __all__ = ["DEFAULT_MAPPINGS", "load_mapping", "parse_mapping"]
 
-DEFAULT_MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+_INSTALLED = Path(__file__).resolve().parents[1] / "default_mappings"
+DEFAULT_MAPPINGS = _INSTALLED if _INSTALLED.is_dir() else Path(__file__).resolve().parents[2] / "mappings"
+"""The shipped mappings: packaged into the wheel as connector/default_mappings, the repo's mappings/ otherwise."""
 
 
 def parse_mapping(text: str, *, origin: str) -> MappingFile:
