@@ -63,7 +63,6 @@ class FakeCrm:
     calls: int = 0
     pages_served: int = 0
     writes: list[FieldUpdate] = field(default_factory=list)
-    modified_by_us: set[str] = field(default_factory=set)
     clock: datetime = EPOCH + timedelta(days=30)
 
     @classmethod
@@ -83,12 +82,23 @@ class FakeCrm:
         """A user's edit: new values and a new modification time."""
         self.records[record_id].update(values)
         self.modified[record_id] = self._tick()
-        self.modified_by_us.discard(record_id)
 
     def _call(self) -> None:
         if self.quota_after_calls is not None and self.calls >= self.quota_after_calls:
             raise QuotaExhaustedError("daily API budget spent (test)")
         self.calls += 1
+
+    def now(self) -> datetime:
+        """The CRM's clock, shared with the sync under test so that write windows and edits interleave."""
+        return self._tick()
+
+    def _own_echo(self, record_id: str, since: Cursor) -> bool:
+        checked = self.records[record_id].get("Lawful_Use_Checked__c")
+        if not checked or since.own_writes_from is None or since.own_writes_until is None:
+            return False
+        at = datetime.fromisoformat(checked.replace("Z", "+00:00"))
+        last_change = self.modified[record_id]
+        return since.own_writes_from <= at <= since.own_writes_until and last_change <= since.own_writes_until
 
     def _record(self, record_id: str) -> CrmRecord:
         return CrmRecord(
@@ -103,9 +113,9 @@ class FakeCrm:
     def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
         keys = sorted((self.modified[i], i) for i in self.records)
         if since is not None:
-            # like the adapters: changes after the cursor, the connector's own writes excluded
+            # like the adapters: changes after the cursor, minus records whose last change was our own write
             keys = [
-                k for k in keys if k > (since.modified, since.last_id) and k[1] not in self.modified_by_us
+                k for k in keys if k > (since.modified, since.last_id) and not self._own_echo(k[1], since)
             ]
         for start in range(0, len(keys), self.page_size):
             if self.crash_after_pages is not None and self.pages_served >= self.crash_after_pages:
@@ -136,7 +146,6 @@ class FakeCrm:
                 else:
                     self.records[update.record_id].update(update.values)
                     self.modified[update.record_id] = self._tick()
-                    self.modified_by_us.add(update.record_id)
                     self.writes.append(update)
                     outcomes.append(WriteOutcome(update.record_id, ok=True))
         return outcomes

@@ -35,11 +35,18 @@ class CrmRecord:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Where an incremental pull stopped: the last modification time and record id seen, per object type."""
+    """Where an incremental pull stopped: the last modification time and record id seen, per object type.
+
+    ``own_writes_from``/``own_writes_until`` bound the connector's own latest write-back (the sync sets them):
+    a record whose ``checked`` field falls in that window and that was not modified after it changed only
+    because we wrote it, and an incremental pull need not read it again.
+    """
 
     object_type: str
     modified: datetime
     last_id: str
+    own_writes_from: datetime | None = None
+    own_writes_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,9 +77,11 @@ class Cursors:
             row = db.execute(query).first()
         if row is None:
             return None
-        return Cursor(
-            object_type=object_type, modified=row.modified, last_id=row.last_id, **(row.extra or {})
-        )
+        extra = {
+            name: datetime.fromisoformat(value) if name.startswith("own_writes") and value else value
+            for name, value in (row.extra or {}).items()
+        }
+        return Cursor(object_type=object_type, modified=row.modified, last_id=row.last_id, **extra)
 
     def save(self, crm: str, cursor: Cursor, *, run_id: int, now: datetime) -> None:
         extra = {
@@ -105,6 +107,4 @@ class Cursors:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        raise TypeError("cursor extras must be JSON values; store datetimes as ISO strings")
-    return value
+    return value.isoformat() if isinstance(value, datetime) else value

@@ -7,13 +7,14 @@ that already holds (plans compare with the CRM's current values).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from connector.crm.port import CrmPort, CrmRecord, Page
+from connector.crm.port import CrmPort, CrmRecord, Cursor, Page
 from connector.errors import FatalError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
@@ -115,7 +116,9 @@ class _SyncRun:
         )
 
     def execute(self, today: date | None) -> SyncResult:
-        started = self.clock()
+        started = self.run_started = self.clock()
+        self.wrote_until: datetime | None = None
+        self.carried_window: tuple[datetime | None, datetime | None] = (None, None)
         kind = _kind(self.options)
         run_id = self.store.runs.start(
             self.crm.name, kind, policy_id=self.pipeline.policy.policy_id, now=started
@@ -146,13 +149,24 @@ class _SyncRun:
             )  # fmt: skip
         return result
 
+    def _with_write_window(self, cursor: Cursor) -> Cursor:
+        """The cursor stamped with our latest write-back window, so the next pull can skip our own echo."""
+        window: tuple[datetime | None, datetime | None] = self.carried_window
+        if self.wrote_until is not None:
+            window = (self.run_started, self.wrote_until)
+        return dataclasses.replace(cursor, own_writes_from=window[0], own_writes_until=window[1])
+
     def _note_usage(self) -> None:
         usage = self.crm.usage()
         self.result.api_calls, self.result.quota_remaining = usage.calls, usage.remaining
 
     def _sync_object(self, object_type: str) -> bool:
         """Sync one object type; False when the whole run must end (guard refusal or limit reached)."""
-        since = None if self.options.full else self.store.cursors.get(self.crm.name, object_type)
+        previous = self.store.cursors.get(self.crm.name, object_type)
+        since = None if self.options.full else previous
+        self.carried_window = (
+            (previous.own_writes_from, previous.own_writes_until) if previous is not None else (None, None)
+        )
         return all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
 
     def _handle_page(self, page: Page) -> bool:
@@ -177,8 +191,12 @@ class _SyncRun:
         if not options.dry_run:
             for record in gone:
                 self.store.audit.forget(self.crm.name, record.id)
+            if tally.written:
+                self.wrote_until = self.clock()
             if page.cursor is not None:
-                self.store.cursors.save(self.crm.name, page.cursor, run_id=result.run_id, now=now)
+                self.store.cursors.save(
+                    self.crm.name, self._with_write_window(page.cursor), run_id=result.run_id, now=now
+                )
         result.tally.add(tally)
         result.pages += 1
         self._note_usage()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from tests.fakes import EPOCH, FakeCrm
 
 MAPPING = CompiledMapping(load_mapping("salesforce"))
 POLICY = PolicySettings()
-CLOCK = lambda: datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # noqa: E731
 
 
 @pytest.fixture
@@ -28,7 +26,7 @@ def store(tmp_path: Path) -> Store:
 
 
 def sync(crm: FakeCrm, store: Store, **options: Any) -> SyncResult:
-    return run_sync(crm, MAPPING, POLICY, store, SyncOptions(**options), clock=CLOCK, today=NOW)
+    return run_sync(crm, MAPPING, POLICY, store, SyncOptions(**options), clock=crm.now, today=NOW)
 
 
 def expected_values(crm: FakeCrm, record_id: str) -> dict[str, object]:
@@ -120,7 +118,7 @@ def test_dry_run_writes_nothing_saves_no_cursor_and_reports_every_change(store: 
     crm = FakeCrm.seeded(120)
     changes: list[tuple[str, str, object, object]] = []
     result = run_sync(
-        crm, MAPPING, POLICY, store, SyncOptions(dry_run=True), clock=CLOCK, today=NOW,
+        crm, MAPPING, POLICY, store, SyncOptions(dry_run=True), clock=crm.now, today=NOW,
         on_change=lambda change, status: changes.append((change.record_id, change.field, change.old, change.new)),
     )  # fmt: skip
     assert crm.writes == [] and result.tally.updates == 120
