@@ -64,7 +64,7 @@ def configured_crms(settings: Settings, choice: str) -> list[CrmName]:
         raise ConfigurationError(
             f"{choice} is not configured", problems=(f"add a [{choice}] table to lawful-crm.toml",)
         )
-    return [choice]  # type: ignore[list-item]
+    return [choice]
 
 
 def mapping_for(settings: Settings, crm: CrmName) -> MappingFile:

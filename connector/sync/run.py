@@ -153,7 +153,8 @@ class _SyncRun:
         """The cursor stamped with our latest write-back window, so the next pull can skip our own echo."""
         window: tuple[datetime | None, datetime | None] = self.carried_window
         if self.wrote_until is not None:
-            window = (self.run_started, self.wrote_until)
+            # whole seconds: the CRMs store ``checked`` to the second (Salesforce) or millisecond (HubSpot)
+            window = (self.run_started.replace(microsecond=0), self.wrote_until)
         return dataclasses.replace(cursor, own_writes_from=window[0], own_writes_until=window[1])
 
     def _note_usage(self) -> None:

@@ -36,6 +36,11 @@ class Faults:
     drop_rate: float = 0.0
     record_error_rate: float = 0.0
     record_error_code: str = "UNABLE_TO_LOCK_ROW"
+    record_error_message: str | None = None
+    """The message of injected record errors, formatted with the record (`"Blocked: {Email}"`), as an admin's
+    validation rule may quote field values; None for the standard message of the code."""
+    locked_ids: dict[str, int] = field(default_factory=dict)
+    """Record id -> how many more writes of that record fail with UNABLE_TO_LOCK_ROW (deterministic locks)."""
     token_ttl_seconds: float | None = None
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -81,8 +86,14 @@ class Faults:
         """Whether to cut this connection before the response is complete."""
         return self._roll(self.drop_rate)
 
-    def record_error(self) -> str | None:
-        """The statusCode to fail one record of a write with, or None."""
+    def record_error(self, record_id: str | None = None) -> str | None:
+        """The statusCode to fail one record of a write with, or None (a held lock first, then the rate)."""
+        if record_id is not None:
+            with self._lock:
+                remaining = self.locked_ids.get(record_id, 0)
+                if remaining > 0:
+                    self.locked_ids[record_id] = remaining - 1
+                    return "UNABLE_TO_LOCK_ROW"
         return self.record_error_code if self._roll(self.record_error_rate) else None
 
 

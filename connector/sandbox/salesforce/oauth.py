@@ -2,7 +2,8 @@
 
 Tokens issued here work on every API call and the response carries the sandbox's own `instance_url`, so any
 client written against the real login flow can be pointed at the sandbox. JWT assertions are checked for
-shape, issuer, subject and expiry but not for their signature: the sandbox holds no certificates.
+shape, issuer, subject and expiry; their RS256 signature is checked too when the org holds the connected
+app's certificate (`SalesforceState(jwt_certificate=PEM)`), as a real org does.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ def token(state: SalesforceState, body: bytes, authorization: str | None) -> tup
             return 400, _error("invalid_client", "invalid client credentials")
         return 200, _issued(state)
     if grant == JWT_GRANT:
-        claims = _claims(form.get("assertion", ""))
+        assertion = form.get("assertion", "")
+        claims = _claims(assertion)
         if claims is None:
+            return 400, _error("invalid_grant", "invalid assertion")
+        if state.jwt_certificate is not None and not _signed_by(assertion, state.jwt_certificate):
             return 400, _error("invalid_grant", "invalid assertion")
         if claims.get("iss") != state.client_id:
             return 400, _error("invalid_client_id", "client identifier invalid")
@@ -65,6 +69,35 @@ def _claims(assertion: str) -> dict[str, Any] | None:
     except (binascii.Error, ValueError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+def _signed_by(assertion: str, certificate: str) -> bool:
+    """Whether an RS256 assertion was signed by the key of the PEM certificate (or public key)."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    header, payload, signature = assertion.split(".")
+    try:
+        if json.loads(_unpad(header)).get("alg") != "RS256":
+            return False
+        pem = certificate.encode()
+        key = (
+            x509.load_pem_x509_certificate(pem).public_key()
+            if b"BEGIN CERTIFICATE" in pem
+            else serialization.load_pem_public_key(pem)
+        )
+        if not isinstance(key, rsa.RSAPublicKey):
+            return False
+        key.verify(_unpad(signature), f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
+
+
+def _unpad(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 def _issued(state: SalesforceState) -> dict[str, Any]:

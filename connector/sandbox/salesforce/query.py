@@ -3,7 +3,8 @@ project.
 
 `execute` returns the matching indexes; `project` renders one page of them in Salesforce's JSON shape (each
 record with `attributes`, parent fields as nested objects or null). Values are formatted the way the REST
-API sends them: datetimes as `2024-05-01T10:30:00.000+0000`, dates as `2024-05-01`.
+API sends them: datetimes as `2024-05-01T10:30:00.000+0000`, dates as `2024-05-01`. Aggregate queries are
+answered by `aggregate`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connector.sandbox.salesforce import keyset
 from connector.sandbox.salesforce.ids import normalize_id
 from connector.sandbox.salesforce.schema import FieldSpec, ObjectSpec
 from connector.sandbox.salesforce.soql import (
@@ -29,7 +31,7 @@ from connector.sandbox.salesforce.soql import (
     Query,
     SoqlError,
 )
-from connector.sandbox.salesforce.store import Record, Store, micros
+from connector.sandbox.salesforce.store import Record, Store
 
 Getter = Callable[[Record], Any]
 Predicate = Callable[[Record], bool]
@@ -129,10 +131,10 @@ class Executor:
         if isinstance(condition, Like):
             regex = re.compile(_like_regex(condition.pattern), re.IGNORECASE | re.DOTALL)
             return lambda record: isinstance(value := get(record), str) and regex.fullmatch(value) is not None
-        if isinstance(condition, InQuery):
-            values = self.semi_join(condition.query, include_deleted=include_deleted)
+        if isinstance(condition, InQuery):  # a null never matches a semi-join
+            values = self.semi_join(condition.query, include_deleted=include_deleted) - {None}
             negate = condition.negate
-            return lambda record: (get(record) in values) != negate
+            return lambda record: (value := get(record)) is not None and (value in values) != negate
         if isinstance(condition, InList):
             wanted = {_key(_coerce(column.field, value)) for value in condition.values}
             negate = condition.negate
@@ -152,31 +154,35 @@ class Executor:
         return {get(record) for record in self.records(query, include_deleted=include_deleted)}
 
     def records(self, query: Query, *, include_deleted: bool) -> list[Record]:
-        """All matching records of a (sub-)query, in order."""
+        """All matching records of a sub-query, in any order (a semi-join needs the set only)."""
         obj = self.object(query.sobject)
         return [
             record
-            for index in self.execute(query, include_deleted=include_deleted)
+            for index in self.execute(query, include_deleted=include_deleted, any_order=True)
             if (record := self.store.get(obj.name, index, include_deleted=include_deleted)) is not None
         ]
 
     # -- the whole query ---------------------------------------------------------------------------
-    def execute(self, query: Query, *, include_deleted: bool) -> array[int]:
-        """The indexes of the records a query matches, sorted, with LIMIT and OFFSET applied."""
+    def execute(self, query: Query, *, include_deleted: bool, any_order: bool = False) -> array[int]:
+        """The indexes of the records a query matches, sorted, with LIMIT and OFFSET applied.
+
+        `any_order`: the caller needs the set only (a semi-join), so the index may answer in its own order.
+        """
         obj = self.object(query.sobject)
         for path in query.fields:
             self.column(obj, path)
-        keep = self.predicate(obj, query.where, include_deleted=include_deleted) if query.where else None
         order = [(self.getter(self.column(obj, item.path)), item) for item in query.order]
-        indexed = self.modstamp_scan(obj, query, include_deleted=include_deleted)
+        indexed = self.modstamp_scan(obj, query, include_deleted=include_deleted, any_order=any_order)
         if indexed is not None:
             return indexed
+        keep = self.predicate(obj, query.where, include_deleted=include_deleted) if query.where else None
         natural = not order or (len(order) == 1 and order[0][1].path.lower() == "id")
         stop = None if not natural or query.limit is None else query.limit + (query.offset or 0)
         fast = keep is None and natural and self.store.always_exists(obj.name)
         sorting = bool(order) and not natural
         matches: list[tuple[int, tuple[Any, ...]]] = []
-        for index in self.store.indexes(obj.name):
+        chosen = self._chosen_ids(obj, query.where)
+        for index in self.store.indexes(obj.name) if chosen is None else chosen:
             if fast:
                 if include_deleted or not self.store.is_deleted(obj.name, index):
                     matches.append((index, ()))
@@ -203,31 +209,32 @@ class Executor:
         end = None if query.limit is None else start + query.limit
         return array("q", (index for index, _ in matches[start:end]))
 
-    def modstamp_scan(self, obj: ObjectSpec, query: Query, *, include_deleted: bool) -> array[int] | None:
-        """The answer of `WHERE SystemModstamp >[=] t ORDER BY SystemModstamp, Id` from the index, else None.
+    def _chosen_ids(self, obj: ObjectSpec, where: Condition | None) -> list[int] | None:
+        """The record indexes an ANDed `Id IN (...)` or `Id = '...'` allows, in scan order; None if unrestricted.
 
-        Exactly what the scan below returns (same records, order, LIMIT and OFFSET), in O(log n + k).
+        The scan then visits only those (the whole WHERE is still checked), so a read by id costs O(k).
         """
-        index = self.store.modstamps.get(obj.name.lower())
-        where, order = query.where, query.order
-        if (
-            index is None
-            or not isinstance(where, Compare)
-            or where.path.lower() != "systemmodstamp"
-            or where.op not in (">", ">=")
-            or not isinstance(where.value, datetime)
-            or len(order) != 2
-            or order[0].path.lower() != "systemmodstamp"
-            or order[1].path.lower() != "id"
-            or order[0].descending
-            or order[1].descending
-        ):
-            return None
-        exclude = () if include_deleted else self.store.deleted[obj.name.lower()]
-        found = index.after(micros(where.value), inclusive=where.op == ">=", exclude=exclude)
-        start = query.offset or 0
-        end = None if query.limit is None else start + query.limit
-        return found[start:end] if start or end is not None else found
+        conjuncts = list(where.items) if isinstance(where, BoolOp) and where.op == "AND" else [where]
+        for item in conjuncts:
+            if isinstance(item, InList) and not item.negate and item.path.lower() == "id":
+                values: tuple[Any, ...] = item.values
+            elif isinstance(item, Compare) and item.op == "=" and item.path.lower() == "id":
+                values = (item.value,)
+            else:
+                continue
+            located = (self.store.locate(value) if isinstance(value, str) else None for value in values)
+            return sorted({found[1] for found in located if found is not None and found[0].name == obj.name})
+        return None
+
+    def modstamp_scan(
+        self, obj: ObjectSpec, query: Query, *, include_deleted: bool, any_order: bool = False
+    ) -> array[int] | None:
+        """The answer of an incremental query from the modification index, else None (use the scan).
+
+        The shapes served, always with exactly the scan's answer, are listed in `keyset.serve`. `any_order`:
+        the caller (a semi-join) needs the set only.
+        """
+        return keyset.serve(self, obj, query, include_deleted=include_deleted, any_order=any_order)
 
     def project(self, query: Query, indexes: array[int], *, include_deleted: bool) -> list[dict[str, Any]]:
         """Render records in the REST shape, keeping the SELECT order of fields."""
@@ -280,9 +287,12 @@ def _like_regex(pattern: str) -> str:
     return "".join(out)
 
 
-def _key(value: Any) -> Any:
+def comparison_key(value: Any) -> Any:
     """A comparison key: strings compare case-insensitively, as SOQL does."""
     return value.lower() if isinstance(value, str) else value
+
+
+_key = comparison_key
 
 
 def _coerce(spec: FieldSpec, value: Any) -> Any:

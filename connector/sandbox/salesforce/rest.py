@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.sandbox.salesforce.aggregate import aggregate
 from connector.sandbox.salesforce.ids import make_id, normalize_id
 from connector.sandbox.salesforce.query import format_value
 from connector.sandbox.salesforce.schema import ObjectSpec
@@ -78,6 +79,9 @@ def query(state: SalesforceState, call: Call, *, include_deleted: bool, tooling:
         spec = state.executor.object(parsed.sobject)
         if spec.tooling != tooling:
             state.executor.object(f"{parsed.sobject}__unsupported")
+        if parsed.grouped:
+            rows = aggregate(state.executor, parsed, include_deleted=include_deleted)
+            return Reply(body={"totalSize": len(rows), "done": True, "records": rows})
         indexes = state.executor.execute(parsed, include_deleted=include_deleted)
     except SoqlError as exc:
         raise ApiError(400, exc.code, exc.message) from None
@@ -223,8 +227,11 @@ def update_record(state: SalesforceState, call: Call, name: str, record_id: str)
 def delete_record(state: SalesforceState, call: Call, name: str, record_id: str) -> Reply:
     """`DELETE sobjects/{Obj}/{id}`: 204, the record goes to the recycle bin."""
     spec = sobject(state, name)
-    index, _ = _live_record(state, spec, record_id)
-    state.store.delete(spec.name, index)
+    index, record = _live_record(state, spec, record_id)
+    with state.store.lock:
+        state.store.delete(spec.name, index)
+        if spec.name == "PermissionSet":  # its field and object permissions go with it
+            state.store.delete_where("FieldPermissions", "ParentId", record["Id"])
     return Reply(status=204)
 
 
@@ -395,6 +402,18 @@ def collection_create(state: SalesforceState, call: Call) -> Reply:
         else:
             results.append({"success": False, "errors": [problem]})
     return Reply(body=results)
+
+
+def chatter_me(state: SalesforceState, call: Call) -> Reply:
+    """`GET chatter/users/me`: the user the token belongs to (always the integration user here)."""
+    user = state.store.get_by_id(state.store.user_id)
+    assert user is not None
+    return Reply(
+        body={
+            "id": user["Id"], "name": user["Name"], "username": user["Username"], "type": "User",
+            "url": f"/services/data/v{call.version}/chatter/users/{user['Id']}",
+        }
+    )  # fmt: skip
 
 
 def limits(state: SalesforceState, call: Call) -> Reply:

@@ -1,10 +1,11 @@
 """A parser for the SOQL subset a CRM connector uses; pure (no schema, no records).
 
-Grammar: `SELECT field[, field...] | COUNT() FROM Object [WHERE cond] [ORDER BY path [ASC|DESC] [NULLS
-FIRST|LAST], ...] [LIMIT n] [OFFSET n]`; conditions combine comparisons (= != <> < > <= >=), IN / NOT IN (a
-list or a semi-join sub-select), LIKE, AND / OR / NOT and parentheses; literals are quoted strings, numbers,
-true / false / null, date and datetime literals and TODAY / YESTERDAY / LAST_N_DAYS:n. Errors carry
-Salesforce's error codes.
+Grammar: `SELECT item[, item...] | COUNT() FROM Object [WHERE cond] [GROUP BY path, ...] [ORDER BY path
+[ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]`; an item is a field path or an aggregate
+(COUNT, COUNT_DISTINCT, MAX, MIN, SUM, AVG of a path), with an optional alias in aggregate queries. Conditions
+combine comparisons (= != <> < > <= >=), IN / NOT IN (a list or a semi-join sub-select), LIKE, AND / OR / NOT
+and parentheses; literals are quoted strings, numbers, true / false / null, date and datetime literals and
+TODAY / YESTERDAY / LAST_N_DAYS:n. Errors carry Salesforce's error codes.
 """
 
 from __future__ import annotations
@@ -97,6 +98,28 @@ class Not:
 
 Condition = Compare | InList | InQuery | Like | BoolOp | Not
 
+AGGREGATE_FUNCTIONS = frozenset({"COUNT", "COUNT_DISTINCT", "MAX", "MIN", "SUM", "AVG"})
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A plain field path in a SELECT list; `alias` only in aggregate queries."""
+
+    path: str
+    alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """`FUNCTION(path) [alias]` in a SELECT list, e.g. `MAX(CloseDate)` or `COUNT(Id) n`."""
+
+    function: str
+    path: str
+    alias: str | None = None
+
+
+SelectItem = Field | Aggregate
+
 
 @dataclass(frozen=True, slots=True)
 class Order:
@@ -119,6 +142,19 @@ class Query:
     offset: int | None = None
     count: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    items: tuple[SelectItem, ...] = ()
+    """The SELECT list in order, aggregates and aliases included (`fields` holds the plain paths only)."""
+    group_by: tuple[str, ...] = ()
+
+    @property
+    def aggregates(self) -> tuple[Aggregate, ...]:
+        """The aggregate items of the SELECT list."""
+        return tuple(item for item in self.items if isinstance(item, Aggregate))
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the query answers AggregateResult rows (aggregates or GROUP BY) instead of records."""
+        return bool(self.group_by or self.aggregates)
 
 
 def parse(text: str, *, today: date | None = None) -> Query:
@@ -197,18 +233,22 @@ class _Parser:
     def query(self) -> Query:
         self.expect_keyword("SELECT")
         count = False
-        fields: list[str] = []
-        if self.keyword("COUNT"):
-            self.expect_punct("(")
-            self.expect_punct(")")
+        items: list[SelectItem] = []
+        if self.count_all():
             count = True
         else:
-            fields.append(self.name())
+            items.append(self.select_item())
             while self.punct(","):
-                fields.append(self.name())
+                items.append(self.select_item())
         self.expect_keyword("FROM")
         sobject = self.name()
         where = self.condition() if self.keyword("WHERE") else None
+        group_by: list[str] = []
+        if self.keyword("GROUP"):
+            self.expect_keyword("BY")
+            group_by.append(self.name())
+            while self.punct(","):
+                group_by.append(self.name())
         order: list[Order] = []
         if self.keyword("ORDER"):
             self.expect_keyword("BY")
@@ -217,7 +257,50 @@ class _Parser:
                 order.append(self.order_item())
         limit = self.integer() if self.keyword("LIMIT") else None
         offset = self.integer() if self.keyword("OFFSET") else None
-        return Query(tuple(fields), sobject, where, tuple(order), limit, offset, count)
+        fields = tuple(item.path for item in items if isinstance(item, Field))
+        query = Query(
+            fields, sobject, where, tuple(order), limit, offset, count, items=tuple(items),
+            group_by=tuple(group_by),
+        )  # fmt: skip
+        _check_grouping(query)
+        return query
+
+    def count_all(self) -> bool:
+        """Consume `COUNT()` (the record-count form); leave `COUNT(field)` to `select_item`."""
+        token, after = self.peek(), self.tokens[self.position + 1 : self.position + 3]
+        if (
+            token
+            and token[0] == "word"
+            and token[1].upper() == "COUNT"
+            and after
+            == [
+                ("punct", "("),
+                ("punct", ")"),
+            ]
+        ):
+            self.position += 3
+            return True
+        return False
+
+    def select_item(self) -> SelectItem:
+        token = self.peek()
+        following = self.tokens[self.position + 1] if self.position + 1 < len(self.tokens) else None
+        if token and token[0] == "word" and following == ("punct", "("):
+            function = token[1].upper()
+            if function not in AGGREGATE_FUNCTIONS:
+                raise self.unexpected()
+            self.position += 2
+            path = self.name()
+            self.expect_punct(")")
+            return Aggregate(function, path, self.alias())
+        return Field(self.name(), self.alias())
+
+    def alias(self) -> str | None:
+        token = self.peek()
+        if token and token[0] == "word" and token[1].upper() not in _CLAUSE_WORDS and ":" not in token[1]:
+            self.position += 1
+            return token[1]
+        return None
 
     def order_item(self) -> Order:
         path = self.name()
@@ -308,6 +391,21 @@ class _Parser:
 
 
 _NOT_A_LITERAL = object()
+_CLAUSE_WORDS = frozenset({"FROM", "WHERE", "GROUP", "ORDER", "LIMIT", "OFFSET"})
+
+
+def _check_grouping(query: Query) -> None:
+    """Aliases belong to aggregate queries; there, every plain field must be grouped."""
+    if not query.grouped:
+        if any(isinstance(item, Field) and item.alias for item in query.items):
+            raise SoqlError("MALFORMED_QUERY", "only aggregate queries support aliases")
+        return
+    grouped = {path.lower() for path in query.group_by}
+    for path in query.fields:
+        if path.lower() not in grouped:
+            raise SoqlError("MALFORMED_QUERY", f"Field must be grouped or aggregated: {path}")
+    if query.order:
+        raise SoqlError("MALFORMED_QUERY", "the sandbox does not support ORDER BY in aggregate queries")
 
 
 def _word_literal(word: str, today: date) -> Any:

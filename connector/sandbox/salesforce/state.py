@@ -65,6 +65,7 @@ class SalesforceState:
         client_secret: str = "sandbox-client-secret",
         refresh_token: str = "sandbox-refresh-token",
         api_version: str = "59.0",
+        jwt_certificate: str | None = None,
     ) -> None:
         leads = contacts * 3 // 10 if leads is None else leads
         self.store = Store(seed=seed, contacts=contacts, leads=leads)
@@ -72,6 +73,8 @@ class SalesforceState:
         self.faults = faults or Faults(seed=seed)
         self.token, self.client_id, self.client_secret = token, client_id, client_secret
         self.refresh_tokens = {refresh_token}
+        self.jwt_certificate = jwt_certificate
+        """The connected app's certificate (PEM): when set, JWT assertions must carry its key's signature."""
         self.instance_url = "http://127.0.0.1"
         self.daily_limit, self.api_used = daily_limit, 0
         self.counters: Counter[str] = Counter()

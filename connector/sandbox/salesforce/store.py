@@ -206,6 +206,30 @@ class Store:
             if obj in ("fieldpermissions", "permissionsetassignment"):
                 self._refresh_fls()
 
+    def delete_where(self, obj: str, field_name: str, value: Any) -> int:
+        """Delete every live record of `obj` whose field equals `value` (a cascade); returns how many."""
+        with self.lock:
+            doomed = [
+                index
+                for index in self.indexes(obj)
+                if (record := self.get(obj, index)) is not None and record.get(field_name) == value
+            ]
+            for index in doomed:
+                self.delete(obj, index)
+        return len(doomed)
+
+    def drop_field(self, obj: str, field_name: str) -> None:
+        """Forget a deleted custom field: its written values, its grants and its FieldPermissions records."""
+        key, name = obj.lower(), field_name.lower()
+        with self.lock:
+            for values in (*self.overlay[key].values(), *self.created[key].values()):
+                for stored in [stored for stored in values if stored.lower() == name]:
+                    del values[stored]
+            self._fls_static.discard(f"{key}.{name}")
+            full_name = f"{self.schema[key].name}.{self.schema[key].fields[name].name}"
+            self.delete_where("FieldPermissions", "Field", full_name)
+            del self.schema[key].fields[name]
+
     # -- field-level security ----------------------------------------------------------------------
     def _refresh_fls(self) -> None:
         assigned = {

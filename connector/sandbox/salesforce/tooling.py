@@ -1,5 +1,5 @@
 """Tooling API `sobjects/CustomField`: add a custom field to an object, invisible until a permission set
-grants it.
+grants it; delete it again (its values and field permissions go with it).
 
 A field created through the API has no field-level security in a real org: the integration user gets
 INVALID_FIELD on query and INVALID_FIELD_FOR_INSERT_UPDATE on write until FieldPermissions grant it. The
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connector.sandbox.salesforce.rest import Call, Reply
+from connector.sandbox.salesforce.rest import Call, Reply, not_found
 from connector.sandbox.salesforce.schema import FieldSpec
 from connector.sandbox.salesforce.state import ApiError, SalesforceState
 
@@ -65,6 +65,21 @@ def add_custom_field(state: SalesforceState, full_name: str, metadata: dict[str,
              "FullName": f"{obj.name}.{spec.name}"},
         )  # fmt: skip
     return record_id
+
+
+def delete_custom_field(state: SalesforceState, call: Call, record_id: str) -> Reply:
+    """`DELETE tooling/sobjects/CustomField/{id}`: 204; the field disappears from its object."""
+    located = state.store.locate(record_id)
+    record = state.store.get_by_id(record_id)
+    if located is None or record is None or located[0].name != "CustomField":
+        raise not_found()
+    obj_name, _, field_name = str(record["FullName"]).partition(".")
+    with state.store.lock:
+        obj = state.store.spec(obj_name)
+        if obj is not None and obj.field(field_name) is not None:
+            state.store.drop_field(obj.name, field_name)
+        state.store.delete("CustomField", located[1])
+    return Reply(status=204)
 
 
 CONNECTOR_FIELDS: tuple[tuple[str, dict[str, Any]], ...] = (

@@ -9,6 +9,7 @@ UNABLE_TO_LOCK_ROW.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from datetime import date
 from typing import Any
 
@@ -22,6 +23,13 @@ _FAULT_MESSAGES = {
     "UNABLE_TO_LOCK_ROW": "unable to obtain exclusive access to this record or 1 records",
     "FIELD_CUSTOM_VALIDATION_EXCEPTION": "Validation rule failed",
 }
+
+
+def _fault_message(state: SalesforceState, code: str, record: dict[str, Any]) -> str:
+    template = state.faults.record_error_message
+    if template is not None and code != "UNABLE_TO_LOCK_ROW":
+        return template.format_map(defaultdict(str, record))
+    return _FAULT_MESSAGES.get(code, code.replace("_", " ").lower())
 
 
 def error(code: str, message: str, fields: list[str] | None = None) -> RecordError:
@@ -143,7 +151,7 @@ def check_update(
         return index, {}, error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
     clean, problem = check_values(state, obj, values, from_csv=from_csv)
     if problem is None:
-        fault = state.faults.record_error()
+        fault = state.faults.record_error(str(record["Id"]))
         if fault is not None:
-            problem = error(fault, _FAULT_MESSAGES.get(fault, fault.replace("_", " ").lower()))
+            problem = error(fault, _fault_message(state, fault, record))
     return index, clean, problem

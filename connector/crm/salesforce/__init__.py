@@ -1,0 +1,9 @@
+"""The Salesforce adapter: CrmPort on simple-salesforce (pull, read, write, install, describe, value counts).
+
+Every vendor call goes through `connection.Connection` (quota, login, translation, retries); the pure parts
+(`soql`, `fields`, `records`, `payload`, `definitions`, `quota.parse_limit_info`) hold no I/O.
+"""
+
+from connector.crm.salesforce.crm import SalesforceCrm
+
+__all__ = ["SalesforceCrm"]

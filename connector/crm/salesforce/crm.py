@@ -1,0 +1,147 @@
+"""SalesforceCrm: the CrmPort for one Salesforce org, on the real simple-salesforce SDK.
+
+Built by `from_config` from the `[salesforce]` table and the mapping (the sync's composition root calls this),
+or from already-built parts. It owns one requests session (injected or its own) with a default timeout and a
+quota meter on every call; a loopback `instance_url` or `login_url` (the sandbox started by `lawful-crm
+sandbox`) is routed over plain HTTP without further set-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+
+import requests
+
+from connector.crm.port import (
+    ApiUsage,
+    CrmRecord,
+    Cursor,
+    FieldInfo,
+    FieldUpdate,
+    InstallReport,
+    Page,
+    WriteOutcome,
+)
+from connector.crm.retry import RetryPolicy
+from connector.crm.salesforce.auth import LOOPBACK_LOGIN_DOMAIN, Token, authenticator
+from connector.crm.salesforce.connection import Connection
+from connector.crm.salesforce.describe import Describer
+from connector.crm.salesforce.fields import object_fields, own_fields
+from connector.crm.salesforce.install import Installer
+from connector.crm.salesforce.pull import Reader
+from connector.crm.salesforce.quota import QuotaMeter
+from connector.crm.salesforce.transport import is_loopback, meter_session, route_loopback
+from connector.crm.salesforce.write import Writer
+from connector.errors import ConfigurationError
+from connector.mapping.schema import MappingFile
+from connector.settings import SalesforceConfig
+
+__all__ = ["SalesforceCrm"]
+
+logging.getLogger("simple_salesforce").setLevel(logging.WARNING)
+
+
+class SalesforceCrm:
+    """Contacts and leads of one Salesforce org, as the sync sees them (see `connector.crm.port.CrmPort`)."""
+
+    name = "salesforce"
+
+    def __init__(
+        self,
+        connection: Connection,
+        mapping: MappingFile,
+        config: SalesforceConfig,
+        *,
+        bulk_poll_s: int = 5,
+    ) -> None:
+        if mapping.crm != "salesforce":
+            raise ConfigurationError(f"the mapping is for {mapping.crm}, not salesforce")
+        self.connection, self.mapping, self.config = connection, mapping, config
+        self.object_types: tuple[str, ...] = tuple(mapping.objects)
+        for object_type in self.object_types:
+            object_fields(mapping, object_type)  # every name checked before the first call
+        self._describer = Describer(connection, mapping)
+        self._reader = Reader(
+            connection, mapping, page_size=config.page_size, overlap_s=config.overlap_s,
+            unreadable=self._describer.unreadable,
+        )  # fmt: skip
+        self._writer = Writer(
+            connection, own_fields=own_fields(mapping),
+            bulk_threshold=config.bulk_threshold, bulk_poll_s=bulk_poll_s, unwritable=self._describer.unwritable,
+        )  # fmt: skip
+        self._installer = Installer(
+            connection, mapping, username=config.username, on_change=self._describer.forget
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SalesforceConfig,
+        mapping: MappingFile,
+        *,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        bulk_poll_s: int = 5,
+    ) -> SalesforceCrm:
+        """An adapter for the configured org; no call is made until the first operation.
+
+        `session` is used as given (its adapters keep working) with the timeout and the quota meter added;
+        `bulk_poll_s` is how often a Bulk API 2.0 job is polled.
+        """
+        session = session or requests.Session()
+        meter = QuotaMeter(reserve=config.quota_reserve)
+        timeout = config.timeout_s
+        meter_session(session, timeout=timeout, meter=meter)
+
+        def route(origin: str, target: str) -> None:
+            route_loopback(session, origin=origin, target=target, timeout=timeout, meter=meter)
+
+        if config.instance_url and is_loopback(config.instance_url):
+            route(_https(config.instance_url), config.instance_url)
+        if is_loopback(config.login_url):
+            route(f"https://{LOOPBACK_LOGIN_DOMAIN}.salesforce.com", config.login_url)
+
+        def on_login(token: Token) -> None:
+            if is_loopback(token.instance):
+                route(f"https://{token.instance}", f"http://{token.instance}")
+
+        connection = Connection(
+            session=session, authenticator=authenticator(config), meter=meter, retry=retry or RetryPolicy(),
+            api_version=config.api_version, on_login=on_login,
+        )  # fmt: skip
+        return cls(connection, mapping, config, bulk_poll_s=bulk_poll_s)
+
+    def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
+        """Pages of records changed after `since`, oldest first, deletions included; resume from any page cursor."""
+        return self._reader.pull(object_type, since)
+
+    def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
+        """The current state of the given records (200 ids per query); missing ids are left out."""
+        return self._reader.read(object_type, ids)
+
+    def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+        """Write the connector's own fields; one outcome per update, same order."""
+        return self._writer.write(updates)
+
+    def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
+        """Create (or remove) the write-back fields and their permission set; idempotent."""
+        return self._installer.run(dry_run=dry_run, uninstall=uninstall)
+
+    def describe(self, object_type: str) -> dict[str, FieldInfo]:
+        """The object's fields, the mapped parent fields and the computed won-deal date."""
+        return self._describer.describe(object_type)
+
+    def value_counts(self, object_type: str, field: str) -> dict[str, int]:
+        """How many records hold each non-empty value of `field` (one aggregate query)."""
+        return self._describer.value_counts(object_type, field)
+
+    def usage(self) -> ApiUsage:
+        """HTTP calls made by this adapter, and the org's remaining daily requests when known."""
+        return self.connection.meter.usage()
+
+
+def _https(url: str) -> str:
+    """The https:// origin simple-salesforce builds for an instance URL (it keeps host and port only)."""
+    netloc = url.split("//", 1)[-1].split("/", 1)[0]
+    return f"https://{netloc}"
