@@ -23,10 +23,10 @@ EXIT = {
 """Exit statuses of ``sync`` (documented in the README)."""
 
 
-def configure_logging(*, verbose: bool = False) -> None:
+def configure_logging(*, level: int = logging.INFO) -> None:
     """Plain log lines on stderr: ids, counts and rule ids only (no contact data is ever logged)."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
