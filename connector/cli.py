@@ -351,13 +351,87 @@ def forget(crm: OneCrm, record_id: RecordId, config: ConfigOption = None, store:
 
 
 @app.command()
-def demo(now: NowOption = None) -> None:
-    """Explain the bundled sample contacts: one of each source, country and relationship the rules cover."""
-    from importlib.resources import files
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0 = any free port).")
+    ] = 8080,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="The URL prefix the CRMs call (behind a proxy); HubSpot signs the full URL. "
+            "Default: [webhooks] public_base_url, else the request's own.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Receive CRM webhooks, process them within seconds, and run the scheduled sync; stops on SIGTERM/Ctrl-C."""
+    from connector.commands.serve import serve as run_serve
 
-    sample = files("connector") / "examples" / "contacts.jsonl"
-    with _sample_path(sample) as path:
-        explain(file=str(path), now=now, profile=None, config=None)
+    run_serve(host=host, port=port, config=config, store_url=store, public_url=public_url)
+
+
+queue_app = typer.Typer(help="The webhook queue: depth, dead letters, retries.", no_args_is_help=True)
+app.add_typer(queue_app, name="queue")
+
+
+@queue_app.command("show")
+def queue_show(
+    crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Dead letters to list.")] = 50,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Queued events per CRM and status, and the oldest dead letters with their error codes."""
+    from connector.commands.queue import show_queue
+
+    show_queue(crm=crm, limit=limit, config=config, store_url=store)
+
+
+@queue_app.command("retry")
+def queue_retry(
+    event_ids: Annotated[
+        list[int] | None,
+        typer.Argument(help="Dead event ids (default: every dead event).", show_default=False),
+    ] = None,
+    crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Queue dead events again with a fresh set of attempts."""
+    from connector.commands.queue import retry_dead_letters
+
+    retry_dead_letters(crm=crm, event_ids=event_ids or [], config=config, store_url=store)
+
+
+@app.command()
+def demo(
+    contacts: Annotated[int, typer.Option(min=100, help="Contacts per CRM in the sandbox.")] = 20_000,
+    changes: Annotated[
+        int, typer.Option(min=1, help="Salespeople's edits per CRM before the incremental run.")
+    ] = 300,
+    store: Annotated[Path, typer.Option(help="SQLite file for the demo's store (replaced).")] = Path(
+        "lawful-crm-demo.db"
+    ),
+    samples: Annotated[
+        bool, typer.Option("--samples", help="Only explain the bundled sample contacts (no sandbox).")
+    ] = False,
+    now: NowOption = None,
+) -> None:
+    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute."""
+    if samples:
+        from importlib.resources import files
+
+        sample = files("connector") / "examples" / "contacts.jsonl"
+        with _sample_path(sample) as path:
+            explain(file=str(path), now=now, profile=None, config=None)
+        return
+    from connector.commands.demo import run_demo
+
+    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=_parse_now(now))
 
 
 @contextmanager

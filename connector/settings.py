@@ -27,6 +27,7 @@ __all__ = [
     "Settings",
     "StoreConfig",
     "SyncConfig",
+    "WebhooksConfig",
     "load_settings",
 ]
 
@@ -143,6 +144,32 @@ class SyncConfig(_Table):
     retention_months: int = Field(24, ge=1)
 
 
+class WebhooksConfig(_Table):
+    """The ``[webhooks]`` table of ``lawful-crm serve``: the receiver's checks and the worker's pace."""
+
+    public_base_url: str | None = None
+    """The URL prefix under which the CRMs reach this server (behind a proxy or TLS terminator); HubSpot signs
+    the full URL it called. Unset: the request's own scheme and Host header."""
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    """Larger deliveries are refused with 413 while being read."""
+    hubspot_accept_v2: bool = False
+    """Also accept HubSpot's older v2 signature (no timestamp: only de-duplication stops a replay)."""
+    salesforce_path_secret: SecretStr | None = Field(None, min_length=16)
+    """The secret last segment of the Outbound Message URL: ``/webhooks/salesforce/<secret>``."""
+    salesforce_signing_secret: SecretStr | None = Field(None, min_length=16)
+    """The HMAC key of the signed JSON callout (``/webhooks/salesforce/signed``)."""
+    run_worker: bool = True
+    """Process the queue in this process; false only accepts and queues (a maintenance window)."""
+    worker_batch: int = Field(500, ge=1, le=5000)
+    """Events claimed per worker cycle (read from the CRM 100 (HubSpot) or 200 (Salesforce) ids at a time)."""
+    max_attempts: int = Field(8, ge=1, le=100)
+    """Attempts before an event moves to the dead letters (``lawful-crm queue retry`` revives them)."""
+    lease_s: int = Field(300, ge=10)
+    """How long a claimed event is reserved for its worker; a worker that died leaves it due again after."""
+    poll_s: float = Field(1.0, gt=0, le=60)
+    """How often the worker looks for due retries when nothing new arrives."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LAWFUL_CRM_", env_nested_delimiter="__", extra="forbid", toml_file=CONFIG_FILE
@@ -153,6 +180,7 @@ class Settings(BaseSettings):
     hubspot: HubSpotConfig | None = None
     store: StoreConfig = StoreConfig()
     sync: SyncConfig = SyncConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from connector.commands.common import configure_logging
-from connector.commands.summary import SyncProgress, print_summary
+from connector.commands.summary import print_summary
 from connector.crm.port import CrmPort
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
@@ -39,6 +40,7 @@ def _adapters(sandboxes: Sandboxes) -> dict[str, CrmPort]:
     salesforce = SalesforceCrm.from_config(
         SalesforceConfig(auth="session", instance_url=sf.base_url, session_id=SecretStr(sf.token)),
         load_mapping("salesforce"),
+        bulk_poll_s=1,
     )
     hubspot = HubSpotCrm.from_config(
         HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=190),
@@ -82,17 +84,21 @@ def _hubspot_edits(sandboxes: Sandboxes, count: int, rng: random.Random, today: 
 def _sync_all(
     adapters: dict[str, CrmPort], store: Store, options: SyncOptions, console: Console, today: date
 ) -> dict[str, SyncResult]:
-    results = {}
+    """Sync both CRMs at once (they share nothing but the store), then print each summary."""
     policy = PolicySettings()
-    for name, adapter in adapters.items():
-        progress = SyncProgress(console)
+
+    def one(name: str) -> tuple[SyncResult, float]:
         started = time.monotonic()
         mapping = CompiledMapping(load_mapping(name))
-        result = run_sync(adapter, mapping, policy, store, options, today=today, progress=progress)
-        progress.stop()
-        print_summary(console, result, elapsed_s=time.monotonic() - started)
-        results[name] = result
-    return results
+        return run_sync(
+            adapters[name], mapping, policy, store, options, today=today
+        ), time.monotonic() - started
+
+    with ThreadPoolExecutor(max_workers=len(adapters)) as pool:
+        timed = dict(zip(adapters, pool.map(one, adapters), strict=True))
+    for result, elapsed in timed.values():
+        print_summary(console, result, elapsed_s=elapsed)
+    return {name: result for name, (result, _) in timed.items()}
 
 
 def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> None:
@@ -100,7 +106,12 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> N
     console = Console()
     step: Callable[[str], None] = lambda text: console.rule(f"[bold]{text}")  # noqa: E731
     began = time.monotonic()
-    store_path.unlink(missing_ok=True)
+    for leftover in (
+        store_path,
+        store_path.with_name(store_path.name + "-wal"),
+        store_path.with_name(store_path.name + "-shm"),
+    ):
+        leftover.unlink(missing_ok=True)  # a stale write-ahead log would replay an earlier demo's cursors
     store_url = f"sqlite:///{store_path}"
     step(f"1/5  Starting loopback Salesforce and HubSpot emulators with {contacts:,} contacts each")
     with running_sandboxes(contacts=contacts, seed=7) as sandboxes:

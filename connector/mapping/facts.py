@@ -13,7 +13,7 @@ from datetime import date
 from functools import cached_property
 from typing import Any
 
-from connector.mapping.schema import MappingFile, ObjectMapping
+from connector.mapping.schema import LegalBasis, MappingFile, ObjectMapping, SourceField
 from connector.mapping.values import (
     Unreadable,
     as_bool,
@@ -76,6 +76,10 @@ class CompiledMapping:
         folded = value.strip().casefold()
         return next((v for k, v in table.items() if k.strip().casefold() == folded), None)
 
+    def lookup_first(self, table: Mapping[str, Any], keys: tuple[str, ...]) -> Any | None:
+        """The entry of the first key found (a drill-down key before its plain value)."""
+        return next((found for key in keys if (found := self.lookup(table, key)) is not None), None)
+
 
 class _Reader:
     """Reads one record's slots, collecting issues instead of raising."""
@@ -89,6 +93,17 @@ class _Reader:
             value = self.fields.get(name)
             if value is not None and value != "":
                 return value
+        return None
+
+    def source(self, entries: list[str | SourceField]) -> tuple[str, ...] | None:
+        """The lookup keys of the first non-empty source entry: ``VALUE/DETAIL`` then ``VALUE``, or None."""
+        for entry in entries:
+            name, detail = (entry, None) if isinstance(entry, str) else (entry.field, entry.detail)
+            value = self.first([name])
+            if value is None:
+                continue
+            extra = self.first([detail]) if detail is not None else None
+            return (f"{value}/{extra}", str(value)) if extra is not None else (str(value),)
         return None
 
     def date(self, names: list[str], *, channel: str, code: str, modified: date) -> date | None:
@@ -121,6 +136,36 @@ def _entity(compiled: CompiledMapping, company: Any, legal_form: Any) -> EntityT
     return rules.company_without_legal_form
 
 
+def _legal_basis(
+    compiled: CompiledMapping, om: ObjectMapping, r: _Reader, consents: list[Consent], *, modified: date
+) -> str | None:
+    """Read the legal-basis slot (``;``-joined values): add its consents, return its assessment reference.
+
+    An unmapped value is an issue on both channels, never a basis.
+    """
+    raw = r.first(om.legal_basis)
+    if raw is None:
+        return None
+    lia: str | None = None
+    for value in (part.strip() for part in str(raw).split(";")):
+        if not value:
+            continue
+        basis: LegalBasis | None = compiled.lookup(compiled.mapping.legal_bases, value)
+        if basis is None:
+            r.issues["unmapped_legal_basis"] = "both"
+        elif basis.kind == "consent":
+            given = r.date(
+                om.legal_basis_date, channel="both", code="unreadable_legal_basis_date", modified=modified
+            )
+            for channel in basis.channels:
+                consent = Consent(channel=channel, date=given or modified)
+                if consent not in consents:
+                    consents.append(consent)
+        elif basis.kind == "legitimate_interest" and lia is None:
+            lia = basis.lia_ref
+    return lia
+
+
 def facts_from_record(
     compiled: CompiledMapping, object_type: str, record_id: str, fields: Mapping[str, Any], *, modified: date
 ) -> ContactFacts:
@@ -138,9 +183,9 @@ def facts_from_record(
 
     sources: list[Source] = []
     source_date = r.date(om.source_date, channel="both", code="unreadable_source_date", modified=modified)
-    raw_source = r.first(om.source)
+    raw_source = r.source(om.source)
     if raw_source is not None:
-        kind = compiled.lookup(mapping.sources, str(raw_source))
+        kind = compiled.lookup_first(mapping.sources, raw_source)
         if kind is None:
             r.issues["unmapped_source"] = "both"
             kind = SourceKind.UNKNOWN
@@ -198,6 +243,7 @@ def facts_from_record(
         given = r.date(names, channel=channel, code=f"unreadable_{channel}_consent", modified=modified)
         if given is not None:
             consents.append(Consent(channel=channel, date=given))
+    basis_lia = _legal_basis(compiled, om, r, consents, modified=modified)
 
     # A ticked opt-out checkbox is in force now: dated no earlier than any consent the record holds, so that
     # no recorded consent outranks it, and otherwise by ``modified`` — a stable date, so our own write-back
@@ -220,6 +266,6 @@ def facts_from_record(
         ),
         objection=r.date(om.objection, channel="both", code="unreadable_objection", modified=in_force),
         call_target=call_target,
-        lia_ref=str(lia) if lia is not None else None,
+        lia_ref=str(lia) if lia is not None else basis_lia,
         issues=tuple(DataIssue(channel=ch, code=code) for code, ch in sorted(r.issues.items())),
     )

@@ -3,19 +3,35 @@
 Every slot names one or more CRM fields (parent fields as ``Account.Type``); the first non-empty one wins.
 Picklist value tables translate CRM values into canonical ones. What the mapping cannot tell, the facts leave
 unknown, and the policy then decides conservatively with review.
+
+A source slot entry may carry a drill-down field (HubSpot's ``hs_analytics_source`` with
+``hs_analytics_source_data_1``): the value is then looked up as ``VALUE/DETAIL`` first (``OFFLINE/IMPORT``),
+then as ``VALUE``. A legal-basis slot (HubSpot's ``hs_legal_basis``, several values ``;``-joined) is read
+through the ``legal_bases`` table into consents or a legitimate-interest assessment reference.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from connector.models import CallTarget, EntityType, SourceKind
 
-__all__ = ["Defaults", "EntityRules", "MappingFile", "ObjectMapping", "PhoneField", "Relation", "WriteBack"]
+__all__ = [
+    "Defaults",
+    "EntityRules",
+    "LegalBasis",
+    "MappingFile",
+    "ObjectMapping",
+    "PhoneField",
+    "Relation",
+    "SourceField",
+    "WriteBack",
+]
 
 Relation = Literal["customer", "former_customer", "prospect", "partner", "supplier", "other"]
+ConsentChannel = Literal["email", "phone"]
 
 
 class _Strict(BaseModel):
@@ -27,6 +43,42 @@ class PhoneField(_Strict):
     target: CallTarget = CallTarget.COMPANY_LINE_NAMED
 
 
+class SourceField(_Strict):
+    """A source field with an optional drill-down field; ``VALUE/DETAIL`` is looked up before ``VALUE``."""
+
+    field: str
+    detail: str | None = None
+
+
+def _source_entry_kind(value: Any) -> str:
+    return "field" if isinstance(value, str) else "with_detail"
+
+
+SourceEntry = Annotated[
+    Annotated[str, Tag("field")] | Annotated[SourceField, Tag("with_detail")],
+    Discriminator(_source_entry_kind),
+]
+"""A field name, or a field with its drill-down field (problems are then reported for that shape only)."""
+
+
+class LegalBasis(_Strict):
+    """What one recorded legal-basis value stands for; a bare word (``consent``) is short for ``{kind: …}``.
+
+    ``consent``: a consent on ``channels``, dated by the object's ``legal_basis_date`` slot (else like an
+    undated checkbox). ``legitimate_interest``: the documented assessment ``lia_ref`` covers the record; without
+    ``lia_ref`` the value says nothing (a recorded basis is not yet a documented assessment). ``none``: no fact.
+    """
+
+    kind: Literal["consent", "legitimate_interest", "none"]
+    channels: list[ConsentChannel] = Field(default_factory=lambda: list[ConsentChannel](["email"]))
+    lia_ref: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_kind(cls, value: Any) -> Any:
+        return {"kind": value} if isinstance(value, str) else value
+
+
 class ObjectMapping(_Strict):
     """Which fields of one CRM object feed which fact. Lists are tried in order."""
 
@@ -36,7 +88,7 @@ class ObjectMapping(_Strict):
     company: list[str] = Field(default_factory=list)
     legal_form: list[str] = Field(default_factory=list)
     relationship: list[str] = Field(default_factory=list)
-    source: list[str] = Field(default_factory=list)
+    source: list[SourceEntry] = Field(default_factory=list)
     source_date: list[str] = Field(default_factory=list)
     optout_email: list[str] = Field(default_factory=list)
     optout_phone: list[str] = Field(default_factory=list)
@@ -45,18 +97,30 @@ class ObjectMapping(_Strict):
     phone_consent_date: list[str] = Field(default_factory=list)
     last_sale: list[str] = Field(default_factory=list)
     lia_ref: list[str] = Field(default_factory=list)
+    legal_basis: list[str] = Field(default_factory=list)
+    legal_basis_date: list[str] = Field(default_factory=list)
     fixed_source: SourceKind | None = None
     """A source that every record of this object has (e.g. Lead from a web-to-lead form), besides the field."""
 
     def fields(self) -> list[str]:
         """Every CRM field this object mapping reads."""
         slots = (
-            self.email, self.country, self.company, self.legal_form, self.relationship, self.source,
+            self.email, self.country, self.company, self.legal_form, self.relationship, self.source_fields(),
             self.source_date, self.optout_email, self.optout_phone, self.objection, self.email_consent_date,
-            self.phone_consent_date, self.last_sale, self.lia_ref,
+            self.phone_consent_date, self.last_sale, self.lia_ref, self.legal_basis, self.legal_basis_date,
         )  # fmt: skip
         names = [name for slot in slots for name in slot] + [p.field for p in self.phones]
         return list(dict.fromkeys(names))
+
+    def source_fields(self) -> list[str]:
+        """The source slot's field names, drill-down fields included."""
+        names: list[str] = []
+        for entry in self.source:
+            if isinstance(entry, str):
+                names.append(entry)
+            else:
+                names.extend(n for n in (entry.field, entry.detail) if n is not None)
+        return names
 
 
 class EntityRules(_Strict):
@@ -95,6 +159,7 @@ class MappingFile(_Strict):
     objects: dict[str, ObjectMapping]
     sources: dict[str, SourceKind]
     relationships: dict[str, Relation] = Field(default_factory=dict)
+    legal_bases: dict[str, LegalBasis] = Field(default_factory=dict)
     countries: dict[str, str] = Field(default_factory=dict)
     entity: EntityRules
     defaults: Defaults = Defaults()

@@ -13,9 +13,11 @@ from sqlalchemy import Engine
 from connector.store.audit import Audit, AuditEntry, AuditRow
 from connector.store.engine import create_store_engine, upgrade
 from connector.store.locks import Locks
+from connector.store.queue import ClaimedEvent, DeadLetter, EventQueue, NewEvent, QueueDepth
 from connector.store.runs import Cursors, RunLog, RunRow
 
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
+__all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Store:
     cursors: Cursors
     audit: Audit
     locks: Locks
+    queue: EventQueue
 
     def close(self) -> None:
         self.engine.dispose()
@@ -36,5 +39,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if migrate:
         upgrade(engine)
     return Store(
-        engine=engine, runs=RunLog(engine), cursors=Cursors(engine), audit=Audit(engine), locks=Locks(engine)
+        engine=engine,
+        runs=RunLog(engine),
+        cursors=Cursors(engine),
+        audit=Audit(engine),
+        locks=Locks(engine),
+        queue=EventQueue(engine),
     )
+
+
+import connector.dnc.tables  # noqa: E402, F401 - declares the do-not-call tables on the shared metadata

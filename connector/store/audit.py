@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from connector.models import ContactFacts, Decision
 from connector.store.tables import decisions, events, record_states
@@ -71,36 +71,74 @@ class Audit:
             prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
         with self._engine.begin() as db:
             known = self._fingerprints(db, crm, [e.record_id for e, *_ in prepared])
-            kept = 0
-            for entry, facts, decision, fingerprint in prepared:
-                if known.get(entry.record_id) == fingerprint:
-                    continue
-                row = db.execute(
-                    insert(decisions)
+            fresh: dict[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]] = {}
+            for item in prepared:
+                if known.get(item[0].record_id) != item[3]:
+                    fresh[item[0].record_id] = item  # the last entry of a record in one batch wins
+            if not fresh:
+                return 0
+            db.execute(
+                insert(decisions),
+                [
+                    {
+                        "crm": crm,
+                        "object_type": entry.object_type,
+                        "record_id": entry.record_id,
+                        "run_id": run_id,
+                        "decided_at": now,
+                        "policy_id": entry.decision.policy,
+                        "facts": facts,
+                        "decision": decision,
+                        "write_status": entry.write_status,
+                        "written": dict(entry.written) if entry.written is not None else None,
+                        "error_code": entry.error_code,
+                    }
+                    for entry, facts, decision, _ in fresh.values()
+                ],
+            )
+            ids = self._latest_ids(db, crm, run_id, list(fresh))
+            states = [
+                {
+                    "crm": crm,
+                    "record_id": record_id,
+                    "object_type": entry.object_type,
+                    "fingerprint": fingerprint,
+                    "decision_id": ids[record_id],
+                }
+                for record_id, (entry, _, _, fingerprint) in fresh.items()
+            ]
+            updates = [row for row in states if row["record_id"] in known]
+            inserts = [row for row in states if row["record_id"] not in known]
+            if inserts:
+                db.execute(insert(record_states), inserts)
+            if updates:
+                key = (record_states.c.crm == bindparam("b_crm")) & (
+                    record_states.c.record_id == bindparam("b_record_id")
+                )
+                db.execute(
+                    update(record_states)
+                    .where(key)
                     .values(
-                        crm=crm,
-                        object_type=entry.object_type,
-                        record_id=entry.record_id,
-                        run_id=run_id,
-                        decided_at=now,
-                        policy_id=entry.decision.policy,
-                        facts=facts,
-                        decision=decision,
-                        write_status=entry.write_status,
-                        written=dict(entry.written) if entry.written is not None else None,
-                        error_code=entry.error_code,
-                    )
-                    .returning(decisions.c.id)
-                ).one()
-                state = {"fingerprint": fingerprint, "decision_id": row.id, "object_type": entry.object_type}
-                key = (record_states.c.crm == crm) & (record_states.c.record_id == entry.record_id)
-                if entry.record_id in known:
-                    db.execute(update(record_states).where(key).values(**state))
-                else:
-                    db.execute(insert(record_states).values(crm=crm, record_id=entry.record_id, **state))
-                known[entry.record_id] = fingerprint
-                kept += 1
-        return kept
+                        fingerprint=bindparam("fingerprint"),
+                        decision_id=bindparam("decision_id"),
+                        object_type=bindparam("object_type"),
+                    ),
+                    [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
+                )
+        return len(fresh)
+
+    @staticmethod
+    def _latest_ids(db: Any, crm: str, run_id: int, record_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(record_ids), _CHUNK):
+            chunk = record_ids[start : start + _CHUNK]
+            query = (
+                select(decisions.c.record_id, func.max(decisions.c.id).label("id"))
+                .where(decisions.c.crm == crm, decisions.c.run_id == run_id, decisions.c.record_id.in_(chunk))
+                .group_by(decisions.c.record_id)
+            )
+            found.update({row.record_id: row.id for row in db.execute(query)})
+        return found
 
     @staticmethod
     def _fingerprints(db: Any, crm: str, record_ids: Iterable[str]) -> dict[str, str]:
@@ -145,6 +183,12 @@ class Audit:
                 delete(decisions).where(decisions.c.decided_at < before, decisions.c.id.not_in(latest))
             )
         return int(result.rowcount)
+
+    def managed(self, crm: str) -> int:
+        """How many records of ``crm`` have a decision on file."""
+        query = select(func.count()).select_from(record_states).where(record_states.c.crm == crm)
+        with self._engine.connect() as db:
+            return int(db.execute(query).scalar_one())
 
     def count(self, crm: str | None = None) -> int:
         query = select(func.count()).select_from(decisions)

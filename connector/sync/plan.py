@@ -99,17 +99,21 @@ class BlastRadiusGuard:
     Checked before each page is written, on the run's totals so far including that page, so a run never writes
     more loosening changes than the share allows. ``minimum`` keeps a small incremental run (a handful of new
     consents) from tripping it. Off on a CRM's first run and when the operator accepts a large change.
+
+    ``managed`` is the number of records already under management: an incremental run reads only the changed
+    records, among which new consents are common, so its share is taken of the org, not of the few read.
     """
 
     share: float
     minimum: int = 20
+    managed: int = 0
     enabled: bool = True
     pulled: int = 0
     loosened: int = 0
     refused: GuardVerdict | None = field(default=None)
 
     def limit(self) -> int:
-        return max(int(self.share * self.pulled), self.minimum)
+        return max(int(self.share * max(self.pulled, self.managed)), self.minimum)
 
     def admit(self, plans: Iterable[RecordPlan], *, pulled: int) -> GuardVerdict:
         """Add one page's plans; the verdict says whether the page may be written."""

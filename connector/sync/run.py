@@ -21,6 +21,7 @@ from connector.policy import PolicySettings
 from connector.store import Store
 from connector.sync.pipeline import ChangeSink, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
+from connector.sync.screening import PhoneScreener
 
 __all__ = ["Outcome", "SyncOptions", "SyncResult", "run_sync"]
 
@@ -90,9 +91,13 @@ def run_sync(
     today: date | None = None,
     progress: Progress | None = None,
     on_change: ChangeSink | None = None,
+    screener: PhoneScreener | None = None,
 ) -> SyncResult:
-    """Sync every object of ``crm`` once; the result says how it ended. FatalError propagates after logging."""
-    run = _SyncRun(crm, Pipeline(crm, compiled, policy, store), store, options, clock, progress, on_change)
+    """Sync every object of ``crm`` once; the result says how it ended. FatalError propagates after logging.
+
+    ``screener`` screens each page's phone numbers against the do-not-call registers (one call per page)."""
+    pipeline = Pipeline(crm, compiled, policy, store, screener)
+    run = _SyncRun(crm, pipeline, store, options, clock, progress, on_change)
     return run.execute(today)
 
 
@@ -112,11 +117,13 @@ class _SyncRun:
         self.guard = BlastRadiusGuard(
             share=options.guard_share,
             minimum=options.guard_minimum,
+            managed=0 if options.full else store.audit.managed(crm.name),
             enabled=not options.accept_large_change and store.runs.has_completed(crm.name),
         )
 
     def execute(self, today: date | None) -> SyncResult:
         started = self.run_started = self.clock()
+        self.calls_before = self.crm.usage().calls  # an adapter may serve several runs
         self.wrote_until: datetime | None = None
         self.carried_window: tuple[datetime | None, datetime | None] = (None, None)
         kind = _kind(self.options)
@@ -159,7 +166,8 @@ class _SyncRun:
 
     def _note_usage(self) -> None:
         usage = self.crm.usage()
-        self.result.api_calls, self.result.quota_remaining = usage.calls, usage.remaining
+        self.result.api_calls = usage.calls - self.calls_before
+        self.result.quota_remaining = usage.remaining
 
     def _sync_object(self, object_type: str) -> bool:
         """Sync one object type; False when the whole run must end (guard refusal or limit reached)."""

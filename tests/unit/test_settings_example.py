@@ -41,7 +41,9 @@ def test_missing_credentials_name_the_keys_the_chosen_flow_needs(tmp_path: Path)
     from connector.errors import ConfigurationError
 
     bad = tmp_path / "lawful-crm.toml"
-    bad.write_text('[salesforce]\nauth = "jwt"\nclient_id = "x"\n[hubspot]\nclient_id = "y"\n', encoding="utf-8")
+    bad.write_text(
+        '[salesforce]\nauth = "jwt"\nclient_id = "x"\n[hubspot]\nclient_id = "y"\n', encoding="utf-8"
+    )
     with pytest.raises(ConfigurationError) as caught:
         load(bad)
     problems = "\n".join(caught.value.problems)

@@ -2,7 +2,8 @@
 
 Start it with ``running_hubspot(contacts=..., seed=...)`` (in-process, free port) or
 ``HubSpotSandbox(state)``; verify writes with ``sandbox.state.record(id)``; sign and check webhooks with
-``sign_v3``/``verify_v3``.
+``sign_v3``/``verify_v3``. Besides the private-app token it issues expiring OAuth access tokens through
+``POST /oauth/v1/token`` (``state.oauth``; ``state.expire_tokens()`` ends them as 30 minutes would).
 """
 
 from connector.sandbox.hubspot.faults import FaultSettings

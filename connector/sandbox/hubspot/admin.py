@@ -1,4 +1,5 @@
-"""Sandbox-only admin endpoints under ``/__sandbox``: faults, limits, counters, request log, stored records.
+"""Sandbox-only admin endpoints under ``/__sandbox``: faults, limits, OAuth token lifetime and expiry, counters,
+request log, stored records.
 
 They need no token and count against no limit. Never exposed by a real HubSpot; used by tests, benchmarks and
 admins rehearsing failure handling (e.g. ``curl -XPOST .../__sandbox/faults -d '{"rate_5xx":0.1}'``).
@@ -46,6 +47,18 @@ def build_admin_router(state: HubSpotState) -> APIRouter:
         if reset:
             state.limits.reset()
         return json_response(state.limits.headers())
+
+    @router.post(f"{ADMIN}/oauth")
+    async def set_oauth(request: Request) -> Response:
+        """``{"lifetime_s": 5}`` for tokens issued from now on; ``{"expire": true}`` ends the issued ones."""
+        body = await body_json(request)
+        try:
+            result = state.oauth.configure(
+                lifetime_s=body.get("lifetime_s"), expire=bool(body.get("expire", False))
+            )
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
+        return json_response(result)
 
     @router.get(f"{ADMIN}/stats")
     async def stats() -> Response:

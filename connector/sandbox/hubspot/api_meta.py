@@ -1,5 +1,6 @@
-"""Properties and property groups (v3), contact→company associations (v4 batch read) and email subscription
-status (communication preferences v3), with the SDK's expected status codes (create → 201)."""
+"""Properties and property groups (v3: list, live or archived; create; archive), contact→company associations
+(v4 batch read) and email subscription status (communication preferences v3), with the SDK's expected status
+codes (create → 201, archive → 204)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def build_meta_router(state: HubSpotState) -> APIRouter:
     async def list_properties(request: Request) -> Response:
         kind = object_type(request.path_params["object_type"])
         if flag(request, "archived"):
-            return json_response({"results": []})
+            archived = registry.archived[kind].values()
+            return json_response({"results": [p.to_json(archived=True) for p in archived]})
         return json_response({"results": [p.to_json() for p in registry.defs[kind].values()]})
 
     @router.post(PROPS)
@@ -75,6 +77,24 @@ def build_meta_router(state: HubSpotState) -> APIRouter:
         if group is None:
             raise ApiError(404, "OBJECT_NOT_FOUND", "Property group not found.")
         return json_response(group.to_json())
+
+    @router.delete(f"{PROPS}/groups/{{group_name}}")
+    async def archive_group(request: Request) -> Response:
+        kind = object_type(request.path_params["object_type"])
+        try:
+            registry.archive_group(kind, unquote(request.path_params["group_name"]))
+        except PropertyError as exc:
+            raise ApiError(exc.status, exc.category, exc.message) from None
+        return Response(status_code=204)
+
+    @router.delete(f"{PROPS}/{{property_name}}")
+    async def archive_property(request: Request) -> Response:
+        kind = object_type(request.path_params["object_type"])
+        try:
+            registry.archive(kind, unquote(request.path_params["property_name"]))
+        except PropertyError as exc:
+            raise ApiError(exc.status, exc.category, exc.message) from None
+        return Response(status_code=204)
 
     @router.get(f"{PROPS}/{{property_name}}")
     async def get_property(request: Request) -> Response:

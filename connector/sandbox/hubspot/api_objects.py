@@ -1,5 +1,6 @@
 """CRM v3 object endpoints: contacts (list, get, create, update, archive, search, batch read/update, GDPR
-delete) and companies (list, get, batch read), with the status codes the SDK's ``response_types_map`` expects.
+delete) and companies (list, get, batch read, search by scan), with the status codes the SDK's
+``response_types_map`` expects.
 
 Batch rule (the docs leave it open): an invalid property value fails the whole batch with 400
 ``VALIDATION_ERROR``; unknown ids and injected per-input faults fail only their input, answered with 207.
@@ -24,12 +25,13 @@ from connector.sandbox.hubspot.query import (
     DEFAULT_COMPANY_PROPERTIES,
     DEFAULT_CONTACT_PROPERTIES,
     SearchRunner,
+    kind_resolver,
     object_json,
     select,
 )
-from connector.sandbox.hubspot.search import SearchError, parse_request
+from connector.sandbox.hubspot.search import RESULT_CAP, SearchError, parse_request, record_matches, sort_key
 from connector.sandbox.hubspot.state import HubSpotState
-from connector.sandbox.hubspot.store import CONTACT_ID_BASE
+from connector.sandbox.hubspot.store import CONTACT_ID_BASE, Props
 
 CONTACTS = "/crm/v3/objects/contacts"
 COMPANIES = "/crm/v3/objects/companies"
@@ -76,6 +78,7 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
             props,
             select(props, wanted, DEFAULT_CONTACT_PROPERTIES, ALWAYS_CONTACT),
             archived=index in store.archived,
+            archived_at=store.archived_at.get(index),
         )
         company = props.get("associatedcompanyid")
         if company and any(a in ("companies", "company", "0-2") for a in associations):
@@ -292,6 +295,37 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
         if missing:
             errors.append(_error("OBJECT_NOT_FOUND", NOT_FOUND.format("COMPANY"), missing))
         return _batch(results, errors, started)
+
+    @router.post(f"{COMPANIES}/search")
+    async def search_companies(request: Request) -> Response:
+        try:
+            req = parse_request(await body_json(request))
+        except SearchError as exc:
+            raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
+        if req.after >= RESULT_CAP:
+            raise ApiError(
+                400,
+                "VALIDATION_ERROR",
+                f"Search results are limited to {RESULT_CAP} items; 'after' must be below {RESULT_CAP}.",
+            )
+        kind_of = kind_resolver(registry, "companies")
+        found: list[tuple[str, Props]] = []
+        for company_id in store.company_ids():
+            props = store.company_properties(company_id) or {}
+            if record_matches(req.groups, props.get, kind_of):
+                found.append((company_id, props))
+        if req.sort is not None:
+            name, kind = req.sort.property, kind_of(req.sort.property)[0]
+            found.sort(key=lambda item: sort_key(item[1].get(name), kind), reverse=req.sort.descending)
+        page = found[req.after : min(req.after + req.limit, RESULT_CAP)]
+        body: dict[str, Any] = {
+            "total": len(found),
+            "results": [company(company_id, list(req.properties)) for company_id, _ in page],
+        }
+        next_offset = req.after + len(page)
+        if page and next_offset < len(found):
+            body["paging"] = {"next": {"after": str(next_offset), "link": f"?after={next_offset}"}}
+        return json_response(body)
 
     @router.get(f"{COMPANIES}/{{company_id}}")
     async def get_company(company_id: str, request: Request) -> Response:

@@ -1,10 +1,11 @@
 """The ASGI application: FastAPI routes behind a gate that does what HubSpot does before any handler runs.
 
-The gate, in order: skips ``/__sandbox`` admin routes; checks the bearer token (401
-``INVALID_AUTHENTICATION``, or ``EXPIRED_AUTHENTICATION`` while the expired-token fault is on); applies
-injected faults (delay, dropped connection, 5xx, 429 storm); applies the rate limits (429 with the documented
-body); adds the ``X-HubSpot-RateLimit-*`` headers (not on search, as HubSpot) and a correlation id; counts and
-logs the request.
+The gate, in order: skips ``/__sandbox`` admin routes; lets ``/oauth/v1/token`` through without a bearer token
+or rate limit (logged and counted); checks the bearer token, the private-app token or a live OAuth access token
+(401 ``INVALID_AUTHENTICATION``, or ``EXPIRED_AUTHENTICATION`` for an expired OAuth token and while the
+expired-token fault is on); applies injected faults (delay, dropped connection, 5xx, 429 storm); applies the
+rate limits (429 with the documented body); adds the ``X-HubSpot-RateLimit-*`` headers (not on search, as
+HubSpot) and a correlation id; counts and logs the request.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from connector.sandbox.hubspot.api_meta import build_meta_router
 from connector.sandbox.hubspot.api_objects import build_objects_router
 from connector.sandbox.hubspot.errors import JSON_TYPE, ApiError, correlation_id, error_body, error_response
 from connector.sandbox.hubspot.limits import rate_limit_body
+from connector.sandbox.hubspot.oauth import TOKEN_PATH, build_oauth_router
 from connector.sandbox.hubspot.state import HubSpotState
 
 UNAUTHENTICATED = (
@@ -41,6 +43,7 @@ def create_app(state: HubSpotState) -> ASGIApp:
     api.include_router(build_admin_router(state))
     api.include_router(build_objects_router(state))
     api.include_router(build_meta_router(state))
+    api.include_router(build_oauth_router(state.oauth))
 
     @api.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> Response:
@@ -91,20 +94,28 @@ class Gate:
         async def send_logged(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                # counted before the client can see the answer, so counters never lag behind the client
+                state.log_request(scope["method"], endpoint, status[0], started)
             await send(message)
 
         try:
             await self._handle(scope, receive, send_logged, endpoint)
         finally:
-            state.log_request(scope["method"], endpoint, status[0], started)
+            if status[0] == 0:  # no response was started (the connection dropped)
+                state.log_request(scope["method"], endpoint, status[0], started)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, endpoint: str) -> None:
         state = self.state
-        auth = _header(scope, b"authorization")
-        if auth != f"Bearer {state.token}":
+        if scope["path"] == TOKEN_PATH:
+            await self.app(scope, receive, send)
+            return
+        auth = _header(scope, b"authorization") or ""
+        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+        known = state.token_status(token) if token else None
+        if known is None:
             await _send_json(send, 401, error_body("INVALID_AUTHENTICATION", UNAUTHENTICATED))
             return
-        if state.faults.settings.token_expired:
+        if known == "expired" or state.faults.settings.token_expired:
             await _send_json(send, 401, error_body("EXPIRED_AUTHENTICATION", EXPIRED))
             return
         fault = state.faults.decide()

@@ -1,6 +1,7 @@
 """HubSpot property definitions: standard ones relevant to lawful use, custom ones created through the API.
 
-The registry validates property *definitions* (create: 201, duplicate: 409, bad type/fieldType: 400) and
+The registry validates property *definitions* (create: 201, duplicate: 409 — also while a property of that name
+sits archived in the recycle bin —, bad type/fieldType: 400; archive: custom properties and empty groups) and
 property *values* on write (unknown property, read-only value, enumeration option, bool, number, date), and
 renders definitions in the exact shape the SDK's ``ModelProperty`` and ``PropertyGroup`` models expect.
 """
@@ -94,7 +95,7 @@ class PropertyDef:
     has_unique_value: bool = False
     form_field: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, archived: bool = False) -> dict[str, Any]:
         """Render as the SDK's ``ModelProperty`` (every required field present)."""
         body: dict[str, Any] = {
             "name": self.name,
@@ -112,7 +113,7 @@ class PropertyDef:
             "formField": self.form_field,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
-            "archived": False,
+            "archived": archived,
             "modificationMetadata": {
                 "archivable": not self.hubspot_defined,
                 "readOnlyDefinition": self.hubspot_defined,
@@ -189,6 +190,16 @@ def standard_contact_properties() -> list[PropertyDef]:
         ),
         _std("hs_analytics_source_data_1", "string", "text", group="analyticsinformation", **ro),
         _std("hs_analytics_source_data_2", "string", "text", group="analyticsinformation", **ro),
+        _std(
+            "hs_latest_source",
+            "enumeration",
+            "select",
+            group="analyticsinformation",
+            label="Latest Traffic Source",
+            options=_options(ANALYTICS_SOURCES),
+            **ro,
+        ),
+        _std("hs_latest_source_data_1", "string", "text", group="analyticsinformation", **ro),
         _std(
             "hs_email_optout",
             "enumeration",
@@ -296,6 +307,7 @@ class PropertyRegistry:
             },
             "companies": {"companyinformation": Group("companyinformation", "Company information")},
         }
+        self.archived: dict[str, dict[str, PropertyDef]] = {"contacts": {}, "companies": {}}
 
     def object_type(self, raw: str) -> str:
         """Normalise ``contact``/``contacts``/``0-1`` style object type names; 400 for unknown types."""
@@ -309,6 +321,28 @@ class PropertyRegistry:
     def get(self, object_type: str, name: str) -> PropertyDef | None:
         """The definition of ``name`` or None."""
         return self.defs[object_type].get(name)
+
+    def archive(self, object_type: str, name: str) -> None:
+        """Move a custom property to the recycle bin (``GET ?archived=true`` lists it); 404 when unknown,
+        400 for a HubSpot-defined property, which cannot be archived. Its values are no longer writable."""
+        with self._lock:
+            prop = self.defs[object_type].get(name)
+            if prop is None:
+                raise PropertyError(404, "OBJECT_NOT_FOUND", "Property does not exist.")
+            if prop.hubspot_defined:
+                raise PropertyError(
+                    400, "VALIDATION_ERROR", f"Property {name} is HubSpot-defined and cannot be archived."
+                )
+            self.archived[object_type][name] = self.defs[object_type].pop(name)
+
+    def archive_group(self, object_type: str, name: str) -> None:
+        """Remove an empty property group; 404 when unknown, 400 while live properties still belong to it."""
+        with self._lock:
+            if name not in self.groups[object_type]:
+                raise PropertyError(404, "OBJECT_NOT_FOUND", "Property group not found.")
+            if any(p.group_name == name for p in self.defs[object_type].values()):
+                raise PropertyError(400, "VALIDATION_ERROR", f"Property group {name} still has properties.")
+            del self.groups[object_type][name]
 
     def create_group(self, object_type: str, body: dict[str, Any]) -> Group:
         """Create a property group; 409 when the name exists."""
@@ -358,7 +392,7 @@ class PropertyRegistry:
                 raise PropertyError(
                     400, "VALIDATION_ERROR", f"Property group {body['groupName']} does not exist."
                 )
-            if name in self.defs[object_type]:
+            if name in self.defs[object_type] or name in self.archived[object_type]:
                 raise PropertyError(
                     409, "OBJECT_ALREADY_EXISTS", f"A property named '{name}' already exists."
                 )

@@ -204,8 +204,10 @@ def select(
     return out
 
 
-def object_json(object_id: str, props: Props, selected: Props, *, archived: bool = False) -> dict[str, Any]:
-    """A ``SimplePublicObject``: id, properties, createdAt, updatedAt, archived."""
+def object_json(
+    object_id: str, props: Props, selected: Props, *, archived: bool = False, archived_at: str | None = None
+) -> dict[str, Any]:
+    """A ``SimplePublicObject``: id, properties, createdAt, updatedAt, archived (and archivedAt when archived)."""
     created = props.get("createdate") or "1970-01-01T00:00:00.000Z"
     updated = props.get("lastmodifieddate") or props.get("hs_lastmodifieddate") or created
     body: dict[str, Any] = {
@@ -216,5 +218,5 @@ def object_json(object_id: str, props: Props, selected: Props, *, archived: bool
         "archived": archived,
     }
     if archived:
-        body["archivedAt"] = updated
+        body["archivedAt"] = archived_at or updated
     return body

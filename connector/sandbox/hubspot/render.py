@@ -129,6 +129,8 @@ def contact_properties(p: Person, contact_id: str, company_id: str | None) -> di
         "hs_analytics_source": source,
         "hs_analytics_source_data_1": data_1,
         "hs_analytics_source_data_2": None,
+        "hs_latest_source": source if p.index % 5 else "DIRECT_TRAFFIC",
+        "hs_latest_source_data_1": data_1 if p.index % 5 else None,
         "hs_email_optout": "true" if p.optout_email else "false",
         "hs_marketable_status": "false" if p.optout_email or p.objection else "true",
         "recent_deal_close_date": iso_ms_date(p.last_won_deal),

@@ -104,6 +104,10 @@ class HubSpotSandbox:
             "portal_id": self.portal_id,
             "app_id": self.app_id,
             "webhook_secret": self.webhook_secret,
+            "client_id": self.state.oauth.client_id,
+            "client_secret": self.state.oauth.client_secret,
+            "refresh_token": self.state.oauth.refresh_token,
+            "token_url": f"{self.base_url}/oauth/v1/token",
         }
 
 

@@ -2,7 +2,8 @@
 
 ``HubSpotState`` is what tests and benchmarks reach through ``running_hubspot(...).state``: ``record(id)``
 reads a stored contact without the API, ``calls`` counts requests per endpoint, ``requests`` is the request
-log (endpoint templates, never raw paths or bodies: they can hold e-mail addresses).
+log (endpoint templates, never raw paths or bodies: they can hold e-mail addresses). ``oauth`` issues the
+app's expiring OAuth access tokens; ``expire_tokens()`` ends them all at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from connector.sandbox.hubspot.faults import FaultInjector, FaultSettings
 from connector.sandbox.hubspot.limits import RateLimits
+from connector.sandbox.hubspot.oauth import OAuthIssuer
 from connector.sandbox.hubspot.properties import PropertyRegistry
 from connector.sandbox.hubspot.store import ContactStore
 from connector.sandbox.hubspot.webhooks import WebhookSender
@@ -50,6 +52,9 @@ class HubSpotState:
         faults: FaultSettings | None = None,
         fault_seed: int | None = None,
         webhook_retry_delay: float = 0.5,
+        client_id: str = "sandbox-client-id",
+        refresh_token: str = "sandbox-refresh-token",
+        oauth_token_lifetime: float = 1800.0,
     ) -> None:
         self.token = token
         self.portal_id = portal_id
@@ -61,6 +66,12 @@ class HubSpotState:
             per_ten_seconds=per_ten_seconds, daily=daily, search_per_second=search_per_second
         )
         self.faults = FaultInjector(seed if fault_seed is None else fault_seed, faults or FaultSettings())
+        self.oauth = OAuthIssuer(
+            client_id=client_id,
+            client_secret=webhook_secret,
+            refresh_token=refresh_token,
+            lifetime_s=oauth_token_lifetime,
+        )
         self.calls: Counter[str] = Counter()
         self.requests: deque[LoggedRequest] = deque(maxlen=10_000)
         self._log_lock = threading.Lock()
@@ -96,6 +107,16 @@ class HubSpotState:
             raise KeyError(contact_id)
         clean = self.registry.normalise_values("contacts", values)
         return self.store.update(index, clean, "CRM_UI", f"userId:{user_id}")
+
+    def token_status(self, token: str) -> str | None:
+        """``valid`` for the private-app token or a live OAuth token, ``expired``, or None when unknown."""
+        if token == self.token:
+            return "valid"
+        return self.oauth.status(token)
+
+    def expire_tokens(self) -> None:
+        """Expire every OAuth access token issued so far, as 30 minutes passing would."""
+        self.oauth.expire_all()
 
     def integration_source_id(self) -> str:
         """The ``sourceId`` webhooks carry for changes made through this app's token."""

@@ -59,6 +59,7 @@ class ContactStore:
         self.overlay: dict[int, Props] = {}
         self.created: dict[int, Props] = {}
         self.archived: set[int] = set()
+        self.archived_at: dict[int, str] = {}
         self.version = 0
         self.listeners: list[ChangeListener] = []
         self._total = contacts
@@ -172,9 +173,10 @@ class ContactStore:
         return index
 
     def archive(self, index: int) -> None:
-        """Archive (soft-delete) a contact."""
+        """Archive (soft-delete) a contact; ``archived_at`` keeps when (``archivedAt`` of archived reads)."""
         with self.lock:
             self.archived.add(index)
+            self.archived_at[index] = self._stamp()
             self.version += 1
 
     def notify(self, kind: str, object_id: str, changed: Props, source: str, source_id: str) -> None:

@@ -1,0 +1,212 @@
+"""``lawful-crm serve``: the webhook receiver, the queue worker and the nightly schedule in one process.
+
+uvicorn serves the receiver on the main thread; the worker and the scheduler run in their own threads and share
+the store (their state lives there, so a restart loses nothing) and the metrics. SIGTERM or SIGINT stops
+accepting deliveries, lets requests in flight finish, then stops the worker after its batch and the scheduler
+(a sync still running gives up its lease; the next run resumes from its checkpoint).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from connector import bootstrap
+from connector.commands.common import configure_logging, fail_configuration
+from connector.errors import ConfigurationError
+from connector.mapping.facts import CompiledMapping
+from connector.mapping.schema import MappingFile
+from connector.store import Store
+from connector.sync.pipeline import Pipeline
+from connector.sync.run import SyncOptions, SyncResult, run_sync
+from connector.webhooks.app import create_app
+from connector.webhooks.config import ReceiverConfig
+from connector.webhooks.metrics import Metrics
+from connector.webhooks.schedule import Scheduler, next_run, validate_schedule
+from connector.webhooks.worker import Worker, WorkerOptions
+from connector.webhooks.writegate import gate_transactions
+
+__all__ = ["serve"]
+
+log = logging.getLogger("lawful_crm.serve")
+
+WORKER_STOP_TIMEOUT_S = 30.0
+GIL_SWITCH_INTERVAL_S = 0.0005
+"""How long a busy thread (the worker deciding a batch) may keep the interpreter before the receiver gets a
+turn: a tenth of CPython's default, so acknowledgements do not queue behind the worker's CPU work."""
+
+
+@dataclass
+class _Process:
+    """Everything one ``serve`` process runs, wired from the settings."""
+
+    settings: bootstrap.Settings
+    mappings: Mapping[str, MappingFile]
+    store: Store
+    metrics: Metrics = field(default_factory=Metrics)
+    stop: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    threads: dict[str, threading.Thread] = field(default_factory=dict)
+    worker_ready: threading.Event | None = None
+
+    @property
+    def owner(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}:serve"
+
+    def pipeline(self, crm: str) -> Pipeline:
+        name = _crm_name(crm)
+        mapping = self.mappings[crm]
+        adapter = bootstrap.build_crm(self.settings, name, mapping)
+        return Pipeline(adapter, CompiledMapping(mapping), self.settings.policy.to_policy(), self.store)
+
+    def sync_one(self, crm: str) -> SyncResult:
+        name = _crm_name(crm)
+        mapping = self.mappings[crm]
+        adapter = bootstrap.build_crm(self.settings, name, mapping)
+        options = SyncOptions(guard_share=self.settings.sync.guard_share)
+        return run_sync(
+            adapter, CompiledMapping(mapping), self.settings.policy.to_policy(), self.store, options
+        )
+
+    def worker(self) -> Worker:
+        hooks = self.settings.webhooks
+        options = WorkerOptions(
+            batch=hooks.worker_batch,
+            max_attempts=hooks.max_attempts,
+            lease=timedelta(seconds=hooks.lease_s),
+            poll_s=hooks.poll_s,
+        )
+        return Worker(self.store, self.pipeline, self.metrics, options)
+
+    def scheduler(self) -> Scheduler:
+        sync = self.settings.sync
+        return Scheduler(
+            self.store, list(self.mappings), self.sync_one, self.metrics,
+            schedule=sync.schedule, time_zone=sync.time_zone, retention_months=sync.retention_months,
+            owner=self.owner,
+        )  # fmt: skip
+
+    def health(self) -> dict[str, Any]:
+        facts: dict[str, Any] = {}
+        for name, thread in self.threads.items():
+            facts[name] = "running" if thread.is_alive() else "stopped"
+        if not self.settings.webhooks.run_worker:
+            facts["worker"] = "off"
+        elif (
+            facts.get("worker") == "running"
+            and self.worker_ready is not None
+            and not self.worker_ready.is_set()
+        ):
+            facts["worker"] = "starting"
+        facts["ok"] = all(state != "stopped" for state in facts.values()) or self.stop.is_set()
+        return facts
+
+
+def _crm_name(crm: str) -> bootstrap.CrmName:
+    if crm == "salesforce":
+        return "salesforce"
+    if crm == "hubspot":
+        return "hubspot"
+    raise ConfigurationError(f"unknown CRM {crm!r} in the queue")
+
+
+def _configure(config: Path | None, store_url: str | None) -> _Process:
+    try:
+        settings = bootstrap.load(config)
+        names = bootstrap.configured_crms(settings, "all")
+        mappings: dict[str, MappingFile] = {name: bootstrap.mapping_for(settings, name) for name in names}
+        validate_schedule(settings.sync.schedule, settings.sync.time_zone)
+    except ConfigurationError as error:
+        fail_configuration(error)
+    return _Process(settings, mappings, bootstrap.store_for(settings, store_url))
+
+
+def _announce(server: uvicorn.Server, process: _Process, receiver: ReceiverConfig) -> None:
+    """Log where the server listens (the bound port when 0 was asked) and what it accepts; no secret."""
+    while not server.started and not process.stop.is_set():
+        time.sleep(0.01)
+    if not server.started:
+        return
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    salesforce = receiver.salesforce
+    log.info("listening on http://%s:%s", host, port)
+    log.info(
+        "accepting: hubspot %s, salesforce outbound messages %s, salesforce signed callouts %s; worker %s",
+        "on" if receiver.hubspot else "off",
+        "on" if salesforce and salesforce.path_secret and salesforce.org_id else "off",
+        "on" if salesforce and salesforce.signing_secret else "off",
+        "on" if process.settings.webhooks.run_worker else "off",
+    )
+
+
+def serve(
+    *, host: str, port: int, config: Path | None, store_url: str | None, public_url: str | None
+) -> None:
+    """Run until SIGTERM or SIGINT: receiver on ``host:port``, worker and schedule alongside."""
+    configure_logging()
+    process = _configure(config, store_url)
+    gate_transactions(process.store.engine)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    receiver = ReceiverConfig.from_settings(process.settings, process.mappings, public_url=public_url)
+    app = create_app(
+        receiver, process.store.queue, process.metrics, on_queued=process.wake.set, health=process.health
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+            timeout_keep_alive=30, timeout_graceful_shutdown=10, server_header=False,
+        )
+    )  # fmt: skip
+    scheduler = process.scheduler()
+    if process.settings.webhooks.run_worker:
+        worker = process.worker()
+        process.worker_ready = worker.ready
+        process.threads["worker"] = threading.Thread(
+            target=worker.run,
+            args=(process.stop, process.wake),
+            kwargs={"prepare": list(process.mappings)},
+            name="lawful-crm-worker",
+            daemon=True,
+        )
+    process.threads["scheduler"] = threading.Thread(
+        target=scheduler.run, args=(process.stop,), name="lawful-crm-scheduler", daemon=True
+    )
+    announcer = threading.Thread(target=_announce, args=(server, process, receiver), daemon=True)
+    sync = process.settings.sync
+    log.info("scheduled syncs: %s in %s (next %s UTC)", sync.schedule, sync.time_zone,
+             next_run(sync.schedule, sync.time_zone, datetime.now(UTC)).strftime("%Y-%m-%d %H:%M"))  # fmt: skip
+    # uvicorn restores the handlers it found and re-raises the signal after its graceful shutdown: with these
+    # in place that re-raise only sets the stop flag, and the threads are stopped below instead of killed.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: process.stop.set())
+    for thread in [*process.threads.values(), announcer]:
+        thread.start()
+    try:
+        server.run()
+    finally:
+        _shut_down(process, scheduler)
+
+
+def _shut_down(process: _Process, scheduler: Scheduler) -> None:
+    log.info("stopping: finishing the worker's batch")
+    process.stop.set()
+    process.wake.set()
+    worker = process.threads.get("worker")
+    if worker is not None:
+        worker.join(WORKER_STOP_TIMEOUT_S)
+    process.threads["scheduler"].join(1.0)
+    scheduler.release_held()
+    process.store.close()
+    log.info("stopped")

@@ -1,0 +1,138 @@
+"""``HubSpotCrm``: the CrmPort for HubSpot contacts, over the real hubspot-api-client.
+
+Build it with ``HubSpotCrm.from_config(config, mapping)``; the sync then calls ``pull("contacts", since=…)``
+(None for a full pull, else the last saved cursor), saves each page's cursor after handling the page (a page
+without a cursor moves nothing), ``write(updates)`` for the changed flags, ``read("contacts", ids)`` for webhook
+events, ``usage()`` for the run summary. See ``pull.py`` for the cursor semantics and ``records.py`` for the
+field names (``company.<property>`` for the contact's company).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from connector.crm.hubspot.describe import Catalogue
+from connector.crm.hubspot.install import Installer
+from connector.crm.hubspot.limiter import SYSTEM_CLOCK, Clock
+from connector.crm.hubspot.pull import ContactReader
+from connector.crm.hubspot.records import OBJECT_TYPE, company_properties_of, contact_properties_of
+from connector.crm.hubspot.session import HubSpotSession
+from connector.crm.hubspot.write import ContactWriter
+from connector.crm.port import (
+    ApiUsage,
+    CrmRecord,
+    Cursor,
+    FieldInfo,
+    FieldUpdate,
+    InstallReport,
+    Page,
+    WriteOutcome,
+)
+from connector.crm.retry import RetryPolicy
+from connector.errors import ConfigurationError
+from connector.mapping.schema import MappingFile
+from connector.settings import HubSpotConfig
+
+__all__ = ["HubSpotCrm"]
+
+
+class HubSpotCrm:
+    """HubSpot contacts behind the CrmPort protocol; one instance per run and thread."""
+
+    name = "hubspot"
+
+    def __init__(
+        self,
+        session: HubSpotSession,
+        mapping: MappingFile,
+        *,
+        overlap_s: int = 300,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        if mapping.crm != "hubspot":
+            raise ConfigurationError(f"the HubSpot adapter needs a hubspot mapping, not {mapping.crm}")
+        unsupported = sorted(set(mapping.objects) - {OBJECT_TYPE})
+        if unsupported:
+            raise ConfigurationError(f"the HubSpot adapter syncs contacts only, not {', '.join(unsupported)}")
+        self.object_types: tuple[str, ...] = tuple(mapping.objects)
+        self.session = session
+        fields = [
+            *(name for om in mapping.objects.values() for name in om.fields()),
+            *_writeback_fields(mapping),
+        ]
+        self._catalogue = Catalogue(session)
+        self._reader = ContactReader(
+            session,
+            properties=contact_properties_of(fields),
+            company_properties=company_properties_of(fields),
+            overlap_s=overlap_s,
+            checked_property=mapping.writeback.checked,
+            clock=clock,
+        )
+        self._writer = ContactWriter(session, describe=self._catalogue.describe)
+        self._installer = Installer(session, mapping.writeback)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: HubSpotConfig,
+        mapping: MappingFile,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> HubSpotCrm:
+        """The adapter for the ``[hubspot]`` configuration and a loaded mapping."""
+        session = HubSpotSession.connect(config, retry=retry or RetryPolicy(), clock=clock)
+        return cls(session, mapping, overlap_s=config.overlap_s, clock=clock)
+
+    def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
+        """Pages of contacts: all live ones when ``since`` is None, else deletions and changes since it."""
+        self._check(object_type)
+        if since is None:
+            return self._reader.full()
+        if since.object_type != object_type:
+            raise ConfigurationError(f"a {since.object_type} cursor cannot resume a {object_type} pull")
+        return self._reader.changed(since)
+
+    def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
+        self._check(object_type)
+        return self._reader.read(ids)
+
+    def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+        return self._writer.write(updates)
+
+    def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
+        report = self._installer.run(dry_run=dry_run, uninstall=uninstall)
+        if not dry_run:
+            self._catalogue.forget()
+        return report
+
+    def describe(self, object_type: str) -> dict[str, FieldInfo]:
+        self._check(object_type)
+        return self._catalogue.describe()
+
+    def value_counts(self, object_type: str, field: str) -> dict[str, int]:
+        """Counts per option value: one search call per value (see ``describe.py``)."""
+        self._check(object_type)
+        return self._catalogue.value_counts(field)
+
+    def usage(self) -> ApiUsage:
+        s = self.session
+        return ApiUsage(calls=s.calls, remaining=s.daily_remaining, limit=s.daily_limit)
+
+    def _check(self, object_type: str) -> None:
+        if object_type not in self.object_types:
+            raise ConfigurationError(f"the HubSpot mapping has no object {object_type}")
+
+
+def _writeback_fields(mapping: MappingFile) -> list[str]:
+    wb = mapping.writeback
+    return [
+        wb.do_not_cold_call,
+        wb.email_allowed,
+        wb.lawful_use,
+        wb.reason,
+        wb.review,
+        wb.checked,
+        *wb.mirror,
+    ]

@@ -1,0 +1,243 @@
+"""Installing the connector's own contact properties in the group ``lawful_crm``, and removing them.
+
+``definitions`` (pure) says what the mapping's write-back needs: two yes/no flags, the ``lawful_use``
+category (one option per canonical value), the reason text, the review flag and the time of the last check.
+``Installer`` compares that with what the portal has: what is missing is created, what exists is left alone
+(a 409 from a concurrent install counts as existing), and a property of the same name that differs in type,
+lacks options or sits archived is reported as a problem, never changed. A dry run only reads. Uninstall
+archives the properties, then the group (HubSpot keeps archived properties for 90 days).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.crm.hubspot.records import OBJECT_TYPE
+from connector.crm.hubspot.session import HubSpotSession
+from connector.crm.hubspot.translate import RequestRejected
+from connector.crm.port import InstallReport
+from connector.mapping.schema import WriteBack
+from connector.models import LawfulUse
+
+__all__ = ["GROUP", "Installer", "PropertySpec", "definitions"]
+
+log = logging.getLogger("connector.crm.hubspot")
+GROUP = "lawful_crm"
+GROUP_LABEL = "Lawful use (lawful-crm)"
+OWNED = " Set by lawful-crm on every sync; edits here are overwritten."
+YES_NO = [
+    {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
+    {"label": "No", "value": "false", "displayOrder": 1, "hidden": False},
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """One property the connector needs, as the properties API creates it."""
+
+    name: str
+    label: str
+    type: str
+    field_type: str
+    description: str
+    options: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        """The ``PropertyCreate`` body."""
+        body: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "fieldType": self.field_type,
+            "groupName": GROUP,
+            "description": self.description,
+            "formField": False,
+        }
+        if self.options:
+            body["options"] = self.options
+        return body
+
+
+def _flag(name: str, label: str, meaning: str) -> PropertySpec:
+    return PropertySpec(name, label, "bool", "booleancheckbox", meaning + OWNED, [dict(o) for o in YES_NO])
+
+
+def definitions(writeback: WriteBack) -> list[PropertySpec]:
+    """The properties the write-back of a mapping needs, named as it names them."""
+    categories = [
+        {
+            "label": use.value.replace("_", " ").capitalize(),
+            "value": use.value,
+            "displayOrder": i,
+            "hidden": False,
+        }
+        for i, use in enumerate(LawfulUse)
+    ]
+    return [
+        _flag(
+            writeback.do_not_cold_call, "Do not cold call", "Yes: no unsolicited sales call to this contact."
+        ),
+        _flag(
+            writeback.email_allowed, "Marketing e-mail allowed", "Yes: newsletters and offers may be sent."
+        ),
+        PropertySpec(
+            writeback.lawful_use,
+            "Lawful use",
+            "enumeration",
+            "select",
+            "The contact's category: its strongest legal basis, else where its data came from." + OWNED,
+            categories,
+        ),
+        PropertySpec(
+            writeback.reason,
+            "Lawful use reason",
+            "string",
+            "text",
+            "The rules that decided, with their legal citations." + OWNED,
+        ),
+        _flag(writeback.review, "Lawful use review needed", "Yes: a person should look at this contact."),
+        PropertySpec(
+            writeback.checked,
+            "Lawful use checked",
+            "datetime",
+            "date",
+            "When lawful-crm last decided this contact's lawful use." + OWNED,
+        ),
+    ]
+
+
+class Installer:
+    """Creates or archives the group and properties through one session."""
+
+    def __init__(self, session: HubSpotSession, writeback: WriteBack) -> None:
+        self.session = session
+        self.specs = definitions(writeback)
+
+    def run(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
+        """Install or uninstall; item names are ``group:<name>`` and ``property:<name>``.
+
+        In a dry run ``created``/``removed`` list what would be created or removed, and nothing is written.
+        """
+        live = {p.name: p for p in self._properties(archived=False)}
+        groups = {g.name for g in self._groups()}
+        if uninstall:
+            return self._uninstall(live, groups, dry_run=dry_run)
+        archived = {p.name for p in self._properties(archived=True)}
+        created: list[str] = []
+        unchanged: list[str] = []
+        problems: list[str] = []
+        if GROUP in groups:
+            unchanged.append(f"group:{GROUP}")
+        else:
+            if not dry_run:
+                self._create_group()
+            created.append(f"group:{GROUP}")
+        for spec in self.specs:
+            item = f"property:{spec.name}"
+            if spec.name in live:
+                problem = _difference(spec, live[spec.name])
+                (problems if problem else unchanged).append(problem or item)
+            elif spec.name in archived:
+                problems.append(
+                    f"{item} is archived in HubSpot: restore it (Settings > Properties) and install again"
+                )
+            elif dry_run or self._create(spec):
+                created.append(item)
+            else:
+                unchanged.append(item)
+        log.info(
+            "hubspot install: %d created, %d unchanged, %d problems",
+            len(created),
+            len(unchanged),
+            len(problems),
+        )
+        return InstallReport(created=tuple(created), unchanged=tuple(unchanged), problems=tuple(problems))
+
+    def _uninstall(self, live: dict[str, Any], groups: set[str], *, dry_run: bool) -> InstallReport:
+        removed: list[str] = []
+        unchanged: list[str] = []
+        for spec in self.specs:
+            item = f"property:{spec.name}"
+            if spec.name not in live or getattr(live[spec.name], "group_name", GROUP) != GROUP:
+                unchanged.append(item)
+                continue
+            if not dry_run:
+                self.session.call(
+                    "properties.archive",
+                    self.session.apis.properties.archive_with_http_info,
+                    object_type=OBJECT_TYPE,
+                    property_name=spec.name,
+                )
+            removed.append(item)
+        if GROUP in groups:
+            if not dry_run:
+                self.session.call(
+                    "groups.archive",
+                    self.session.apis.groups.archive_with_http_info,
+                    object_type=OBJECT_TYPE,
+                    group_name=GROUP,
+                )
+            removed.append(f"group:{GROUP}")
+        else:
+            unchanged.append(f"group:{GROUP}")
+        log.info("hubspot uninstall: %d removed", len(removed))
+        return InstallReport(removed=tuple(removed), unchanged=tuple(unchanged))
+
+    def _properties(self, *, archived: bool) -> list[Any]:
+        answer = self.session.call(
+            "properties.list",
+            self.session.apis.properties.get_all_with_http_info,
+            object_type=OBJECT_TYPE,
+            archived=archived,
+        )
+        return list(answer.results or ())
+
+    def _groups(self) -> list[Any]:
+        answer = self.session.call(
+            "groups.list", self.session.apis.groups.get_all_with_http_info, object_type=OBJECT_TYPE
+        )
+        return list(answer.results or ())
+
+    def _create_group(self) -> None:
+        try:
+            self.session.call(
+                "groups.create",
+                self.session.apis.groups.create_with_http_info,
+                object_type=OBJECT_TYPE,
+                property_group_create={"name": GROUP, "label": GROUP_LABEL, "displayOrder": -1},
+            )
+        except RequestRejected as exc:
+            if exc.status != 409:
+                raise
+
+    def _create(self, spec: PropertySpec) -> bool:
+        """Create one property; False when it already existed (409: created meanwhile)."""
+        try:
+            self.session.call(
+                "properties.create",
+                self.session.apis.properties.create_with_http_info,
+                object_type=OBJECT_TYPE,
+                property_create=spec.body(),
+            )
+        except RequestRejected as exc:
+            if exc.status != 409:
+                raise
+            return False
+        return True
+
+
+def _difference(spec: PropertySpec, existing: Any) -> str | None:
+    """A problem text when an existing property cannot hold what the connector writes, else None."""
+    item = f"property:{spec.name}"
+    if (existing.type, existing.field_type) != (spec.type, spec.field_type):
+        return (
+            f"{item} exists as {existing.type}/{existing.field_type}, expected {spec.type}/{spec.field_type}"
+        )
+    if spec.type == "enumeration":
+        have = {getattr(o, "value", None) for o in existing.options or ()}
+        missing = [o["value"] for o in spec.options if o["value"] not in have]
+        if missing:
+            return f"{item} lacks the options {', '.join(missing)}"
+    return None

@@ -1,0 +1,116 @@
+"""Proactive rate limiting: keep below HubSpot's rolling limits instead of waiting to be refused.
+
+A ``RollingWindowLimiter`` allows at most ``limit`` calls in any rolling ``window_s``. It counts a call when it
+*finishes* (HubSpot counts it somewhere between sending and answering, so a finished call is never counted
+later than HubSpot counted it), plus a small margin for timer resolution. The response headers
+``X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds`` adjust it: a lower maximum lowers the limit, a
+remaining count below ours means someone else shares the budget, and the difference is counted as calls made
+now. After a 429 ``pause`` holds every call for the server's ``Retry-After``, or else until the window has
+rolled. This module is the only place that reads the monotonic clock or sleeps, both through ``Clock`` so
+tests inject a fake one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = ["SYSTEM_CLOCK", "Clock", "RollingWindowLimiter"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Monotonic seconds, a sleeper and the wall-clock time (aware UTC); replaced by a fake in tests."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = _utc_now
+
+
+SYSTEM_CLOCK = Clock()
+
+
+class RollingWindowLimiter:
+    """At most ``limit`` calls in any rolling ``window_s`` seconds. One limiter per adapter; not thread-safe.
+
+    Use: ``acquire()`` before a call (sleeps as long as needed), ``record()`` when it has finished (also when it
+    failed: HubSpot counted it), then ``observe(...)`` with the rate-limit headers when the response had them.
+    """
+
+    def __init__(
+        self, limit: int, window_s: float, *, clock: Clock = SYSTEM_CLOCK, margin_s: float = 0.05
+    ) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("a limiter needs a positive limit and window")
+        self.configured = limit
+        self.limit = limit
+        self.window_s = window_s
+        self.margin_s = margin_s
+        self.clock = clock
+        self.waited_s = 0.0
+        """Total seconds slept so far (for reports and tests)."""
+        self._finished: deque[float] = deque()
+        self._blocked_until = 0.0
+
+    def delay(self) -> float:
+        """Seconds until the next call may start: 0 when it may start now."""
+        now = self.clock.monotonic()
+        self._forget_before(now)
+        wait = max(self._blocked_until - now, 0.0)
+        if len(self._finished) >= self.limit:
+            leaving = self._finished[len(self._finished) - self.limit]
+            wait = max(wait, leaving + self.window_s + self.margin_s - now)
+        return wait
+
+    def acquire(self) -> None:
+        """Wait until a call may start without breaking the limit."""
+        while (wait := self.delay()) > 0:
+            self.waited_s += wait
+            self.clock.sleep(wait)
+
+    def record(self) -> None:
+        """Count one call that has just finished."""
+        self._finished.append(self.clock.monotonic())
+
+    def in_window(self) -> int:
+        """Calls counted in the current window."""
+        self._forget_before(self.clock.monotonic())
+        return len(self._finished)
+
+    def observe(self, *, limit: int | None, remaining: int | None, window_ms: int | None) -> None:
+        """Adjust to the server's rate-limit headers (each may be missing)."""
+        if window_ms is not None and window_ms > 0:
+            self.window_s = window_ms / 1000
+        if limit is not None and limit > 0:
+            self.limit = min(self.configured, limit)
+            if remaining is not None:
+                now = self.clock.monotonic()
+                self._forget_before(now)
+                unseen = (limit - remaining) - len(self._finished)
+                self._finished.extend([now] * max(unseen, 0))
+
+    def pause(self, seconds: float | None = None) -> None:
+        """After a refusal: no call for ``seconds`` (the server's Retry-After), or else until the window rolls.
+
+        When our own calls fill the window, waiting for the oldest to leave it is enough (``delay`` does that);
+        otherwise others share the budget and a whole window must pass.
+        """
+        now = self.clock.monotonic()
+        if seconds is None:
+            self._forget_before(now)
+            if len(self._finished) >= self.limit:
+                return
+            seconds = self.window_s + self.margin_s
+        self._blocked_until = max(self._blocked_until, now + seconds)
+
+    def _forget_before(self, now: float) -> None:
+        horizon = now - self.window_s - self.margin_s
+        while self._finished and self._finished[0] <= horizon:
+            self._finished.popleft()

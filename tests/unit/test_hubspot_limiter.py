@@ -1,0 +1,101 @@
+"""The proactive rolling-window limiter, on a fake clock: no test sleeps."""
+
+from __future__ import annotations
+
+from connector.crm.hubspot.limiter import Clock, RollingWindowLimiter
+
+
+class FakeTime:
+    """Monotonic seconds that move only when someone sleeps or the test advances them."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def clock(self) -> Clock:
+        return Clock(monotonic=lambda: self.now, sleep=self.sleep)
+
+
+def call(limiter: RollingWindowLimiter, fake: FakeTime, *, duration: float = 0.01) -> float:
+    """One call through the limiter; returns when it started."""
+    limiter.acquire()
+    started = fake.now
+    fake.now += duration
+    limiter.record()
+    return started
+
+
+def test_the_first_calls_up_to_the_limit_start_at_once() -> None:
+    """Below the limit nothing waits."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(10, 10.0, clock=fake.clock())
+    starts = [call(limiter, fake) for _ in range(10)]
+    assert starts[-1] < 0.2 and limiter.waited_s == 0
+
+
+def test_the_next_call_waits_until_the_oldest_has_left_the_window() -> None:
+    """Call limit+1 starts one window (plus the margin) after the first call finished."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(10, 10.0, clock=fake.clock(), margin_s=0.05)
+    first_end = call(limiter, fake) + 0.01
+    for _ in range(9):
+        call(limiter, fake)
+    assert call(limiter, fake) >= first_end + 10.05 - 1e-9
+
+
+def test_no_rolling_window_ever_holds_more_than_the_limit_and_the_pace_is_the_limit() -> None:
+    """Over 300 calls every 10-s window holds at most 100 calls, and the whole run is paced at ~10/s."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(100, 10.0, clock=fake.clock())
+    starts = [call(limiter, fake) for _ in range(300)]
+    assert max(sum(1 for t in starts if s <= t < s + 10.0) for s in starts) <= 100
+    sustained = 200 / (starts[-1] - starts[99])
+    assert 9.5 <= sustained <= 10.0
+
+
+def test_fewer_remaining_calls_than_counted_means_someone_shares_the_budget() -> None:
+    """Remaining 0 from the server after one call of ours fills the window: the next call waits."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(100, 10.0, clock=fake.clock())
+    call(limiter, fake)
+    limiter.observe(limit=100, remaining=0, window_ms=10_000)
+    assert limiter.in_window() == 100
+    assert limiter.delay() > 9.9
+
+
+def test_a_lower_server_maximum_lowers_the_limit_and_a_higher_one_never_raises_it() -> None:
+    """Max 50 in the headers lowers a configured 100; Max 190 leaves it at 100; the interval sets the window."""
+    limiter = RollingWindowLimiter(100, 10.0, clock=FakeTime().clock())
+    limiter.observe(limit=50, remaining=None, window_ms=None)
+    assert limiter.limit == 50
+    limiter.observe(limit=190, remaining=None, window_ms=1_000)
+    assert limiter.limit == 100 and limiter.window_s == 1.0
+
+
+def test_a_pause_with_a_retry_after_holds_every_call_that_long() -> None:
+    """After a 429 with Retry-After 3, the next call starts 3 s later."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(100, 10.0, clock=fake.clock())
+    limiter.pause(3.0)
+    assert call(limiter, fake) == 3.0
+
+
+def test_a_pause_without_a_figure_waits_a_whole_window_when_others_spent_the_budget() -> None:
+    """Refused while our own window is nearly empty: someone else spent it, so a whole window must pass."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(100, 10.0, clock=fake.clock(), margin_s=0.05)
+    call(limiter, fake)
+    limiter.pause()
+    assert call(limiter, fake) >= 10.05
+
+
+def test_a_pause_without_a_figure_adds_nothing_when_our_own_calls_fill_the_window() -> None:
+    """When the window is full of our calls, waiting for the oldest to leave it is enough."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(5, 10.0, clock=fake.clock(), margin_s=0.0)
+    for _ in range(5):
+        call(limiter, fake, duration=1.0)
+    limiter.pause()
+    assert call(limiter, fake) == 11.0
