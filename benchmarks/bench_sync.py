@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ def edit_one_percent(crm: str, info: dict[str, Any], result: SyncResult) -> int:
     """Edit 1 % of the records as a salesperson would, through the sandbox's admin API."""
     count = max(1, result.tally.read // 100)
     base = info[crm]["instance_url" if crm == "salesforce" else "base_url"]
-    response = requests.post(f"{base}/__sandbox/user-edits", json={"count": count, "seed": 5}, timeout=60)
+    body = {"count": count, "seed": 5, "today": date.today().isoformat()}
+    response = requests.post(f"{base}/__sandbox/user-edits", json=body, timeout=120)
     response.raise_for_status()
     return int(response.json()["edited"])
 
@@ -111,6 +113,7 @@ def main() -> None:
                              "floor_calls": floor_calls(crm, full), "seconds": round(full_s, 1)},
                     "incremental": {"edited": edited, "records": incremental.tally.read,
                                     "written": incremental.tally.written, "api_calls": incremental.api_calls,
+                                    "outcome": incremental.outcome.value, "message": incremental.message,
                                     "seconds": round(inc_s, 1)},
                     "incremental_calls_share_of_full": round(incremental.api_calls / max(full.api_calls, 1), 4),
                 }  # fmt: skip

@@ -17,6 +17,7 @@ from connector.mapping.load import load_mapping
 from connector.mapping.schema import MappingFile
 from connector.settings import Settings, load_settings
 from connector.store import Store, open_store
+from connector.sync.screening import PhoneScreener
 
 __all__ = [
     "CRMS",
@@ -28,6 +29,7 @@ __all__ = [
     "load",
     "mapping_for",
     "problems_text",
+    "screening_for",
     "store_for",
 ]
 
@@ -91,3 +93,20 @@ def store_for(settings: Settings, url: str | None = None) -> Store:
 
 def problems_text(error: ConfigurationError) -> Sequence[str]:
     return error.problems or (str(error),)
+
+
+def screening_for(store: Store, crm: str) -> tuple[PhoneScreener | None, bool]:
+    """The do-not-call screener when any register is imported, and whether a register changed since the
+    last completed full sync of ``crm`` (then every record must be screened again: a full run)."""
+    from connector.dnc.registers import DncRegisters
+
+    registers = DncRegisters(store)
+    imported = [status for status in registers.status() if status.imported]
+    if not imported:
+        return None, False
+    runs = store.runs.recent(crm, limit=200)
+    full_runs = [run for run in runs if run.outcome == "completed" and run.kind == "full"]
+    if not full_runs:
+        return registers, False
+    last_full = full_runs[0].started_at
+    return registers, any(s.updated_at is not None and s.updated_at > last_full for s in imported)

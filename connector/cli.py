@@ -300,6 +300,14 @@ def mappings_check(
     check_mappings(crm=crm, config=config, offline=offline)
 
 
+def _register_dnc() -> None:
+    from connector.dnc.cli import app as dnc_app
+
+    app.add_typer(dnc_app, name="dnc", help="Do-not-call registers and the own suppression list.")
+
+
+_register_dnc()
+
 db_app = typer.Typer(help="The connector's own database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -8,7 +8,6 @@ runs an incremental sync that reads and writes only those, and says where to loo
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from connector.crm.port import CrmPort
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
+from connector.sandbox.edits import hubspot_user_edits, salesforce_user_edits
 from connector.sandbox.launch import Sandboxes, running_sandboxes
 from connector.settings import HubSpotConfig, SalesforceConfig
 from connector.store import Store, open_store
@@ -47,38 +47,6 @@ def _adapters(sandboxes: Sandboxes) -> dict[str, CrmPort]:
         load_mapping("hubspot"),
     )
     return {"salesforce": salesforce, "hubspot": hubspot}
-
-
-def _salesforce_edits(sandboxes: Sandboxes, count: int, rng: random.Random, today: date) -> list[str]:
-    store = sandboxes.salesforce.state.store
-    spec = store.spec("contact")
-    assert spec is not None
-    indexes = rng.sample(list(store.indexes("contact")), count)
-    edits: list[dict[str, object]] = [
-        {"DoNotCall": True},
-        {"HasOptedOutOfEmail": True},
-        {"Email_Opt_In_Date__c": today.isoformat(), "LeadSource": "Web"},
-        {"LeadSource": "Purchased List"},
-    ]
-    for n, index in enumerate(indexes):
-        store.update(spec.name, index, edits[n % len(edits)])
-    from connector.sandbox.salesforce.ids import make_id
-
-    return [make_id(spec.key_prefix, index) for index in indexes]
-
-
-def _hubspot_edits(sandboxes: Sandboxes, count: int, rng: random.Random, today: date) -> list[str]:
-    state = sandboxes.hubspot.state
-    ids = [state.store.contact_id(i) for i in rng.sample(range(state.store.total), count)]
-    edits: list[dict[str, object]] = [
-        {"phone_optout_date": today.isoformat()},
-        {"objection_date": today.isoformat()},
-        {"email_consent_date": today.isoformat(), "lead_source": "web_form_optin"},
-        {"lead_source": "purchased_list"},
-    ]
-    for n, contact_id in enumerate(ids):
-        state.ui_update(contact_id, dict(edits[n % len(edits)]))
-    return ids
 
 
 def _sync_all(
@@ -124,10 +92,9 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> N
         step("3/5  lawful-crm sync --full: every contact and lead classified and written back")
         _sync_all(adapters, store, SyncOptions(full=True), console, today)
         step(f"4/5  {changes} salespeople's edits per CRM: opt-outs, objections, new consents, a bought list")
-        rng = random.Random(20261128)
         edited = {
-            "salesforce": _salesforce_edits(sandboxes, changes, rng, today),
-            "hubspot": _hubspot_edits(sandboxes, changes, rng, today),
+            "salesforce": salesforce_user_edits(sandboxes.salesforce.state, changes, seed=28, today=today),
+            "hubspot": hubspot_user_edits(sandboxes.hubspot.state, changes, seed=28, today=today),
         }
         step(
             "5/5  lawful-crm sync: the incremental run reads the edited records and writes only changed flags"

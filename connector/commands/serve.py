@@ -69,15 +69,24 @@ class _Process:
         name = _crm_name(crm)
         mapping = self.mappings[crm]
         adapter = bootstrap.build_crm(self.settings, name, mapping)
-        return Pipeline(adapter, CompiledMapping(mapping), self.settings.policy.to_policy(), self.store)
+        screener, _ = bootstrap.screening_for(self.store, name)
+        return Pipeline(
+            adapter, CompiledMapping(mapping), self.settings.policy.to_policy(), self.store, screener
+        )
 
     def sync_one(self, crm: str) -> SyncResult:
         name = _crm_name(crm)
         mapping = self.mappings[crm]
         adapter = bootstrap.build_crm(self.settings, name, mapping)
-        options = SyncOptions(guard_share=self.settings.sync.guard_share)
+        screener, registers_changed = bootstrap.screening_for(self.store, name)
+        options = SyncOptions(full=registers_changed, guard_share=self.settings.sync.guard_share)
         return run_sync(
-            adapter, CompiledMapping(mapping), self.settings.policy.to_policy(), self.store, options
+            adapter,
+            CompiledMapping(mapping),
+            self.settings.policy.to_policy(),
+            self.store,
+            options,
+            screener=screener,
         )
 
     def worker(self) -> Worker:

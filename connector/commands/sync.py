@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
@@ -99,6 +100,12 @@ def _sync_one(
     console: Console,
 ) -> SyncResult:
     started = time.monotonic()
+    screener, registers_changed = bootstrap.screening_for(store, name)
+    if registers_changed and not options.full:
+        console.print(
+            f"{name}: a do-not-call register changed since the last sync: every record is screened again"
+        )
+        options = dataclasses.replace(options, full=True)
     try:
         adapter = bootstrap.build_crm(settings, name, mapping)
         result = run_sync(
@@ -109,6 +116,7 @@ def _sync_one(
             options,
             progress=progress,
             on_change=change_report,
+            screener=screener,
         )
     except ConfigurationError as error:
         progress.stop()

@@ -19,6 +19,7 @@ from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
+from connector.sandbox.salesforce.seed import SALES_USER_ID
 from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import SalesforceConfig
 from connector.store import Store, open_store
@@ -61,7 +62,7 @@ def user_edit(sandbox: SalesforceSandbox, record_id: str, **values: Any) -> None
     located = sandbox.state.store.locate(record_id)
     assert located is not None
     spec, index = located
-    sandbox.state.store.update(spec.name, index, values)
+    sandbox.state.store.update(spec.name, index, values, by=SALES_USER_ID)
 
 
 def all_records(sandbox: SalesforceSandbox) -> list[Any]:
@@ -116,7 +117,11 @@ def test_an_incremental_run_reads_the_edited_records_and_writes_only_changed_dec
     for record_id in quiet:
         user_edit(sandbox, record_id, Title="Head of Purchasing")
     sandbox.state.reset_counters()
-    result = sync(sandbox, store)
+    changed: list[str] = []
+    result = run_sync(
+        adapter(sandbox), COMPILED, POLICY, store, SyncOptions(), today=NOW,
+        on_change=lambda change, status: changed.append(change.record_id),
+    )  # fmt: skip
     edited = set(callable_contacts) | set(quiet)
     assert result.tally.read == len(edited)
     assert result.tally.written == len(callable_contacts)
@@ -125,7 +130,10 @@ def test_an_incremental_run_reads_the_edited_records_and_writes_only_changed_dec
         assert sandbox.state.record("Contact", record_id)["Do_Not_Cold_Call__c"] is True
         [*_, latest] = store.audit.history("salesforce", record_id)
         assert latest.write_status == "written" and latest.facts["optout_phone"]
-    assert result.api_calls <= 8, f"an incremental run of {len(edited)} records took {result.api_calls} calls"
+    assert set(changed) == set(callable_contacts), "only the changed decisions are written"
+    assert result.api_calls <= 10, (
+        f"an incremental run of {len(edited)} records took {result.api_calls} calls"
+    )
 
 
 def test_messy_records_come_out_for_review_never_permissive(sandbox: SalesforceSandbox, store: Store) -> None:

@@ -30,7 +30,7 @@ from connector.crm.salesforce import soql
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, object_fields, scope
 from connector.crm.salesforce.records import position, to_record, value_at
-from connector.errors import ConfigurationError, CrmContractError
+from connector.errors import ConfigurationError, ConnectorError, CrmContractError
 from connector.mapping.schema import MappingFile
 
 __all__ = ["Reader"]
@@ -117,11 +117,29 @@ class Reader:
         if since is None or since.own_writes_from is None or since.own_writes_until is None:
             return []
         checked = self.mapping.writeback.checked
-        start, end = (
-            soql.datetime_literal(since.own_writes_from),
-            soql.datetime_literal(since.own_writes_until),
+        # SystemModstamp has whole seconds: in the window's last second only another user's edit is read again
+        last_second = since.own_writes_until.replace(microsecond=0)
+        start, end = soql.datetime_literal(since.own_writes_from), soql.datetime_literal(last_second)
+        me = self._integration_user()
+        tail = (
+            f"SystemModstamp = {end} AND LastModifiedById != {soql.string_literal(me)}"
+            if me
+            else f"SystemModstamp = {end}"
         )
-        return [f"({checked} = null OR {checked} < {start} OR {checked} > {end} OR SystemModstamp > {end})"]
+        return [
+            f"({checked} = null OR {checked} < {start} OR {checked} > {end} OR SystemModstamp > {end} OR ({tail}))"
+        ]
+
+    def _integration_user(self) -> str | None:
+        """The id of the user the connector writes as (cached); None when the org does not say."""
+        if not hasattr(self, "_me"):
+            try:
+                me = self.connection.call("read the integration user", _who_am_i)
+            except ConnectorError:
+                me = None
+            user_id = me.get("id") if isinstance(me, dict) else None
+            self._me = user_id if isinstance(user_id, str) and soql.is_record_id(user_id) else None
+        return self._me
 
     def _horizon(self, fields: ObjectFields) -> tuple[datetime, str] | None:
         """(SystemModstamp, Id) of the newest row now, deleted ones included; None for an empty object."""
@@ -186,3 +204,7 @@ class Reader:
             if isinstance(account, str) and closed is not None:
                 dates[account] = closed
         return dates
+
+
+def _who_am_i(client: Salesforce) -> Any:
+    return client.restful("chatter/users/me", method="GET")

@@ -8,6 +8,7 @@ admins rehearsing failure handling (e.g. ``curl -XPOST .../__sandbox/faults -d '
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -85,5 +86,15 @@ def build_admin_router(state: HubSpotState) -> APIRouter:
         except PropertyError as exc:
             raise ApiError(exc.status, exc.category, exc.message) from None
         return json_response({"changed": changed})
+
+    @router.post(f"{ADMIN}/user-edits")
+    async def user_edits(request: Request) -> Response:
+        from connector.sandbox.edits import hubspot_user_edits
+
+        body = await request.json()
+        ids = hubspot_user_edits(
+            state, int(body["count"]), seed=int(body.get("seed", 1)), today=date.fromisoformat(body["today"])
+        )
+        return json_response({"edited": len(ids), "ids": ids})
 
     return router

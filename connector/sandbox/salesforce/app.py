@@ -12,6 +12,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -184,6 +185,14 @@ async def _admin(state: SalesforceState, request: Request, route_path: str) -> R
     if parts == ["expire-tokens"] and request.method == "POST":
         state.expire_tokens()
         return _json(200, {"expired": True})
+    if parts == ["user-edits"] and request.method == "POST":
+        from connector.sandbox.edits import salesforce_user_edits
+
+        body = await request.json()
+        ids = salesforce_user_edits(
+            state, int(body["count"]), seed=int(body.get("seed", 1)), today=date.fromisoformat(body["today"])
+        )
+        return _json(200, {"edited": len(ids), "ids": ids})
     if parts == ["quota"] and request.method == "POST":
         body = await request.json()
         state.api_used = int(body.get("used", state.api_used))

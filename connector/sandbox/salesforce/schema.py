@@ -117,7 +117,9 @@ def _system_fields() -> list[FieldSpec]:
         _f("CreatedDate", "datetime", "Created Date", updateable=False, nillable=False),
         _f("LastModifiedDate", "datetime", "Last Modified Date", updateable=False, nillable=False),
         _f("SystemModstamp", "datetime", "System Modstamp", updateable=False, nillable=False),
-    ]
+        _f("LastModifiedById", "reference", "Last Modified By ID", length=18, reference_to="User",
+           updateable=False, nillable=True),
+    ]  # fmt: skip
 
 
 def _person_fields(*, lead: bool) -> list[FieldSpec]:

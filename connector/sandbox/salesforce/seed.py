@@ -53,6 +53,10 @@ def _pick(options: tuple[str, ...], index: int, salt: int) -> str:
     return options[(index * 2654435761 + salt * 40503) % 1000003 % len(options)]
 
 
+SALES_USER_ID = make_id("005", 7)
+"""The salesperson who last edited every seeded record (the integration user is created at start-up)."""
+
+
 def _stamp(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)
 
@@ -61,6 +65,7 @@ def _system(prefix: str, index: int, p: Person) -> dict[str, Any]:
     return {
         "Id": make_id(prefix, index), "IsDeleted": False, "CreatedDate": _stamp(p.created),
         "LastModifiedDate": _stamp(p.modified), "SystemModstamp": _stamp(p.modified),
+        "LastModifiedById": SALES_USER_ID,
     }  # fmt: skip
 
 

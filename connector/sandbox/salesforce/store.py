@@ -153,19 +153,22 @@ class Store:
         return index in self.deleted[obj.lower()]
 
     # -- writes ------------------------------------------------------------------------------------
-    def _touch(self, obj: str, index: int, values: Record) -> Record:
+    def _touch(self, obj: str, index: int, values: Record, by: str | None) -> Record:
         now = self.clock()
-        changes = dict(values, LastModifiedDate=now, SystemModstamp=now)
+        editor = by or getattr(self, "user_id", None)
+        changes = dict(values, LastModifiedDate=now, SystemModstamp=now, LastModifiedById=editor)
         self.overlay[obj].setdefault(index, {}).update(changes)
         if obj in self.modstamps:
             self.modstamps[obj].move(index, micros(now))
         return changes
 
-    def update(self, obj: str, index: int, values: Record) -> None:
-        """Write field values (canonical names, validated by the caller) and move SystemModstamp."""
+    def update(self, obj: str, index: int, values: Record, *, by: str | None = None) -> None:
+        """Write field values (canonical names, validated by the caller) and move SystemModstamp.
+
+        ``by`` is the editing user's id; API writes default to the integration user."""
         obj = obj.lower()
         with self.lock:
-            self._touch(obj, index, values)
+            self._touch(obj, index, values, by)
             self.write_log.append(
                 (self.schema[obj].name, make_id(self.schema[obj].key_prefix, index), tuple(values))
             )
@@ -187,7 +190,7 @@ class Store:
             record.update(values)
             record.update(
                 Id=make_id(spec.key_prefix, index), IsDeleted=False, CreatedDate=now, LastModifiedDate=now,
-                SystemModstamp=now,
+                SystemModstamp=now, LastModifiedById=getattr(self, "user_id", None),
             )  # fmt: skip
             self.created[obj][index] = record
             if obj in self.modstamps:
@@ -201,7 +204,7 @@ class Store:
         """Move a record to the recycle bin: queryAll still returns it with IsDeleted = true."""
         obj = obj.lower()
         with self.lock:
-            self._touch(obj, index, {})
+            self._touch(obj, index, {}, None)
             self.deleted[obj][index] = self.clock()
             if obj in ("fieldpermissions", "permissionsetassignment"):
                 self._refresh_fls()
