@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from connector.crm.port import CrmPort
 from connector.errors import ConfigurationError
-from connector.mapping.load import load_mapping
+from connector.mapping.load import load_mapping, validation_problems
 from connector.mapping.schema import MappingFile
 from connector.settings import Settings, load_settings
 from connector.store import Store, open_store
@@ -42,10 +42,7 @@ def load(config_file: Path | None = None) -> Settings:
     try:
         return load_settings(config_file)
     except ValidationError as exc:
-        problems = tuple(
-            f"{'.'.join(str(p) for p in err['loc']) or 'configuration'}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False, include_context=False)
-        )
+        problems = validation_problems(exc, whole="configuration")
         raise ConfigurationError(
             f"{len(problems)} problem(s) in the configuration", problems=problems
         ) from None

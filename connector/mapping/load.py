@@ -10,11 +10,19 @@ from pydantic import ValidationError
 from connector.errors import ConfigurationError
 from connector.mapping.schema import MappingFile
 
-__all__ = ["DEFAULT_MAPPINGS", "load_mapping", "parse_mapping"]
+__all__ = ["DEFAULT_MAPPINGS", "load_mapping", "parse_mapping", "validation_problems"]
 
 _INSTALLED = Path(__file__).resolve().parents[1] / "default_mappings"
 DEFAULT_MAPPINGS = _INSTALLED if _INSTALLED.is_dir() else Path(__file__).resolve().parents[2] / "mappings"
 """The shipped mappings: packaged into the wheel as connector/default_mappings, the repo's mappings/ otherwise."""
+
+
+def validation_problems(error: ValidationError, *, whole: str) -> tuple[str, ...]:
+    """One line per problem, ``where: what``, never the offending value (it may be personal data or a secret)."""
+    return tuple(
+        f"{'.'.join(str(p) for p in err['loc']) or whole}: {err['msg']}"
+        for err in error.errors(include_url=False, include_input=False, include_context=False)
+    )
 
 
 def parse_mapping(text: str, *, origin: str) -> MappingFile:
@@ -34,10 +42,7 @@ def parse_mapping(text: str, *, origin: str) -> MappingFile:
     try:
         return MappingFile.model_validate(raw)
     except ValidationError as exc:
-        problems = tuple(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-            for err in exc.errors(include_url=False, include_input=False, include_context=False)
-        )
+        problems = validation_problems(exc, whole="file")
         raise ConfigurationError(
             f"{origin}: {len(problems)} problem(s) in the mapping", problems=problems
         ) from None
