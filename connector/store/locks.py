@@ -1,10 +1,16 @@
-"""Named leases in the store, so two processes never sync the same CRM at once."""
+"""Named leases in the store, so two processes never sync the same CRM at once.
+
+Owners are named ``host:pid[:role]``; a lease whose owner process has died on this host is taken over at once
+instead of blocking syncs until it expires.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.store.tables import locks
@@ -27,6 +33,11 @@ class Locks:
             ).rowcount
             if taken:
                 return True
+            holder = db.execute(select(locks.c.owner).where(locks.c.name == name)).scalar_one_or_none()
+            if holder is not None and _dead_here(holder):
+                # its process died (killed, crashed) on this machine: the lease is free before it expires
+                db.execute(update(locks).where(locks.c.name == name).values(owner=owner, expires_at=expires))
+                return True
             try:
                 with db.begin_nested():
                     db.execute(insert(locks).values(name=name, owner=owner, expires_at=expires))
@@ -37,3 +48,18 @@ class Locks:
     def release(self, name: str, owner: str) -> None:
         with self._engine.begin() as db:
             db.execute(delete(locks).where(locks.c.name == name, locks.c.owner == owner))
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid[:role]``) names a process on this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

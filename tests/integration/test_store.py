@@ -93,3 +93,21 @@ def test_a_lock_is_exclusive_until_released_or_expired(tmp_path: Path) -> None:
     assert two.locks.acquire("sync:salesforce", "b", now=T0 + timedelta(hours=2), ttl=timedelta(hours=1))
     two.locks.release("sync:salesforce", "b")
     assert one.locks.acquire("sync:salesforce", "a", now=T0 + timedelta(hours=2), ttl=timedelta(hours=1))
+
+
+def test_a_lock_held_by_a_dead_process_on_this_host_is_taken_over(store: Store) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert store.locks.acquire(
+        "sync:hubspot", f"{socket.gethostname()}:{dead.pid}", now=T0, ttl=timedelta(hours=12)
+    )
+    assert store.locks.acquire("sync:hubspot", "me", now=T0, ttl=timedelta(hours=1)), (
+        "the dead owner's lease is free"
+    )
+    assert not store.locks.acquire(
+        "sync:hubspot", f"{socket.gethostname()}:{dead.pid}x", now=T0, ttl=timedelta(hours=1)
+    )

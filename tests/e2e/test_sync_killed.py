@@ -1,0 +1,112 @@
+"""A `lawful-crm sync` process killed with SIGKILL halfway, then a normal run: every record ends correct and no
+record is written twice (one `written` audit entry each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from connector.crm.salesforce import SalesforceCrm
+from connector.mapping.facts import CompiledMapping
+from connector.mapping.load import load_mapping
+from connector.policy import PolicySettings
+from connector.settings import SalesforceConfig
+from connector.store import open_store
+from connector.sync.pipeline import Pipeline
+
+CONTACTS = 3000
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[dict[str, Any]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(CONTACTS), "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    yield json.loads(process.stdout.readline())["salesforce"]
+    process.terminate()
+    process.wait(timeout=30)
+    process.stdout.close()
+
+
+def cursors_saved(database: Path) -> int:
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database, timeout=1) as db:
+            return int(
+                db.execute("SELECT count(*) FROM decisions WHERE write_status = 'written'").fetchone()[0]
+            )
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_killed_sync_then_a_normal_run_ends_with_every_record_correct_and_written_once(
+    sandbox: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "lawful-crm.toml").write_text(
+        f'[salesforce]\nauth = "session"\ninstance_url = "{sandbox["instance_url"]}"\n'
+        f'session_id = "{sandbox["token"]}"\npage_size = 200\nbulk_threshold = 100000\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "connector.cli"]
+    env = {**os.environ, "COLUMNS": "200"}
+    subprocess.run(
+        [*command, "install", "--crm", "salesforce"], cwd=tmp_path, check=True, capture_output=True, env=env
+    )
+    victim = subprocess.Popen(
+        [*command, "sync", "--crm", "salesforce"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while cursors_saved(tmp_path / "lawful-crm.db") < 600 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    written_before = cursors_saved(tmp_path / "lawful-crm.db")
+    assert 0 < written_before < CONTACTS, "killed midway"
+
+    resumed = subprocess.run(
+        [*command, "sync", "--crm", "salesforce"], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+
+    mapping = load_mapping("salesforce")
+    config = SalesforceConfig(
+        auth="session", instance_url=sandbox["instance_url"], session_id=SecretStr(sandbox["token"])
+    )
+    crm = SalesforceCrm.from_config(config, mapping)
+    store = open_store(f"sqlite:///{tmp_path / 'lawful-crm.db'}")
+    records = [
+        r for t in crm.object_types for page in crm.pull(t, since=None) for r in page.records if not r.deleted
+    ]
+    decided = Pipeline(crm, CompiledMapping(mapping), PolicySettings(), store).decide(
+        records, today=datetime.now(UTC).date(), now=datetime.now(UTC)
+    )
+    assert [d.record.id for d in decided if d.plan.update is not None] == [], (
+        "every record holds its decision"
+    )
+    with sqlite3.connect(tmp_path / "lawful-crm.db") as db:
+        written = Counter(
+            row[0] for row in db.execute("SELECT record_id FROM decisions WHERE write_status = 'written'")
+        )
+    assert len(written) == len(records)
+    assert max(written.values()) == 1, "no record was written twice"
