@@ -1,0 +1,98 @@
+"""The whole sync on the HubSpot sandbox, under 429 storms, 5xx answers and dropped connections: every record
+ends with the flags the policy decides, a second run reads nothing, and edits are picked up incrementally."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from connector.crm.hubspot import HubSpotCrm
+from connector.crm.retry import set_testing
+from connector.mapping.facts import CompiledMapping
+from connector.mapping.load import load_mapping
+from connector.policy import PolicySettings
+from connector.sandbox.edits import hubspot_user_edits
+from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
+from connector.settings import HubSpotConfig
+from connector.store import Store, open_store
+from connector.sync.pipeline import Pipeline
+from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+from tests.conftest import NOW
+
+MAPPING = load_mapping("hubspot")
+COMPILED = CompiledMapping(MAPPING)
+POLICY = PolicySettings()
+
+
+@pytest.fixture(autouse=True)
+def _no_waiting() -> Iterator[None]:
+    set_testing(enabled=True)
+    yield
+    set_testing(enabled=False)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[HubSpotSandbox]:
+    with running_hubspot(contacts=800, seed=13, per_ten_seconds=None, search_per_second=None) as running:
+        yield running
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def adapter(sandbox: HubSpotSandbox) -> HubSpotCrm:
+    config = HubSpotConfig(
+        base_url=sandbox.base_url, access_token=SecretStr(sandbox.token), per_ten_seconds=1000
+    )
+    return HubSpotCrm.from_config(config, MAPPING)
+
+
+def sync(sandbox: HubSpotSandbox, store: Store, **options: Any) -> SyncResult:
+    return run_sync(adapter(sandbox), COMPILED, POLICY, store, SyncOptions(**options), today=NOW)
+
+
+def assert_every_record_holds_its_decision(sandbox: HubSpotSandbox, store: Store) -> None:
+    crm = adapter(sandbox)
+    records = [r for page in crm.pull("contacts", since=None) for r in page.records]
+    decided = Pipeline(crm, COMPILED, POLICY, store).decide(records, today=NOW, now=datetime.now(UTC))
+    assert len(decided) == 800
+    pending = [d.record.id for d in decided if d.plan.update is not None]
+    assert pending == []
+
+
+def test_under_429_storms_5xx_and_drops_every_record_ends_correct(
+    sandbox: HubSpotSandbox, store: Store
+) -> None:
+    adapter(sandbox).install(dry_run=False, uninstall=False)
+    sandbox.state.faults.configure(rate_429=0.03, storm_length=3, rate_5xx=0.2, rate_drop=0.05)
+    first = sync(sandbox, store)
+    sandbox.state.faults.configure(rate_429=0.0, rate_5xx=0.0, rate_drop=0.0)
+    refused = [r for r in list(sandbox.state.requests) if r.status == 429 or r.status >= 500 or r.status == 0]
+    assert len(refused) >= 2, "faults really happened (the fault sequence is seeded)"
+    assert first.outcome is Outcome.COMPLETED, first.message
+    assert first.tally.written == 800 and first.tally.failed == 0
+    assert_every_record_holds_its_decision(sandbox, store)
+    assert sync(sandbox, store).tally.read == 0, "our own write-back is not read back as a change"
+
+
+def test_edits_in_the_hubspot_ui_are_read_and_only_changed_decisions_written(
+    sandbox: HubSpotSandbox, store: Store
+) -> None:
+    adapter(sandbox).install(dry_run=False, uninstall=False)
+    sync(sandbox, store)
+    edited = hubspot_user_edits(sandbox.state, 40, seed=3, today=NOW)
+    changes: list[str] = []
+    result = run_sync(
+        adapter(sandbox), COMPILED, POLICY, store, SyncOptions(), today=NOW,
+        on_change=lambda change, status: changes.append(change.record_id),
+    )  # fmt: skip
+    assert result.tally.read == len(set(edited))
+    assert set(changes) <= set(edited) and result.tally.written == len(set(changes))
+    assert_every_record_holds_its_decision(sandbox, store)
