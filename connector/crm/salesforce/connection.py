@@ -73,3 +73,13 @@ class Connection:
     def call(self, action: str, operation: Callable[[Salesforce], T]) -> T:
         """`invoke` under the retry policy: 429, 5xx, timeouts and dropped connections are tried again."""
         return call_with_retries(self.retry, lambda: self.invoke(action, operation))
+
+    def token_user_id(self) -> str | None:
+        """The id of the user the token belongs to (Chatter ``users/me``), or None when the answer has none."""
+        me = self.call("read the integration user", _users_me)
+        user_id = me.get("id") if isinstance(me, dict) else None
+        return user_id if isinstance(user_id, str) else None
+
+
+def _users_me(client: Salesforce) -> object:
+    return client.restful("chatter/users/me", method="GET")

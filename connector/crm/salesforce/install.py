@@ -160,11 +160,8 @@ class Installer:
     def _user_id(self) -> str | None:
         """The integration user: the token's own user (Chatter), else the configured username."""
         try:
-            me = self.connection.call(
-                "read the integration user", partial(_rest, path="chatter/users/me", method="GET")
-            )
-            if isinstance(me, dict) and isinstance(me.get("id"), str):
-                return str(me["id"])
+            if (user_id := self.connection.token_user_id()) is not None:
+                return user_id
         except (CrmContractError, ConfigurationError):
             pass
         if self.username:

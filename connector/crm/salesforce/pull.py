@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 from simple_salesforce.api import Salesforce
@@ -120,7 +120,7 @@ class Reader:
         # SystemModstamp has whole seconds: in the window's last second only another user's edit is read again
         last_second = since.own_writes_until.replace(microsecond=0)
         start, end = soql.datetime_literal(since.own_writes_from), soql.datetime_literal(last_second)
-        me = self._integration_user()
+        me = self._integration_user
         tail = (
             f"SystemModstamp = {end} AND LastModifiedById != {soql.string_literal(me)}"
             if me
@@ -130,16 +130,14 @@ class Reader:
             f"({checked} = null OR {checked} < {start} OR {checked} > {end} OR SystemModstamp > {end} OR ({tail}))"
         ]
 
+    @cached_property
     def _integration_user(self) -> str | None:
-        """The id of the user the connector writes as (cached); None when the org does not say."""
-        if not hasattr(self, "_me"):
-            try:
-                me = self.connection.call("read the integration user", _who_am_i)
-            except ConnectorError:
-                me = None
-            user_id = me.get("id") if isinstance(me, dict) else None
-            self._me = user_id if isinstance(user_id, str) and soql.is_record_id(user_id) else None
-        return self._me
+        """The id of the user the connector writes as, read once; None when the org does not say."""
+        try:
+            user_id = self.connection.token_user_id()
+        except ConnectorError:
+            return None
+        return user_id if user_id is not None and soql.is_record_id(user_id) else None
 
     def _horizon(self, fields: ObjectFields) -> tuple[datetime, str] | None:
         """(SystemModstamp, Id) of the newest row now, deleted ones included; None for an empty object."""
@@ -204,7 +202,3 @@ class Reader:
             if isinstance(account, str) and closed is not None:
                 dates[account] = closed
         return dates
-
-
-def _who_am_i(client: Salesforce) -> Any:
-    return client.restful("chatter/users/me", method="GET")
