@@ -5,7 +5,6 @@ Adapters are imported here lazily, so commands that never talk to a CRM never pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -28,7 +27,6 @@ __all__ = [
     "configured_crms",
     "load",
     "mapping_for",
-    "problems_text",
     "screening_for",
     "store_for",
 ]
@@ -86,10 +84,6 @@ def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmPort
 
 def store_for(settings: Settings, url: str | None = None) -> Store:
     return open_store(url or settings.store.url)
-
-
-def problems_text(error: ConfigurationError) -> Sequence[str]:
-    return error.problems or (str(error),)
 
 
 def screening_for(store: Store, crm: str) -> tuple[PhoneScreener | None, bool]:

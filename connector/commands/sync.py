@@ -53,13 +53,7 @@ def run_sync_command(
         mappings = {name: bootstrap.mapping_for(settings, name) for name in names}
     except ConfigurationError as error:
         fail_configuration(error)
-    options = SyncOptions(
-        full=options.full,
-        dry_run=options.dry_run,
-        limit=options.limit,
-        accept_large_change=options.accept_large_change,
-        guard_share=settings.sync.guard_share,
-    )
+    options = dataclasses.replace(options, guard_share=settings.sync.guard_share)
     store = bootstrap.store_for(settings, store_url)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     results: list[SyncResult] = []

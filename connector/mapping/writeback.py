@@ -17,7 +17,6 @@ from connector.models import Decision, Reason
 from connector.policy import CATALOGUE
 
 __all__ = [
-    "FLAG_FIELDS",
     "Crm",
     "changed_fields",
     "checked_value",
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 Crm = Literal["salesforce", "hubspot"]
-FLAG_FIELDS = ("do_not_cold_call", "email_allowed", "lawful_use", "reason", "review")
 _ELLIPSIS = "…"
 _SUMMARIES = {info.id: info.summary for info in CATALOGUE}
 

@@ -77,8 +77,10 @@ class Audit:
                     fresh[item[0].record_id] = item  # the last entry of a record in one batch wins
             if not fresh:
                 return 0
-            db.execute(
-                insert(decisions),
+            inserted = db.execute(
+                insert(decisions).returning(
+                    decisions.c.record_id, decisions.c.id, sort_by_parameter_order=True
+                ),
                 [
                     {
                         "crm": crm,
@@ -96,7 +98,7 @@ class Audit:
                     for entry, facts, decision, _ in fresh.values()
                 ],
             )
-            ids = self._latest_ids(db, crm, run_id, list(fresh))
+            ids = {row.record_id: row.id for row in inserted}
             states = [
                 {
                     "crm": crm,
@@ -126,19 +128,6 @@ class Audit:
                     [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
                 )
         return len(fresh)
-
-    @staticmethod
-    def _latest_ids(db: Any, crm: str, run_id: int, record_ids: list[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for start in range(0, len(record_ids), _CHUNK):
-            chunk = record_ids[start : start + _CHUNK]
-            query = (
-                select(decisions.c.record_id, func.max(decisions.c.id).label("id"))
-                .where(decisions.c.crm == crm, decisions.c.run_id == run_id, decisions.c.record_id.in_(chunk))
-                .group_by(decisions.c.record_id)
-            )
-            found.update({row.record_id: row.id for row in db.execute(query)})
-        return found
 
     @staticmethod
     def _fingerprints(db: Any, crm: str, record_ids: Iterable[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from connector.crm.port import CrmPort, CrmRecord, WriteOutcome
 from connector.mapping.facts import CompiledMapping, facts_from_record
@@ -86,8 +87,7 @@ class Pipeline:
 
     @property
     def crm_name(self) -> Crm:
-        name = self.compiled.mapping.crm
-        return name
+        return self.compiled.mapping.crm
 
     def decide(self, records: Sequence[CrmRecord], *, today: date, now: datetime) -> list[Decided]:
         """Facts (screened against the do-not-call registers), decision and plan for each live record."""
@@ -160,10 +160,9 @@ class Pipeline:
             for change in item.plan.changes:
                 if on_change is not None:
                     on_change(change, status)
-                if status in ("written", "planned") and change.field in self._flag_fields:
-                    tally.transitions[
-                        f"{self._flag_names[change.field]}: {_flag(change.old)}→{_flag(change.new)}"
-                    ] += 1
+                flag = self._flag_names.get(change.field)
+                if flag is not None and status in ("written", "planned"):
+                    tally.transitions[f"{flag}: {_flag(change.old)}→{_flag(change.new)}"] += 1
             if not dry_run:
                 outcome = outcomes.get(item.record.id)
                 entries.append(
@@ -183,14 +182,11 @@ class Pipeline:
             tally.audited = self.store.audit.record(self.crm.name, run_id, entries, now=now)
         return tally
 
-    @property
+    @cached_property
     def _flag_names(self) -> dict[str, str]:
+        """CRM field name -> flag name, for the transition counts of the summary."""
         wb = self.compiled.mapping.writeback
         return {wb.do_not_cold_call: "do_not_cold_call", wb.email_allowed: "email_allowed"}
-
-    @property
-    def _flag_fields(self) -> frozenset[str]:
-        return frozenset(self._flag_names)
 
     @staticmethod
     def _status(item: Decided, outcomes: dict[str, WriteOutcome], *, dry_run: bool) -> str:
