@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 
@@ -88,6 +89,34 @@ def test_max_close_date_per_account_through_a_semi_join(executor: Executor) -> N
         if deal and deal["AccountId"]:
             expected[deal["AccountId"]] = deal["CloseDate"].isoformat()
     assert {row["AccountId"]: row["lastWon"] for row in found} == expected and expected
+
+
+def test_lookup_index_answers_exactly_as_a_scan_with_created_and_reparented_deals() -> None:
+    """The lookup index behind `AccountId IN (SELECT ...)` finds deals created or moved through the API too."""
+    store = Store(seed=4, contacts=300, leads=0)
+    executor = Executor(store)
+    accounts = [make_id("001", index) for index in range(0, 300, 3) if store.get("Account", index)]
+    moved = next(index for index in range(1, 300, 3) if store.get("Opportunity", index))
+    store.update("Opportunity", moved, {"AccountId": accounts[0]})
+    created = store.create(
+        "Opportunity", {"Name": "new", "AccountId": accounts[1], "IsWon": True, "CloseDate": date(2031, 1, 2)}
+    )
+    ids = ", ".join(f"'{account}'" for account in accounts)
+    soql = (
+        "SELECT AccountId, MAX(CloseDate) lastWon, COUNT(Id) n FROM Opportunity WHERE IsWon = true AND "
+        f"AccountId IN (SELECT Id FROM Account WHERE Id IN ({ids})) GROUP BY AccountId"
+    )
+    assert store.referencing("Opportunity", "AccountId", set(accounts)) is not None
+    indexed = rows(executor, soql)
+    expected: dict[str, tuple[str, int]] = {}
+    for index in store.indexes("Opportunity"):
+        deal = store.get("Opportunity", index)
+        if deal and deal["IsWon"] and deal["AccountId"] in accounts:
+            latest, count = expected.get(deal["AccountId"], ("", 0))
+            expected[deal["AccountId"]] = (max(latest, deal["CloseDate"].isoformat()), count + 1)
+    assert {row["AccountId"]: (row["lastWon"], row["n"]) for row in indexed} == expected
+    assert expected[accounts[0]][1] >= 2 and expected[accounts[1]] == ("2031-01-02", expected[accounts[1]][1])
+    assert created
 
 
 def test_without_group_by_there_is_one_row_even_when_nothing_matches(executor: Executor) -> None:

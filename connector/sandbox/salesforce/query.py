@@ -181,7 +181,7 @@ class Executor:
         fast = keep is None and natural and self.store.always_exists(obj.name)
         sorting = bool(order) and not natural
         matches: list[tuple[int, tuple[Any, ...]]] = []
-        chosen = self._chosen_ids(obj, query.where)
+        chosen = self._chosen_ids(obj, query.where, include_deleted=include_deleted)
         for index in self.store.indexes(obj.name) if chosen is None else chosen:
             if fast:
                 if include_deleted or not self.store.is_deleted(obj.name, index):
@@ -209,13 +209,21 @@ class Executor:
         end = None if query.limit is None else start + query.limit
         return array("q", (index for index, _ in matches[start:end]))
 
-    def _chosen_ids(self, obj: ObjectSpec, where: Condition | None) -> list[int] | None:
-        """The record indexes an ANDed `Id IN (...)` or `Id = '...'` allows, in scan order; None if unrestricted.
+    def _chosen_ids(
+        self, obj: ObjectSpec, where: Condition | None, *, include_deleted: bool
+    ) -> list[int] | None:
+        """The record indexes an ANDed `Id IN (...)`, `Id = '...'` or indexed lookup `X IN (SELECT ...)` allows,
+        in scan order; None if unrestricted.
 
         The scan then visits only those (the whole WHERE is still checked), so a read by id costs O(k).
         """
         conjuncts = list(where.items) if isinstance(where, BoolOp) and where.op == "AND" else [where]
         for item in conjuncts:
+            if isinstance(item, InQuery) and not item.negate and item.path.lower() != "id":
+                parents = self.semi_join(item.query, include_deleted=include_deleted)
+                referencing = self.store.referencing(obj.name, item.path, parents)
+                if referencing is not None:
+                    return referencing
             if isinstance(item, InList) and not item.negate and item.path.lower() == "id":
                 values: tuple[Any, ...] = item.values
             elif isinstance(item, Compare) and item.op == "=" and item.path.lower() == "id":

@@ -148,6 +148,25 @@ class Store:
         yield from range(self.seeded_count(obj))
         yield from sorted(self.created[obj])
 
+    def referencing(self, obj: str, field_name: str, parent_ids: set[Any]) -> list[int] | None:
+        """Indexes of `obj` whose `field_name` may hold one of `parent_ids`, in Id order; None when unindexed.
+
+        Seeded Opportunity `i` belongs to Account `i` and Contact `i`, so its seeded candidates follow from
+        the parents' indexes; records created or changed through the API are always candidates. A superset:
+        the caller still checks the whole WHERE. This keeps a per-page won-deal aggregate O(page), as
+        Salesforce's index on lookup fields does, instead of a scan of every Opportunity.
+        """
+        obj = obj.lower()
+        if obj != "opportunity" or field_name.lower() not in ("accountid", "contactid"):
+            return None
+        seeded = self.seeded_count(obj)
+        candidates = {index for index in self.overlay[obj] if index < seeded} | set(self.created[obj])
+        for parent in parent_ids:
+            located = self.locate(parent) if isinstance(parent, str) else None
+            if located is not None and located[1] < seeded:
+                candidates.add(located[1])
+        return sorted(candidates)
+
     def is_deleted(self, obj: str, index: int) -> bool:
         """Whether the record was deleted."""
         return index in self.deleted[obj.lower()]
