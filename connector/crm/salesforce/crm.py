@@ -23,6 +23,7 @@ from connector.crm.port import (
     Page,
     WriteOutcome,
 )
+from connector.crm.readahead import read_ahead
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce.auth import LOOPBACK_LOGIN_DOMAIN, Token, authenticator
 from connector.crm.salesforce.connection import Connection
@@ -114,7 +115,7 @@ class SalesforceCrm:
 
     def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:
         """Pages of records changed after `since`, oldest first, deletions included; resume from any page cursor."""
-        return self._reader.pull(object_type, since)
+        return read_ahead(self._reader.pull(object_type, since), name=f"salesforce-{object_type}-pages")
 
     def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
         """The current state of the given records (200 ids per query); missing ids are left out."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from connector.crm.port import ApiUsage
 from connector.errors import QuotaExhaustedError
@@ -36,27 +36,39 @@ def parse_retry_after(header: str | None) -> float | None:
     return seconds if seconds is not None and math.isfinite(seconds) and seconds >= 0 else None
 
 
-@dataclass(slots=True)
 class QuotaMeter:
-    """Counts this adapter's HTTP calls and remembers the org's usage from the last response that told it."""
+    """Counts this adapter's HTTP calls and remembers the org's usage from the last response that told it.
 
-    reserve: float
-    calls: int = 0
-    used: int | None = None
-    limit: int | None = None
-    retry_after: float | None = None
-    """`Retry-After` of the last response (simple-salesforce's exceptions carry no headers)."""
+    Safe to share between the thread that reads ahead and the one that writes: the count is locked, and
+    `retry_after` is the last response's header as seen by the calling thread.
+    """
+
+    def __init__(self, *, reserve: float) -> None:
+        self.reserve = reserve
+        self.calls = 0
+        self.used: int | None = None
+        self.limit: int | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @property
+    def retry_after(self) -> float | None:
+        """`Retry-After` of this thread's last response (simple-salesforce's exceptions carry no headers)."""
+        value: float | None = getattr(self._local, "retry_after", None)
+        return value
 
     def count_call(self) -> None:
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Take usage and Retry-After from one response's headers."""
         info = headers.get("Sforce-Limit-Info")
         parsed = parse_limit_info(info) if info else None
         if parsed is not None:
-            self.used, self.limit = parsed
-        self.retry_after = parse_retry_after(headers.get("Retry-After"))
+            with self._lock:
+                self.used, self.limit = parsed
+        self._local.retry_after = parse_retry_after(headers.get("Retry-After"))
 
     @property
     def budget(self) -> int | None:
