@@ -1,9 +1,14 @@
-"""Benchmark the sync on the sandbox: API calls against the floor the APIs allow, wall time, peak memory.
+"""Benchmark lawful-crm's sync on the sandbox: API calls against the floor the APIs allow, wall time, peak memory.
 
-For each CRM: a full first run of N contacts, then an incremental run after 1 % of them were edited as a user
-would. The emulators run in a child process (``lawful-crm sandbox``), so the peak RSS reported is the sync's own.
-Edits go through the sandbox's admin API. Prints one JSON object.
-Usage: ``python benchmarks/bench_sync.py [--contacts 100000] [--crm salesforce|hubspot|all]``.
+For each CRM: a full first run of N contacts, then an incremental run after 1 % of the records were edited as a
+user would. The emulators run in a child process, so the peak RSS reported is the sync's own. API calls are
+counted twice: by the sandbox (what the org or portal would bill) and by the adapter.
+
+The floor is the fewest calls the APIs allow for what the run read and wrote: SOQL pages of 2,000 and
+collection writes of 200 (Salesforce); search pages of 200, company batch reads and contact batch writes of 100
+(HubSpot). With HubSpot's limits on (190 per 10 s, the default, and 5 searches per second), the least time
+those calls can take is ``floor_seconds``. ``--no-rate-limit`` switches the HubSpot emulator's limits off (for the scale runs).
+Prints one JSON object. Usage: ``python benchmarks/bench_sync.py [--contacts 100000] [--crm all]``.
 """
 
 from __future__ import annotations
@@ -11,119 +16,115 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
-import subprocess
-import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
-from pydantic import SecretStr
+from sandbox_process import (
+    HUBSPOT_LIMIT_PER_TEN_SECONDS,
+    UNLIMITED,
+    adapter,
+    api_calls,
+    base_url,
+    edit_share,
+    hubspot_limits,
+    peak_rss_mb,
+    running_sandbox,
+)
 
-from connector.crm.port import CrmPort
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
-from connector.settings import HubSpotConfig, SalesforceConfig
 from connector.store import open_store
 from connector.sync.run import SyncOptions, SyncResult, run_sync
 
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def start_sandbox(contacts: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(contacts), "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())
+SEARCH_PAGE = 200
+"""HubSpot's search returns up to 200 records per call; its lists, batch reads and batch writes take 100."""
+SEARCHES_PER_SECOND = 5
 
 
-def adapter(crm: str, info: dict[str, Any]) -> CrmPort:
+def floor_calls(crm: str, read: int, written: int, companies: int = 0) -> int:
+    """The fewest calls the APIs allow to read `read` records (and `companies`) and write `written`."""
     if crm == "salesforce":
-        from connector.crm.salesforce import SalesforceCrm
-
-        sf = info["salesforce"]
-        config = SalesforceConfig(
-            auth="session", instance_url=sf["instance_url"], session_id=SecretStr(sf["token"])
-        )
-        return SalesforceCrm.from_config(config, load_mapping("salesforce"))
-    from connector.crm.hubspot import HubSpotCrm
-
-    hs = info["hubspot"]
-    config = HubSpotConfig(base_url=hs["base_url"], access_token=SecretStr(hs["token"]), per_ten_seconds=190)
-    return HubSpotCrm.from_config(config, load_mapping("hubspot"))
+        return math.ceil(read / 2000) + math.ceil(written / 200)
+    return math.ceil(read / SEARCH_PAGE) + math.ceil(companies / 100) + math.ceil(written / 100)
 
 
-def edit_one_percent(crm: str, info: dict[str, Any], result: SyncResult) -> int:
-    """Edit 1 % of the records as a salesperson would, through the sandbox's admin API."""
-    count = max(1, result.tally.read // 100)
-    base = info[crm]["instance_url" if crm == "salesforce" else "base_url"]
-    body = {"count": count, "seed": 5, "today": date.today().isoformat()}
-    response = requests.post(f"{base}/__sandbox/user-edits", json=body, timeout=120)
-    response.raise_for_status()
-    return int(response.json()["edited"])
+def floor_seconds(calls: int, searches: int = 0) -> float:
+    """The least wall time under HubSpot's limits: call k cannot start before ``k // 190`` rolling windows of
+    10 s have passed (the first window's calls may all go at once), nor search k before ``k // 5`` seconds."""
+    rolling = ((calls - 1) // HUBSPOT_LIMIT_PER_TEN_SECONDS) * 10.0 if calls > 0 else 0.0
+    searching = float((searches - 1) // SEARCHES_PER_SECOND) if searches > 0 else 0.0
+    return max(rolling, searching)
 
 
-def floor_calls(crm: str, result: SyncResult, companies: int = 0) -> int:
-    """The fewest calls the APIs allow for what the run read and wrote (pages of 2,000 / 100, batches)."""
-    if crm == "salesforce":
-        return math.ceil(result.tally.read / 2000) + math.ceil(result.tally.written / 200)
-    return (
-        math.ceil(result.tally.read / 100)
-        + math.ceil(companies / 100)
-        + math.ceil(result.tally.written / 100)
-    )
+def sandbox_companies(crm: str, info: dict[str, Any]) -> int:
+    """How many companies the HubSpot emulator holds (a full run batch-reads each contact's company once)."""
+    if crm != "hubspot":
+        return 0
+    return int(requests.get(f"{base_url(crm, info)}/__sandbox/stats", timeout=600).json()["companies"])
 
 
-def measure(crm: str, info: dict[str, Any], store_url: str, options: SyncOptions) -> tuple[SyncResult, float]:
-    port = adapter(crm, info)
+def measure(
+    crm: str, info: dict[str, Any], store_url: str, options: SyncOptions, *, limited: bool
+) -> dict[str, Any]:
+    """One lawful-crm run, as ``lawful-crm sync`` does it, with its figures."""
+    port = adapter(crm, info, per_ten_seconds=HUBSPOT_LIMIT_PER_TEN_SECONDS if limited else UNLIMITED)
+    mapping = CompiledMapping(load_mapping(crm))
+    before = api_calls(crm, info)
     started = time.perf_counter()
-    result = run_sync(
-        port, CompiledMapping(load_mapping(crm)), PolicySettings(), open_store(store_url), options
-    )
-    return result, time.perf_counter() - started
+    result: SyncResult = run_sync(port, mapping, PolicySettings(), open_store(store_url), options)
+    seconds = time.perf_counter() - started
+    calls = api_calls(crm, info) - before
+    read, written = result.tally.read, result.tally.written
+    figures = {
+        "outcome": result.outcome.value, "records": read, "written": written, "failed": result.tally.failed,
+        "api_calls": calls, "adapter_calls": result.api_calls, "seconds": round(seconds, 1),
+        "records_per_second": round(read / seconds) if seconds else None, "peak_rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+    if options.full:
+        floor = floor_calls(crm, read, written, companies=sandbox_companies(crm, info))
+        figures["floor_calls"] = floor
+        figures["calls_vs_floor"] = round(calls / max(floor, 1), 3)
+    return figures
+
+
+def bench(crm: str, info: dict[str, Any], *, limited: bool) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    with tempfile.TemporaryDirectory() as tmp:
+        store_url = f"sqlite:///{Path(tmp) / (crm + '.db')}"
+        adapter(crm, info).install(dry_run=False, uninstall=False)
+        if crm == "hubspot":
+            hubspot_limits(info, per_ten_seconds=HUBSPOT_LIMIT_PER_TEN_SECONDS if limited else None)
+        full = measure(crm, info, store_url, SyncOptions(full=True), limited=limited)
+        edited = edit_share(crm, info, records=full["records"], today=today)
+        incremental = measure(crm, info, store_url, SyncOptions(), limited=limited)
+    incremental["edited"] = edited
+    figures = {"full": full, "incremental": incremental,
+               "incremental_calls_share_of_full": round(incremental["api_calls"] / max(full["api_calls"], 1), 4)}  # fmt: skip
+    if crm == "hubspot" and limited:
+        floor_s = floor_seconds(full["floor_calls"], searches=math.ceil(full["records"] / SEARCH_PAGE))
+        figures["full"]["floor_seconds"] = round(floor_s, 1)
+        figures["full"]["seconds_vs_floor"] = round(full["seconds"] / floor_s, 3)
+    return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--crm", default="all", choices=["salesforce", "hubspot", "all"])
+    parser.add_argument("--no-rate-limit", action="store_true", help="HubSpot emulator without rate limits")
     args = parser.parse_args()
     crms = ["salesforce", "hubspot"] if args.crm == "all" else [args.crm]
-    process, info = start_sandbox(args.contacts)
-    figures: dict[str, Any] = {"contacts_per_crm": args.contacts}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for crm in crms:
-                store_url = f"sqlite:///{Path(tmp) / (crm + '.db')}"
-                adapter(crm, info).install(dry_run=False, uninstall=False)
-                full, full_s = measure(crm, info, store_url, SyncOptions(full=True))
-                edited = edit_one_percent(crm, info, full)
-                incremental, inc_s = measure(crm, info, store_url, SyncOptions())
-                figures[crm] = {
-                    "full": {"records": full.tally.read, "written": full.tally.written, "api_calls": full.api_calls,
-                             "floor_calls": floor_calls(crm, full), "seconds": round(full_s, 1)},
-                    "incremental": {"edited": edited, "records": incremental.tally.read,
-                                    "written": incremental.tally.written, "api_calls": incremental.api_calls,
-                                    "outcome": incremental.outcome.value, "message": incremental.message,
-                                    "seconds": round(inc_s, 1)},
-                    "incremental_calls_share_of_full": round(incremental.api_calls / max(full.api_calls, 1), 4),
-                }  # fmt: skip
-                figures[crm]["full"]["calls_vs_floor"] = round(
-                    full.api_calls / max(figures[crm]["full"]["floor_calls"], 1), 3
-                )
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    figures: dict[str, Any] = {"tool": "lawful-crm", "contacts_per_crm": args.contacts,
+                               "hubspot_rate_limit": None if args.no_rate_limit else HUBSPOT_LIMIT_PER_TEN_SECONDS}  # fmt: skip
+    with running_sandbox(args.contacts) as info:
+        for crm in crms:
+            figures[crm] = bench(crm, info, limited=not args.no_rate_limit)
+    figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures, indent=2))
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PAGE_LIMIT", "OwnWrites", "Position", "Seen", "search_body", "step"]
+__all__ = ["PAGE_LIMIT", "OwnWrites", "Position", "Seen", "id_search_body", "search_body", "step"]
 
 PAGE_LIMIT = 200
 MODIFIED = "lastmodifieddate"
@@ -112,3 +112,17 @@ def step(
     if last_ms == position.start_ms and position.inclusive:
         return fresh, Position(last_ms, after_id=-1, boundary=position.boundary | at_last)
     return fresh, Position(last_ms, boundary=at_last)
+
+
+def id_search_body(after_id: int, properties: Sequence[str], *, limit: int = PAGE_LIMIT) -> dict[str, Any]:
+    """The query of a full read in id order: ``hs_object_id GT after_id``, sorted by id, never paging.
+
+    Each page starts a new query after the last id read, so the 10,000 cap never applies, and ids do not move
+    when records change (our own write-back included), so nothing is skipped or read twice.
+    """
+    return {
+        "filterGroups": [{"filters": [{"propertyName": ID, "operator": "GT", "value": str(after_id)}]}],
+        "sorts": [{"propertyName": ID, "direction": "ASCENDING"}],
+        "properties": list(properties),
+        "limit": limit,
+    }

@@ -129,6 +129,7 @@ class HubSpotState:
             "calls": dict(self.calls),
             "contacts": self.store.total,
             "written_contacts": len(self.store.overlay) + len(self.store.created),
+            "companies": len(self.store.companies()),
             "webhooks": None
             if hooks is None
             else {

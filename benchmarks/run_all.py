@@ -1,0 +1,212 @@
+"""lawful-crm against the straightforward script, on the sandbox, side by side; and lawful-crm alone at scale.
+
+For each size (10,000 and 100,000 contacts per CRM by default) and each CRM: one run of ``bench_sync.py``
+(lawful-crm: full first run, then an incremental run after 1 % of the records were edited) and one of
+``baseline_naive.py`` (query everything, one update call per changed record, twice in the same way). Then the
+scale series: lawful-crm alone with HubSpot's rate limit off, up to 1,000,000 contacts, for memory and time.
+Each run is a child process with its own sandbox, so every peak memory figure is one tool's own.
+
+API calls are the sandbox's counts. The floor is the fewest calls the APIs allow (SOQL pages of 2,000, 200 per
+collection write; HubSpot search pages of 200, 100 per batch read and batch write). HubSpot runs of lawful-crm keep the
+sandbox's rolling limit of 190 per 10 s; the baseline runs without it (the SDK does not retry a refused update,
+so under the limit the script loses writes), and its time under the limit is given as the least its calls need.
+
+Writes ``benchmarks/results/latest.json`` and ``docs/performance.md``; prints the JSON.
+Usage: ``python benchmarks/run_all.py [--sizes 10000 100000] [--scale 10000 100000 1000000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench_sync import floor_seconds
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "latest.json"
+REPORT = HERE.parent / "docs" / "performance.md"
+CRMS = ("salesforce", "hubspot")
+GOAL_FLOOR, GOAL_BASELINE, GOAL_RATE, GOAL_MB, GOAL_INCREMENTAL = 1.1, 50.0, 1.15, 300.0, 0.03
+
+
+def run_json(script: str, *args: str) -> dict[str, Any]:
+    """Run one benchmark script in a child process and return the JSON object it prints."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{script} {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    print(f"  {script} {' '.join(args)}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def compare(size: int) -> dict[str, Any]:
+    """lawful-crm and the baseline on `size` contacts per CRM, with the derived ratios."""
+    ours = run_json("bench_sync.py", "--contacts", str(size))
+    out: dict[str, Any] = {}
+    for crm in CRMS:
+        naive = run_json("baseline_naive.py", "--crm", crm, "--contacts", str(size))
+        lawful = ours[crm]
+        full, inc = lawful["full"], lawful["incremental"]
+        out[crm] = {
+            "lawful_crm": lawful,
+            "baseline": {"full": naive["full"], "incremental": naive["incremental"]},
+            "full_calls_baseline_over_lawful_crm": round(naive["full"]["api_calls"] / full["api_calls"], 1),
+            "incremental_calls_baseline_over_lawful_crm": round(
+                naive["incremental"]["api_calls"] / max(inc["api_calls"], 1), 1
+            ),
+        }
+        if crm == "hubspot":
+            out[crm]["baseline"]["full"]["seconds_at_rate_limit"] = floor_seconds(naive["full"]["api_calls"])
+    return out
+
+
+def scale(sizes: list[int]) -> list[dict[str, Any]]:
+    """lawful-crm alone, HubSpot rate limit off: records per second and peak memory as the org grows."""
+    rows = []
+    for size in sizes:
+        figures = run_json("bench_sync.py", "--contacts", str(size), "--no-rate-limit")
+        for crm in CRMS:
+            full = figures[crm]["full"]
+            rows.append({
+                "contacts": size, "crm": crm, "records": full["records"], "api_calls": full["api_calls"],
+                "calls_vs_floor": full["calls_vs_floor"], "seconds": full["seconds"],
+                "records_per_second": full["records_per_second"],
+                "incremental_calls": figures[crm]["incremental"]["api_calls"],
+                "incremental_seconds": figures[crm]["incremental"]["seconds"],
+            })  # fmt: skip
+        rows.append({"contacts": size, "crm": "both", "peak_rss_mb": figures["peak_rss_mb"]})
+    return rows
+
+
+def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """Each goal of the performance issue: what it asks, where it stands, met or not."""
+    compared, rows = results["compared"], results["scale"]
+    largest = str(max(int(size) for size in compared))
+    at_largest = compared[largest]
+    worst_floor = max(at_largest[crm]["lawful_crm"]["full"]["calls_vs_floor"] for crm in CRMS)
+    least_gain = min(at_largest[crm]["full_calls_baseline_over_lawful_crm"] for crm in CRMS)
+    share = max(at_largest[crm]["lawful_crm"]["incremental_calls_share_of_full"] for crm in CRMS)
+    hubspot = compared[largest]["hubspot"]["lawful_crm"]["full"]
+    peaks = [row["peak_rss_mb"] for row in rows if "peak_rss_mb" in row]
+    peaks += [c[crm]["lawful_crm"][run]["peak_rss_mb"] for c in compared.values() for crm in CRMS
+              for run in ("full", "incremental")]  # fmt: skip
+    failed = sum(c[crm]["lawful_crm"][run]["failed"] for c in compared.values() for crm in CRMS
+                 for run in ("full", "incremental"))  # fmt: skip
+    return [
+        (f"API calls per full run ≤ {GOAL_FLOOR} × the floor ({largest} contacts)", f"worst {worst_floor}×",
+         worst_floor <= GOAL_FLOOR),
+        (f"≥ {GOAL_BASELINE:.0f} × fewer calls than the baseline, full run ({largest} contacts)",
+         f"least {least_gain}×", least_gain >= GOAL_BASELINE),
+        (f"incremental after 1 % ≤ {GOAL_INCREMENTAL:.0%} of a full run's calls ({largest} contacts)",
+         f"worst {share:.1%}", share <= GOAL_INCREMENTAL),
+        (f"HubSpot {largest} contacts at 190/10 s: wall time ≤ {GOAL_RATE} × the floor",
+         f"{hubspot['seconds']} s against {hubspot['floor_seconds']} s ({hubspot['seconds_vs_floor']}×)",
+         hubspot["seconds_vs_floor"] <= GOAL_RATE),
+        ("no request refused without recovery", f"{failed} records failed in lawful-crm runs", failed == 0),
+        (f"peak memory ≤ {GOAL_MB:.0f} MB at any size", f"{min(peaks)}–{max(peaks)} MB", max(peaks) <= GOAL_MB),
+    ]  # fmt: skip
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """docs/performance.md from the results."""
+    lines = [
+        "# Performance",
+        "",
+        "lawful-crm against the script an admin would otherwise write (`benchmarks/baseline_naive.py`: read every",
+        "record with the SDK, one update call per changed record), on the sandbox with the real SDKs over loopback",
+        "HTTP. Reproduce with `python benchmarks/run_all.py` (this file and `benchmarks/results/latest.json` are",
+        "its output). Both tools make the same decisions with the same policy; only their I/O differs.",
+        "",
+        f"Measured {results['measured_at']} on {results['machine']}. Wall times include the emulator, which shares",
+        "the machine's cores with the tool. Floor: the fewest calls the APIs allow (SOQL pages of 2,000 and 200",
+        "per collection write; HubSpot search pages of 200, 100 per batch read and batch write).",
+        "",
+        "## Goals",
+        "",
+        "| goal | measured | met |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {goal} | {where} | {'yes' if met else '**no**'} |" for goal, where, met in goals(results)]
+    lines += ["", "## Full first run", "",
+              "| contacts | CRM | records | lawful-crm calls | floor | × floor | baseline calls | baseline ÷ lawful-crm "
+              "| lawful-crm s | baseline s | lawful-crm MB | baseline MB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for size, compared in results["compared"].items():
+        for crm in CRMS:
+            c = compared[crm]
+            ours, naive = c["lawful_crm"]["full"], c["baseline"]["full"]
+            naive_s = f"{naive['seconds']}"
+            if "seconds_at_rate_limit" in naive:
+                naive_s += f" (≥ {naive['seconds_at_rate_limit']:.0f} at 190/10 s)"
+            lines.append(
+                f"| {int(size):,} | {crm} | {ours['records']:,} | {ours['api_calls']:,} | {ours['floor_calls']:,} "
+                f"| {ours['calls_vs_floor']} | {naive['api_calls']:,} | {c['full_calls_baseline_over_lawful_crm']}× "
+                f"| {ours['seconds']} | {naive_s} | {ours['peak_rss_mb']} | {naive['peak_rss_mb']} |"
+            )
+    lines += ["", "## Incremental run after 1 % of the records were edited", "",
+              "| contacts | CRM | edited | lawful-crm read | written | calls | share of full run | baseline calls "
+              "| baseline ÷ lawful-crm | lawful-crm s | baseline s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for size, compared in results["compared"].items():
+        for crm in CRMS:
+            c = compared[crm]
+            ours, naive = c["lawful_crm"]["incremental"], c["baseline"]["incremental"]
+            lines.append(
+                f"| {int(size):,} | {crm} | {ours['edited']:,} | {ours['records']:,} | {ours['written']:,} "
+                f"| {ours['api_calls']} | {c['lawful_crm']['incremental_calls_share_of_full']:.1%} "
+                f"| {naive['api_calls']:,} | {c['incremental_calls_baseline_over_lawful_crm']}× | {ours['seconds']} "
+                f"| {naive['seconds']} |"
+            )
+    lines += ["", "## Scale: lawful-crm alone, HubSpot rate limit off", "",
+              "| contacts per CRM | CRM | records | calls | × floor | full run s | records/s | incremental calls "
+              "| incremental s |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for row in results["scale"]:
+        if row["crm"] == "both":
+            lines.append(
+                f"| {row['contacts']:,} | peak memory of the whole run | | | | | | | {row['peak_rss_mb']} MB |"
+            )
+            continue
+        lines.append(
+            f"| {row['contacts']:,} | {row['crm']} | {row['records']:,} | {row['api_calls']:,} "
+            f"| {row['calls_vs_floor']} | {row['seconds']} | {row['records_per_second']:,} "
+            f"| {row['incremental_calls']} | {row['incremental_seconds']} |"
+        )
+    lines += ["", results.get("notes", "").strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--notes", type=Path, help="a markdown file appended to docs/performance.md")
+    parser.add_argument("--no-write", action="store_true", help="print only; keep the committed results")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
+        "compared": {str(size): compare(size) for size in args.sizes},
+        "scale": scale(args.scale),
+    }
+    if args.notes is not None:
+        results["notes"] = args.notes.read_text(encoding="utf-8")
+    if not args.no_write:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        REPORT.write_text(markdown(results), encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
