@@ -99,3 +99,54 @@ def test_a_pause_without_a_figure_adds_nothing_when_our_own_calls_fill_the_windo
         call(limiter, fake, duration=1.0)
     limiter.pause()
     assert call(limiter, fake) == 11.0
+
+
+def test_calls_in_flight_hold_their_slots_so_two_threads_never_exceed_the_limit() -> None:
+    """A slot granted by ``acquire`` counts until ``record``: a reader and a writer sharing the limiter
+    together start at most ``limit`` calls in any window."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(3, 10.0, clock=fake.clock())
+    for _ in range(3):
+        limiter.acquire()  # three calls in flight, none finished yet
+    assert limiter.delay() > 0
+    limiter.record()
+    limiter.record()
+    limiter.record()
+    assert limiter.in_window() == 3 and limiter.delay() > 9.9
+
+
+def test_threads_sharing_a_limiter_keep_to_it_in_real_time() -> None:
+    """Two threads of 20 calls each through a 10-per-0.2-s limiter: no window of 0.2 s holds more than 10."""
+    import threading
+    import time
+
+    limiter = RollingWindowLimiter(10, 0.2, margin_s=0.005)
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(20):
+            limiter.acquire()
+            with lock:
+                starts.append(time.monotonic())
+            time.sleep(0.001)
+            limiter.record()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    starts.sort()
+    assert len(starts) == 40
+    assert all(starts[i + 10] - starts[i] >= 0.2 for i in range(len(starts) - 10))
+
+
+def test_a_limiter_counting_at_the_start_does_not_wait_for_answers() -> None:
+    """With ``count_at_start`` (the one-second search limit) slow answers do not slow the rate: call k + 5
+    starts one window after call k started, not one window after call k's answer."""
+    fake = FakeTime()
+    limiter = RollingWindowLimiter(5, 1.0, clock=fake.clock(), margin_s=0.01, count_at_start=True)
+    starts = [call(limiter, fake, duration=0.1) for _ in range(10)]
+    assert abs(starts[5] - 1.01) < 1e-9  # counted at the finish, it would start at 1.11
+    assert all(starts[i + 5] - starts[i] >= 1.01 - 1e-9 for i in range(5))

@@ -28,6 +28,7 @@ from connector.crm.port import (
     Page,
     WriteOutcome,
 )
+from connector.crm.readahead import read_ahead
 from connector.crm.retry import RetryPolicy
 from connector.errors import ConfigurationError
 from connector.mapping.schema import MappingFile
@@ -89,10 +90,10 @@ class HubSpotCrm:
         """Pages of contacts: all live ones when ``since`` is None, else deletions and changes since it."""
         self._check(object_type)
         if since is None:
-            return self._reader.full()
+            return read_ahead(self._reader.full(), name="hubspot-contact-pages")
         if since.object_type != object_type:
             raise ConfigurationError(f"a {since.object_type} cursor cannot resume a {object_type} pull")
-        return self._reader.changed(since)
+        return read_ahead(self._reader.changed(since), name="hubspot-contact-pages")
 
     def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
         self._check(object_type)

@@ -8,6 +8,7 @@ HTTP and testable with a fake clock.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -71,15 +72,21 @@ class OAuthTokens:
         self._margin_s = margin_s
         self.refreshes = 0
         """How many tokens were obtained (for reports and tests)."""
+        self._lock = threading.RLock()  # the reading-ahead thread and the writing one share the tokens
 
     def current(self) -> str:
-        expiring = self._refresh_at is not None and self._clock.monotonic() >= self._refresh_at
-        if self._token is None or expiring:
-            self.refresh()
-        assert self._token is not None
-        return self._token
+        with self._lock:
+            expiring = self._refresh_at is not None and self._clock.monotonic() >= self._refresh_at
+            if self._token is None or expiring:
+                self.refresh()
+            assert self._token is not None
+            return self._token
 
     def refresh(self) -> bool:
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         grant = self._fetch(self._refresh_token)
         self._token = grant.access_token
         lifetime = grant.expires_in

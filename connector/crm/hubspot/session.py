@@ -10,6 +10,7 @@ SDK logs response bodies (personal data) at DEBUG.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -88,14 +89,16 @@ class Apis:
             api.api_client.configuration.access_token = token
 
 
-@dataclass(slots=True)
 class CallCounter:
-    """Requests sent to HubSpot, token requests included."""
+    """Requests sent to HubSpot, token requests included (counted safely from several threads)."""
 
-    calls: int = 0
+    def __init__(self) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
 
     def count(self) -> None:
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
 
 
 class _Expired(Exception):
@@ -168,7 +171,9 @@ class HubSpotSession:
             apis,
             tokens=tokens,
             limiter=RollingWindowLimiter(config.per_ten_seconds, 10.0, clock=clock),
-            search_limiter=RollingWindowLimiter(config.search_per_second, 1.0, clock=clock),
+            search_limiter=RollingWindowLimiter(
+                config.search_per_second, 1.0, clock=clock, count_at_start=True
+            ),
             retry=retry,
             timeout_s=config.timeout_s,
             counter=counter,
