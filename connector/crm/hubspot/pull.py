@@ -97,12 +97,13 @@ class ContactReader:
                 "contacts.search",
                 self.session.apis.contacts_search.do_search_with_http_info,
                 search=True,
+                raw=True,
                 public_object_search_request=id_search_body(after, self.properties),
             )
-            contacts = [fetched(obj) for obj in answer.results or ()]
+            contacts = [fetched(obj) for obj in answer.get("results") or ()]
             if contacts:
                 yield contacts
-            total = getattr(answer, "total", None)
+            total = answer.get("total")
             if len(contacts) < PAGE_LIMIT or (isinstance(total, int) and total <= len(contacts)):
                 return  # a last page that happens to be full costs no extra call
             after = max(int(contact.id) for contact in contacts)
@@ -139,9 +140,10 @@ class ContactReader:
                 "contacts.search",
                 self.session.apis.contacts_search.do_search_with_http_info,
                 search=True,
+                raw=True,
                 public_object_search_request=search_body(position, self.properties, own_writes=own_writes),
             )
-            contacts = [fetched(obj) for obj in answer.results or ()]
+            contacts = [fetched(obj) for obj in answer.get("results") or ()]
             seen = [Seen(c.id, _modified_ms(c)) for c in contacts]
             fresh, position = step(position, seen)
             if fresh:

@@ -59,10 +59,23 @@ def company_properties_of(fields: Iterable[str]) -> tuple[str, ...]:
 
 
 def fetched(obj: Any) -> Fetched:
-    """A contact from an SDK object (list, search or batch read result)."""
-    props: dict[str, str | None] = dict(obj.properties or {})
+    """A contact from an SDK object (list, search or batch read result) or the same as plain JSON."""
+    if isinstance(obj, Mapping):
+        props: dict[str, str | None] = dict(obj.get("properties") or {})
+        company = props.get("associatedcompanyid") or _first_associated_id(obj.get("associations"))
+        return Fetched(id=str(obj["id"]), properties=props, company_id=str(company) if company else None)
+    props = dict(obj.properties or {})
     company = props.get("associatedcompanyid") or _first_association(obj)
     return Fetched(id=str(obj.id), properties=props, company_id=str(company) if company else None)
+
+
+def _first_associated_id(associations: Any) -> str | None:
+    companies = associations.get("companies") if isinstance(associations, Mapping) else None
+    results = companies.get("results") if isinstance(companies, Mapping) else None
+    for link in results if isinstance(results, list) else ():
+        if isinstance(link, Mapping) and link.get("id"):
+            return str(link["id"])
+    return None
 
 
 def _first_association(obj: Any) -> str | None:

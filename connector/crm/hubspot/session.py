@@ -9,9 +9,10 @@ SDK logs response bodies (personal data) at DEBUG.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,28 +186,49 @@ class HubSpotSession:
         return self.counter.calls
 
     def call(
-        self, operation: str, method: Callable[..., Any], /, *, search: bool = False, **kwargs: Any
+        self,
+        operation: str,
+        method: Callable[..., Any],
+        /,
+        *,
+        search: bool = False,
+        raw: bool = False,
+        **kwargs: Any,
     ) -> Any:
-        """``method(**kwargs)`` with every retry the policy allows; the decoded answer."""
-        return call_with_retries(self.retry, lambda: self.send(operation, method, search=search, **kwargs))
+        """``method(**kwargs)`` with every retry the policy allows; the decoded answer (see ``send``)."""
+        return call_with_retries(
+            self.retry, lambda: self.send(operation, method, search=search, raw=raw, **kwargs)
+        )
 
     def send(
-        self, operation: str, method: Callable[..., Any], /, *, search: bool = False, **kwargs: Any
+        self,
+        operation: str,
+        method: Callable[..., Any],
+        /,
+        *,
+        search: bool = False,
+        raw: bool = False,
+        **kwargs: Any,
     ) -> Any:
-        """One attempt (one more after a 401 when the token can be refreshed); raises connector errors."""
+        """One attempt (one more after a 401 when the token can be refreshed); raises connector errors.
+
+        The answer is the SDK's model, or with ``raw`` the response's JSON as plain dicts and lists: the SDK
+        builds a model per record and parses each of its dates with dateutil, which cost more CPU than all of
+        the policy's work on a page of search results or a batch update's answer.
+        """
         try:
-            return self._send_once(operation, method, search=search, **kwargs)
+            return self._send_once(operation, method, search=search, raw=raw, **kwargs)
         except _Expired:
             if not self.tokens.refresh():
                 raise AuthenticationError(f"HubSpot refused the access token on {operation}") from None
             log.info("hubspot access token refreshed after a 401 on %s", operation)
         try:
-            return self._send_once(operation, method, search=search, **kwargs)
+            return self._send_once(operation, method, search=search, raw=raw, **kwargs)
         except _Expired:
             raise AuthenticationError(f"HubSpot refused a freshly refreshed token on {operation}") from None
 
     def _send_once(
-        self, operation: str, method: Callable[..., Any], /, *, search: bool, **kwargs: Any
+        self, operation: str, method: Callable[..., Any], /, *, search: bool, raw: bool, **kwargs: Any
     ) -> Any:
         token = self.tokens.current()
         if token != self._token_in_use:
@@ -217,7 +239,12 @@ class HubSpotSession:
             limiter.acquire()
         self.counter.count()
         try:
-            data, _status, headers = method(**kwargs, _request_timeout=self.timeout)
+            if raw:
+                data, headers = _decoded(
+                    method(**kwargs, _request_timeout=self.timeout, _preload_content=False)
+                )
+            else:
+                data, _status, headers = method(**kwargs, _request_timeout=self.timeout)
         except Exception as exc:  # the SDK raises per-sub-package classes: sorted by status below
             for limiter in limiters:
                 limiter.record()
@@ -310,3 +337,15 @@ def _token_fetcher(
         )
 
     return lambda refresh_token: call_with_retries(retry, lambda: once(refresh_token))
+
+
+def _decoded(response: Any) -> tuple[Any, Mapping[str, Any]]:
+    """(JSON body, headers) of an undecoded urllib3 response, its connection handed back to the pool."""
+    try:
+        body = response.data
+    finally:
+        response.release_conn()
+    try:
+        return (json.loads(body) if body else {}), response.headers
+    except ValueError:
+        raise CrmContractError("HubSpot answered with a body that is not JSON") from None

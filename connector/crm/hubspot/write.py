@@ -23,7 +23,7 @@ from connector.crm.hubspot.session import HubSpotSession
 from connector.crm.hubspot.translate import RequestRejected
 from connector.crm.port import FieldInfo, FieldUpdate, WriteOutcome
 from connector.crm.retry import call_with_retries
-from connector.errors import ConfigurationError, RecordLockedError
+from connector.errors import ConfigurationError, CrmContractError, RecordLockedError
 
 __all__ = ["ContactWriter", "chunks", "hubspot_value"]
 
@@ -157,13 +157,18 @@ class ContactWriter:
         answer = self.session.send(
             "contacts.batch_update",
             self.session.apis.contacts_batch.update_with_http_info,
+            raw=True,
             batch_input_simple_public_object_batch_input={"inputs": inputs},
         )
-        written = {str(obj.id) for obj in getattr(answer, "results", None) or ()}
+        if not isinstance(answer, Mapping):
+            raise CrmContractError("HubSpot answered a batch update with an unexpected shape")
+        written = {str(obj["id"]) for obj in answer.get("results") or () if isinstance(obj, Mapping)}
         errors: dict[str, str] = {}
-        for error in getattr(answer, "errors", None) or ():
-            category = str(error.category or "UNKNOWN")
-            for rid in (error.context or {}).get("ids", []) or []:
+        for error in answer.get("errors") or ():
+            if not isinstance(error, Mapping):
+                continue
+            category = str(error.get("category") or "UNKNOWN")
+            for rid in (error.get("context") or {}).get("ids", []) or []:
                 errors[str(rid)] = category
         return written, errors
 
