@@ -17,6 +17,8 @@ __all__ = [
     "InstallReport",
     "Page",
     "WriteOutcome",
+    "completed_writes",
+    "note_completed_writes",
 ]
 
 
@@ -71,6 +73,23 @@ class WriteOutcome:
     ok: bool
     code: str | None = None
     gone: bool = False
+
+
+_COMPLETED = "lawful_crm_completed_writes"
+
+
+def note_completed_writes(error: BaseException, outcomes: Sequence[WriteOutcome]) -> None:
+    """Attach to `error` the outcomes of the writes a ``write`` call finished before `error` cut it short.
+
+    An adapter writes in several calls; when retries run out in the middle, the records of the calls that went
+    through are written all the same, and the caller must still audit them."""
+    setattr(error, _COMPLETED, tuple(outcomes))
+
+
+def completed_writes(error: BaseException) -> tuple[WriteOutcome, ...]:
+    """The outcomes `note_completed_writes` attached to `error` (none when the write sent nothing)."""
+    found = getattr(error, _COMPLETED, ())
+    return found if isinstance(found, tuple) else ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,6 +173,23 @@ class Audit:
             )
         return int(result.rowcount)
 
+    def failed(self, crm: str, object_type: str, *, limit: int) -> list[str]:
+        """Ids of records whose latest entry is a failed write (oldest first): the next run reads them again,
+        since its cursor has moved past them."""
+        query = (
+            select(record_states.c.record_id)
+            .join(decisions, decisions.c.id == record_states.c.decision_id)
+            .where(
+                record_states.c.crm == crm,
+                record_states.c.object_type == object_type,
+                decisions.c.write_status == "failed",
+            )
+            .order_by(record_states.c.decision_id)
+            .limit(limit)
+        )
+        with self._engine.connect() as db:
+            return [row.record_id for row in db.execute(query)]
+
     def managed(self, crm: str) -> int:
         """How many records of ``crm`` have a decision on file."""
         query = select(func.count()).select_from(record_states).where(record_states.c.crm == crm)

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
-from connector.crm.port import CrmPort, CrmRecord, WriteOutcome
+from connector.crm.port import CrmPort, CrmRecord, WriteOutcome, completed_writes
+from connector.errors import ConnectorError
 from connector.mapping.facts import CompiledMapping, facts_from_record
 from connector.mapping.writeback import Crm
 from connector.models import ContactFacts, Decision
@@ -150,7 +151,11 @@ class Pipeline:
         tally.updates = len(to_write)
         outcomes: dict[str, WriteOutcome] = {}
         if to_write and not dry_run:
-            results = self.crm.write([d.plan.update for d in to_write if d.plan.update is not None])
+            try:
+                results = self.crm.write([d.plan.update for d in to_write if d.plan.update is not None])
+            except ConnectorError as error:
+                self._audit_completed(decided, completed_writes(error), run_id=run_id, now=now)
+                raise
             outcomes = {outcome.record_id: outcome for outcome in results}
         entries = []
         for item in decided:
@@ -164,23 +169,36 @@ class Pipeline:
                 if flag is not None and status in ("written", "planned"):
                     tally.transitions[f"{flag}: {_flag(change.old)}→{_flag(change.new)}"] += 1
             if not dry_run:
-                outcome = outcomes.get(item.record.id)
-                entries.append(
-                    AuditEntry(
-                        object_type=item.record.object_type,
-                        record_id=item.record.id,
-                        facts=item.facts,
-                        decision=item.decision,
-                        write_status=status,
-                        written=dict(item.plan.update.values)
-                        if status == "written" and item.plan.update
-                        else None,
-                        error_code=outcome.code if outcome is not None and not outcome.ok else None,
-                    )
-                )
+                entries.append(self._entry(item, status, outcomes.get(item.record.id)))
         if entries:
             tally.audited = self.store.audit.record(self.crm.name, run_id, entries, now=now)
         return tally
+
+    def _audit_completed(
+        self, decided: Sequence[Decided], completed: Sequence[WriteOutcome], *, run_id: int, now: datetime
+    ) -> None:
+        """Audit the records a write cut short did write (or refuse): the evidence must not depend on
+        whether the rest of the page went through. The others are redone by the next run."""
+        outcomes = {outcome.record_id: outcome for outcome in completed}
+        entries = [
+            self._entry(item, self._status(item, outcomes, dry_run=False), outcomes.get(item.record.id))
+            for item in decided
+            if item.record.id in outcomes
+        ]
+        if entries:
+            self.store.audit.record(self.crm.name, run_id, entries, now=now)
+
+    @staticmethod
+    def _entry(item: Decided, status: str, outcome: WriteOutcome | None) -> AuditEntry:
+        return AuditEntry(
+            object_type=item.record.object_type,
+            record_id=item.record.id,
+            facts=item.facts,
+            decision=item.decision,
+            write_status=status,
+            written=dict(item.plan.update.values) if status == "written" and item.plan.update else None,
+            error_code=outcome.code if outcome is not None and not outcome.ok else None,
+        )
 
     @cached_property
     def _flag_names(self) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 Memory stays flat (one page at a time) and a crash loses at most the page in flight, which the next run
 redoes: the cursor is saved only after a page's writes and audit are done, and a redone page writes nothing
-that already holds (plans compare with the CRM's current values).
+that already holds (plans compare with the CRM's current values). A write cut short by an outage is audited
+for the records it did write. Records whose write failed (a lock held past every retry, a validation rule) are
+read again by id at the start of the next incremental run, since its cursor has moved past them. When the CRM
+keeps failing after every retry the run ends ``failed`` with its checkpoint kept, and the next run resumes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from connector.crm.port import CrmPort, CrmRecord, Cursor, Page
-from connector.errors import FatalError, RunStoppedError
+from connector.errors import FatalError, RetriableError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
 from connector.store import Store
@@ -26,6 +29,10 @@ from connector.sync.screening import PhoneScreener
 __all__ = ["Outcome", "SyncOptions", "SyncResult", "run_sync"]
 
 log = logging.getLogger("lawful_crm.sync")
+RETRY_PAGE = 200
+"""Records whose write failed are read again by id, this many per call (the adapters' read batch)."""
+RETRY_LIMIT = 10_000
+"""At most this many are read again per run, oldest failures first; the rest wait for the next run."""
 
 
 class Outcome(StrEnum):
@@ -140,6 +147,12 @@ class _SyncRun:
         except RunStoppedError as stop:
             result.outcome = Outcome.STOPPED
             result.message = str(stop)
+        except RetriableError as failure:  # every retry spent: end the run, keep the checkpoint
+            result.outcome = Outcome.FAILED
+            result.message = (
+                f"the CRM kept failing after every retry ({type(failure).__name__}: {failure}); "
+                "the next run resumes from the last checkpoint"
+            )
         except FatalError as fatal:
             result.outcome = Outcome.FAILED
             result.message = f"{type(fatal).__name__}: {fatal}"
@@ -176,7 +189,29 @@ class _SyncRun:
         self.carried_window = (
             (previous.own_writes_from, previous.own_writes_until) if previous is not None else (None, None)
         )
+        if since is not None and not self._retry_failed(object_type):
+            return False
         return all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
+
+    def _retry_failed(self, object_type: str) -> bool:
+        """Read again the records whose last write failed (a lock, a validation rule since fixed, …): the
+        cursor has moved past them, and a full run would be the only other way back to them."""
+        ids = self.store.audit.failed(self.crm.name, object_type, limit=RETRY_LIMIT)
+        if not ids:
+            return True
+        log.info("run %s: reading %d %s records whose write failed before", self.result.run_id, len(ids),
+                 object_type)  # fmt: skip
+        for start in range(0, len(ids), RETRY_PAGE):
+            chunk = ids[start : start + RETRY_PAGE]
+            records = self.crm.read(object_type, chunk)
+            found = {record.id for record in records}
+            if not self.options.dry_run:
+                for record_id in chunk:
+                    if record_id not in found:  # deleted, merged or converted since: nothing to write
+                        self.store.audit.forget(self.crm.name, record_id)
+            if records and not self._handle_page(Page(records=tuple(records), cursor=None)):
+                return False
+        return True
 
     def _handle_page(self, page: Page) -> bool:
         result, options = self.result, self.options

@@ -21,9 +21,9 @@ from connector.crm.hubspot.companies import BATCH
 from connector.crm.hubspot.records import OBJECT_TYPE
 from connector.crm.hubspot.session import HubSpotSession
 from connector.crm.hubspot.translate import RequestRejected
-from connector.crm.port import FieldInfo, FieldUpdate, WriteOutcome
+from connector.crm.port import FieldInfo, FieldUpdate, WriteOutcome, note_completed_writes
 from connector.crm.retry import call_with_retries
-from connector.errors import ConfigurationError, CrmContractError, RecordLockedError
+from connector.errors import ConfigurationError, ConnectorError, CrmContractError, RecordLockedError
 
 __all__ = ["ContactWriter", "chunks", "hubspot_value"]
 
@@ -79,8 +79,12 @@ class ContactWriter:
         if others:
             raise ConfigurationError(f"the HubSpot adapter writes contacts only, not {', '.join(others)}")
         outcomes: dict[int, WriteOutcome] = {}
-        for batch in chunks(updates):
-            outcomes.update(self._batch(batch))
+        try:
+            for batch in chunks(updates):
+                outcomes.update(self._batch(batch))
+        except ConnectorError as error:
+            note_completed_writes(error, list(outcomes.values()))
+            raise
         failed = sum(1 for o in outcomes.values() if not o.ok)
         log.info("hubspot wrote %d contacts, %d refused", len(updates) - failed, failed)
         return [outcomes[i] for i in range(len(updates))]

@@ -19,7 +19,7 @@ from typing import Any, cast
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 
-from connector.crm.port import FieldUpdate, WriteOutcome
+from connector.crm.port import FieldUpdate, WriteOutcome, note_completed_writes
 from connector.crm.retry import call_with_retries
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.payload import (
@@ -32,7 +32,7 @@ from connector.crm.salesforce.payload import (
     judge,
     judge_collection_result,
 )
-from connector.errors import ConfigurationError, CrmContractError, RecordLockedError
+from connector.errors import ConfigurationError, ConnectorError, CrmContractError, RecordLockedError
 
 __all__ = ["Writer"]
 
@@ -62,12 +62,16 @@ class Writer:
             return []
         outcomes: list[WriteOutcome | None] = [None] * len(updates)
         order = sorted(range(len(updates)), key=lambda index: updates[index].object_type)
-        if len(updates) > self.bulk_threshold:
-            for object_type, group in groupby(order, key=lambda index: updates[index].object_type):
-                self._bulk(object_type, updates, list(group), outcomes)
-        else:
-            for start in range(0, len(order), COLLECTION_SIZE):
-                self._collection(updates, order[start : start + COLLECTION_SIZE], outcomes)
+        try:
+            if len(updates) > self.bulk_threshold:
+                for object_type, group in groupby(order, key=lambda index: updates[index].object_type):
+                    self._bulk(object_type, updates, list(group), outcomes)
+            else:
+                for start in range(0, len(order), COLLECTION_SIZE):
+                    self._collection(updates, order[start : start + COLLECTION_SIZE], outcomes)
+        except ConnectorError as error:
+            note_completed_writes(error, [outcome for outcome in outcomes if outcome is not None])
+            raise
         missing = [index for index, outcome in enumerate(outcomes) if outcome is None]
         if missing:
             raise CrmContractError(
