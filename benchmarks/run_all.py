@@ -11,7 +11,8 @@ collection write; HubSpot search pages of 200, 100 per batch read and batch writ
 sandbox's rolling limit of 190 per 10 s; the baseline runs without it (the SDK does not retry a refused update,
 so under the limit the script loses writes), and its time under the limit is given as the least its calls need.
 
-Writes ``benchmarks/results/latest.json`` and ``docs/performance.md``; prints the JSON.
+Writes ``benchmarks/results/latest.json`` and ``docs/performance.md``; prints the JSON. ``--render`` only
+rewrites the markdown from the saved results (with ``--notes FILE`` appended).
 Usage: ``python benchmarks/run_all.py [--sizes 10000 100000] [--scale 10000 100000 1000000]``.
 """
 
@@ -192,8 +193,18 @@ def main() -> None:
     parser.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--notes", type=Path, help="a markdown file appended to docs/performance.md")
     parser.add_argument("--no-write", action="store_true", help="print only; keep the committed results")
+    parser.add_argument(
+        "--render", action="store_true", help="only write docs/performance.md from latest.json"
+    )
     args = parser.parse_args()
-    results: dict[str, Any] = {
+    if args.render:
+        results = json.loads(RESULTS.read_text(encoding="utf-8"))
+        if args.notes is not None:
+            results["notes"] = args.notes.read_text(encoding="utf-8")
+            RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        REPORT.write_text(markdown(results), encoding="utf-8")
+        return
+    results = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
         "compared": {str(size): compare(size) for size in args.sizes},
