@@ -28,7 +28,15 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandbox_process import adapter, api_calls, edit_share, hubspot_limits, peak_rss_mb, running_sandbox
+from sandbox_process import (
+    adapter,
+    api_calls,
+    edit_share,
+    hubspot_limits,
+    peak_rss_mb,
+    running_sandbox,
+    salesforce_daily_limit,
+)
 
 from connector.crm.port import CrmRecord
 from connector.mapping.facts import CompiledMapping, facts_from_record
@@ -149,10 +157,12 @@ def main() -> None:
     args = parser.parse_args()
     crm, today = args.crm, datetime.now(UTC).date()  # the date run_sync decides by
     with running_sandbox(args.contacts) as info:
-        if (
-            crm == "hubspot"
-        ):  # the SDK does not retry a refused PATCH: under the limit the script loses writes
+        # the SDK does not retry a refused PATCH: under HubSpot's limit the script would lose writes; on
+        # Salesforce one call per record needs far more than the emulator's 15,000 calls a day
+        if crm == "hubspot":
             hubspot_limits(info, per_ten_seconds=None)
+        else:
+            salesforce_daily_limit(info, 10_000_000)
         adapter(crm, info).install(dry_run=False, uninstall=False)  # lawful-crm's install creates the fields
         full = _measured(crm, info, today)
         edited = edit_share(crm, info, records=full["records"], today=today)

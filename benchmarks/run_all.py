@@ -38,8 +38,16 @@ CRMS = ("salesforce", "hubspot")
 GOAL_FLOOR, GOAL_BASELINE, GOAL_RATE, GOAL_MB, GOAL_INCREMENTAL = 1.1, 50.0, 1.15, 300.0, 0.03
 
 
+PARTIAL = HERE / "results" / "partial.json"
+"""Each child's JSON as soon as it is known, so that ``--resume`` after an interruption redoes only the rest."""
+_done: dict[str, dict[str, Any]] = {}
+
+
 def run_json(script: str, *args: str) -> dict[str, Any]:
     """Run one benchmark script in a child process and return the JSON object it prints."""
+    key = " ".join((script, *args))
+    if key in _done:
+        return _done[key]
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, str(HERE / script), *args], capture_output=True, text=True, check=False
@@ -48,6 +56,9 @@ def run_json(script: str, *args: str) -> dict[str, Any]:
         raise SystemExit(f"{script} {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     print(f"  {script} {' '.join(args)}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     result: dict[str, Any] = json.loads(done.stdout)
+    _done[key] = result
+    PARTIAL.parent.mkdir(parents=True, exist_ok=True)
+    PARTIAL.write_text(json.dumps(_done, indent=2) + "\n", encoding="utf-8")
     return result
 
 
@@ -57,6 +68,10 @@ def compare(size: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for crm in CRMS:
         naive = run_json("baseline_naive.py", "--crm", crm, "--contacts", str(size))
+        if naive["full"]["failed"] or naive["incremental"]["failed"]:
+            raise SystemExit(
+                f"the baseline lost writes on {crm} at {size} contacts: the comparison would flatter it"
+            )
         lawful = ours[crm]
         full, inc = lawful["full"], lawful["incremental"]
         out[crm] = {
@@ -196,7 +211,12 @@ def main() -> None:
     parser.add_argument(
         "--render", action="store_true", help="only write docs/performance.md from latest.json"
     )
+    parser.add_argument(
+        "--resume", action="store_true", help="reuse the runs an interrupted invocation finished"
+    )
     args = parser.parse_args()
+    if args.resume and PARTIAL.exists():
+        _done.update(json.loads(PARTIAL.read_text(encoding="utf-8")))
     if args.render:
         results = json.loads(RESULTS.read_text(encoding="utf-8"))
         if args.notes is not None:
@@ -212,6 +232,7 @@ def main() -> None:
     }
     if args.notes is not None:
         results["notes"] = args.notes.read_text(encoding="utf-8")
+    PARTIAL.unlink(missing_ok=True)
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

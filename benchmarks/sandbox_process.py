@@ -29,14 +29,17 @@ UNLIMITED = 100_000
 
 
 @contextmanager
-def running_sandbox(contacts: int, *, seed: int = 1) -> Iterator[dict[str, Any]]:
-    """Both emulators in a child process for the ``with`` block; yields the connection settings."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(contacts), "--seed", str(seed),
-         "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+def running_sandbox(
+    contacts: int, *, seed: int = 1, webhook_url: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Both emulators in a child process for the ``with`` block; yields the connection settings.
+
+    With `webhook_url` they send HubSpot webhooks and Salesforce Outbound Messages there."""
+    command = [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(contacts), "--seed", str(seed),
+               "--json"]  # fmt: skip
+    if webhook_url is not None:
+        command += ["--webhook-url", webhook_url]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         yield json.loads(process.stdout.readline())
@@ -61,6 +64,14 @@ def hubspot_limits(info: Mapping[str, Any], *, per_ten_seconds: int | None) -> N
     if per_ten_seconds is None:
         body["search_per_second"] = None
     response = requests.post(f"{base_url('hubspot', info)}/__sandbox/limits", json=body, timeout=60)
+    response.raise_for_status()
+
+
+def salesforce_daily_limit(info: Mapping[str, Any], limit: int) -> None:
+    """Set the Salesforce emulator's daily API request limit (15,000 by default, a small org's)."""
+    response = requests.post(
+        f"{base_url('salesforce', info)}/__sandbox/quota", json={"limit": limit}, timeout=60
+    )
     response.raise_for_status()
 
 

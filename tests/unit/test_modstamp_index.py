@@ -274,3 +274,31 @@ def test_hubspot_a_write_after_the_cursor_comes_back_exactly_once(
     assert total == 1 and list(page) == [321]
     later = datetime.now(UTC) + timedelta(days=1)
     assert runner.run(parse_request(incremental("GT", iso_ms(later))))[0] == 0
+
+
+def test_hubspot_first_page_of_or_groups_sharing_a_bound_matches_the_scan(
+    hub: tuple[ContactStore, SearchRunner],
+) -> None:
+    """Own-echo style queries (every group repeats ``lastmodifieddate GTE t``) stop once the page is full and
+    give the scan's page; the total they report is never below the true one."""
+    store, runner = hub
+    for index in range(0, 600, 7):
+        store.update(index, {"firstname": "Zed" if index % 2 else "Anna"})
+    write_stamp = store.properties(301)["lastmodifieddate"]
+    assert write_stamp is not None
+    for threshold in ("0", write_stamp):
+        bound = {"propertyName": "lastmodifieddate", "operator": "GTE", "value": threshold}
+        groups = [
+            [bound, {"propertyName": "firstname", "operator": "NOT_HAS_PROPERTY"}],
+            [bound, {"propertyName": "firstname", "operator": "GT", "value": "M"}],
+            [bound, {"propertyName": "lastmodifieddate", "operator": "GTE", "value": write_stamp}],
+        ]
+        for limit in (3, 50, 200):
+            body = {"filterGroups": [{"filters": g} for g in groups], "limit": limit,
+                    "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]}  # fmt: skip
+            req = parse_request(body)
+            early = runner._first_page_since(req)
+            assert early is not None
+            scanned = list(runner._evaluate(req))
+            assert list(early[1]) == scanned[:limit] and early[0] >= len(scanned)
+            assert scanned, body

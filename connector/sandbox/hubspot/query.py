@@ -64,9 +64,58 @@ class SearchRunner:
                 "VALIDATION_ERROR",
                 f"Search results are limited to {RESULT_CAP} items; 'after' must be below {RESULT_CAP}.",
             )
+        early = self._first_page_since(req)
+        if early is not None:
+            return early
         matches = self._matches(req)
         end = min(req.after + req.limit, RESULT_CAP)
         return len(matches), matches[req.after : end]
+
+    def _first_page_since(self, req: SearchRequest) -> tuple[int, Sequence[int]] | None:
+        """The first page of ``lastmodifieddate GT/GTE t`` queries with several filter groups (each repeating
+        that bound, as an incremental read that leaves out its own echo does), sorted by it ascending: walked
+        from the modification index and stopped once the page is full, instead of evaluating every record
+        changed since ``t``. ``total`` is then an upper bound (HubSpot's is exact; the keyset reader ignores
+        it). None for any other shape.
+        """
+        sort, kind_of = req.sort, kind_resolver(self.registry, "contacts")
+        if req.query or req.after or len(req.groups) < 2 or sort is None or sort.descending:
+            return None
+        if sort.property != "lastmodifieddate" or kind_of("lastmodifieddate") != ("datetime", False):
+            return None
+        bounds = {
+            tuple((f["operator"], str(f.get("value"))) for f in group
+                  if f["propertyName"] == "lastmodifieddate" and f["operator"] in ("GT", "GTE"))[:1]
+            for group in req.groups
+        }  # fmt: skip
+        if len(bounds) != 1 or not (bound := next(iter(bounds))):
+            return None
+        operator, raw = bound[0]
+        threshold = _compare_arg(raw, "datetime")
+        if threshold is None:
+            return None
+        store = self.store
+        found = store.modified.after(threshold, inclusive=operator == "GTE", exclude=store.archived)
+        page: list[int] = []
+        for position, index in enumerate(found):
+            written = store.overlay.get(index) or {}
+            props: Props | None = None
+
+            def get(name: str, index: int = index, written: Props = written) -> str | None:
+                nonlocal props
+                if name == "hs_object_id":
+                    return str(CONTACT_ID_BASE + index)
+                if name in written:  # the values a write set: no need to render the seeded contact
+                    return written[name]
+                if props is None:
+                    props = store.properties(index)
+                return props.get(name)
+
+            if record_matches(req.groups, get, kind_of):
+                page.append(index)
+                if len(page) == req.limit:
+                    return len(page) + len(found) - position - 1, page
+        return len(page), page
 
     def _matches(self, req: SearchRequest) -> Sequence[int]:
         sort = req.sort and [req.sort.property, req.sort.descending]
