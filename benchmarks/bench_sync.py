@@ -92,7 +92,7 @@ def measure(
     return figures
 
 
-def bench(crm: str, info: dict[str, Any], *, limited: bool) -> dict[str, Any]:
+def bench(crm: str, info: dict[str, Any], *, limited: bool, full_only: bool = False) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     with tempfile.TemporaryDirectory() as tmp:
         store_url = f"sqlite:///{Path(tmp) / (crm + '.db')}"
@@ -100,6 +100,8 @@ def bench(crm: str, info: dict[str, Any], *, limited: bool) -> dict[str, Any]:
         if crm == "hubspot":
             hubspot_limits(info, per_ten_seconds=HUBSPOT_LIMIT_PER_TEN_SECONDS if limited else None)
         full = measure(crm, info, store_url, SyncOptions(full=True), limited=limited)
+        if full_only:
+            return {"full": full}
         edited = edit_share(crm, info, records=full["records"], today=today)
         incremental = measure(crm, info, store_url, SyncOptions(), limited=limited)
     incremental["edited"] = edited
@@ -117,13 +119,16 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--crm", default="all", choices=["salesforce", "hubspot", "all"])
     parser.add_argument("--no-rate-limit", action="store_true", help="HubSpot emulator without rate limits")
+    parser.add_argument(
+        "--full-only", action="store_true", help="only the full run (no edits, no incremental)"
+    )
     args = parser.parse_args()
     crms = ["salesforce", "hubspot"] if args.crm == "all" else [args.crm]
     figures: dict[str, Any] = {"tool": "lawful-crm", "contacts_per_crm": args.contacts,
                                "hubspot_rate_limit": None if args.no_rate_limit else HUBSPOT_LIMIT_PER_TEN_SECONDS}  # fmt: skip
     with running_sandbox(args.contacts) as info:
         for crm in crms:
-            figures[crm] = bench(crm, info, limited=not args.no_rate_limit)
+            figures[crm] = bench(crm, info, limited=not args.no_rate_limit, full_only=args.full_only)
     figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures, indent=2))
 

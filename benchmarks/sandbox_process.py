@@ -54,7 +54,7 @@ def base_url(crm: str, info: Mapping[str, Any]) -> str:
 
 def api_calls(crm: str, info: Mapping[str, Any]) -> int:
     """API calls the sandbox has answered so far, admin endpoints not counted (Salesforce: the quota used)."""
-    stats = requests.get(f"{base_url(crm, info)}/__sandbox/stats", timeout=60).json()
+    stats = requests.get(f"{base_url(crm, info)}/__sandbox/stats", timeout=600).json()
     return int(stats["api_used"]) if crm == "salesforce" else sum(stats["calls"].values())
 
 

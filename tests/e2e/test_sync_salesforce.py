@@ -18,6 +18,7 @@ from connector.crm.retry import set_testing
 from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
+from connector.models import Decision
 from connector.policy import PolicySettings
 from connector.sandbox.salesforce.seed import SALES_USER_ID
 from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
@@ -57,6 +58,16 @@ def sync(sandbox: SalesforceSandbox, store: Store, **options: Any) -> SyncResult
     return run_sync(adapter(sandbox), COMPILED, POLICY, store, SyncOptions(**options), today=NOW)
 
 
+def flags_of(decision: Decision) -> dict[str, object]:
+    """The values the connector's four fields must hold for this decision."""
+    return {
+        "Do_Not_Cold_Call__c": decision.do_not_cold_call,
+        "Email_Allowed__c": decision.email_allowed,
+        "Lawful_Use__c": decision.lawful_use.value,
+        "Lawful_Use_Review__c": decision.review_needed,
+    }
+
+
 def user_edit(sandbox: SalesforceSandbox, record_id: str, **values: Any) -> None:
     """A salesperson's edit in the org: new values, SystemModstamp moves."""
     located = sandbox.state.store.locate(record_id)
@@ -89,13 +100,7 @@ def test_first_run_writes_what_the_policy_decides_and_the_next_runs_write_nothin
     records = all_records(sandbox)
     decided = Pipeline(crm, COMPILED, POLICY, store).decide(records, today=NOW, now=datetime.now(UTC))
     for item in decided:
-        wanted = {
-            "Do_Not_Cold_Call__c": item.decision.do_not_cold_call,
-            "Email_Allowed__c": item.decision.email_allowed,
-            "Lawful_Use__c": item.decision.lawful_use.value,
-            "Lawful_Use_Review__c": item.decision.review_needed,
-        }
-        assert {f: item.record.fields[f] for f in FLAGS} == wanted, item.record.id
+        assert {f: item.record.fields[f] for f in FLAGS} == flags_of(item.decision), item.record.id
         assert item.plan.update is None, "a fresh read finds nothing left to write"
 
     again = sync(sandbox, store)

@@ -38,11 +38,11 @@ from connector.store.tables import decisions
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, Progress, SyncOptions, SyncResult, run_sync
 from tests.conftest import NOW
+from tests.e2e.test_sync_salesforce import FLAGS, flags_of
 
 MAPPING = load_mapping("salesforce")
 COMPILED = CompiledMapping(MAPPING)
 POLICY = PolicySettings()
-FLAGS = ("Do_Not_Cold_Call__c", "Email_Allowed__c", "Lawful_Use__c", "Lawful_Use_Review__c")
 CONTACTS = 800
 PAGE_SIZE = 300
 ATTEMPTS = RetryPolicy().attempts
@@ -147,13 +147,7 @@ def assert_every_record_holds_its_decision(sandbox: SalesforceSandbox, store: St
     )
     assert len(decided) == count
     for item in decided:
-        wanted = {
-            "Do_Not_Cold_Call__c": item.decision.do_not_cold_call,
-            "Email_Allowed__c": item.decision.email_allowed,
-            "Lawful_Use__c": item.decision.lawful_use.value,
-            "Lawful_Use_Review__c": item.decision.review_needed,
-        }
-        assert {f: item.record.fields[f] for f in FLAGS} == wanted, item.record.id
+        assert {f: item.record.fields[f] for f in FLAGS} == flags_of(item.decision), item.record.id
     assert [d.record.id for d in decided if d.plan.update is not None] == []
 
 
