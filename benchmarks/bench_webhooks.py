@@ -1,10 +1,11 @@
 """Benchmark the webhook path of ``lawful-crm serve``: acknowledgement latency, throughput, event-to-flag latency.
 
 Prints one JSON object. A real ``lawful-crm serve`` process (receiver + worker + scheduler, SQLite store) runs
-against a HubSpot sandbox in this process; a ``lawful-crm sync --full`` first decides 3,000 of its 8,000 contacts
-(the state an admin starts webhooks from). An open-loop load generator sends v3-signed HubSpot deliveries
-over keep-alive connections on 127.0.0.1 at a fixed rate; a request's latency counts from its scheduled time,
-so a late client or a full connection pool counts against the server and never hides a stall.
+against a HubSpot sandbox in a third process, so the emulator's work never stalls the load generator. A
+``lawful-crm sync --full`` first decides 3,000 of its 8,000 contacts (the state an admin starts webhooks from).
+An open-loop load generator sends v3-signed HubSpot deliveries over keep-alive connections on 127.0.0.1 at a
+fixed rate; a request's latency counts from its scheduled time, so a late client or a full connection pool
+counts against the server and never hides a stall.
 
 Phases: 200 and 1,000 events/s as single-event requests (the hardest case for the receiver), and 1,000
 events/s in HubSpot-style batches of 10 and 100; all name already-decided contacts (the worker reads and
@@ -36,13 +37,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+import requests
+from sandbox_process import UNLIMITED, adapter, hubspot_limits, running_sandbox
 from sqlalchemy import func, select
 
-from connector.crm.hubspot import HubSpotCrm
-from connector.mapping.load import load_mapping
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
-from connector.settings import HubSpotConfig
+from connector.sandbox.hubspot.store import CONTACT_ID_BASE
 from connector.store import Store, open_store
 from connector.store.tables import events
 from connector.webhooks.signatures import hubspot_v3_signature
@@ -182,29 +181,32 @@ class Load:
 
 
 class Editor(threading.Thread):
-    """Every ``interval`` s a decided contact objects to calls; each edit is timed until the flag is written."""
+    """Every ``interval`` s a decided contact objects to calls; each edit is timed until the flag is written.
 
-    def __init__(self, hs: HubSpotSandbox, candidates: Iterator[str], interval: float = 0.25) -> None:
+    Edits and reads go through the sandbox's admin API (as a salesperson's UI edit; no API quota)."""
+
+    def __init__(self, base_url: str, candidates: Iterator[str], interval: float = 0.25) -> None:
         super().__init__(daemon=True)
-        self.hs, self.candidates, self.interval = hs, candidates, interval
+        self.base_url, self.candidates, self.interval = base_url, candidates, interval
+        self.http = requests.Session()
         self.stop = threading.Event()
         self.latencies: list[float] = []
         self.timeouts = 0
 
     def flag(self, contact_id: str) -> Any:
-        record = self.hs.state.record(contact_id)
-        return record and record["properties"].get("do_not_cold_call")
+        return _record(self.http, self.base_url, contact_id)["properties"].get("do_not_cold_call")
 
     def run(self) -> None:
         while not self.stop.is_set():
             contact_id = next(self.candidates)
             started = time.perf_counter()
-            self.hs.state.ui_update(contact_id, {"objection_date": time.strftime("%Y-%m-%d")})
+            body = {"properties": {"objection_date": time.strftime("%Y-%m-%d")}}
+            self.http.post(f"{self.base_url}/__sandbox/records/contacts/{contact_id}", json=body, timeout=30)
             while self.flag(contact_id) != "true":
                 if time.perf_counter() - started > 10:
                     self.timeouts += 1
                     break
-                time.sleep(0.002)
+                time.sleep(0.01)  # polled over HTTP: every read is work for the emulator
             else:
                 self.latencies.append(time.perf_counter() - started)
             self.stop.wait(self.interval)
@@ -220,22 +222,40 @@ class Editor(threading.Thread):
         }
 
 
-def _callable_contacts(hs: HubSpotSandbox) -> Iterator[str]:
+def _record(http: requests.Session, base_url: str, contact_id: str) -> dict[str, Any]:
+    response = http.get(f"{base_url}/__sandbox/records/contacts/{contact_id}", timeout=30)
+    response.raise_for_status()
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def _callable_contacts(base_url: str) -> Iterator[str]:
     """Decided contacts that may be called (``do_not_cold_call`` false): an objection must flip them."""
+    http = requests.Session()
     for index in DECIDED_POOL:
-        contact_id = hs.state.store.contact_id(index)
-        if hs.state.record(contact_id)["properties"].get("do_not_cold_call") == "false":  # type: ignore[index]
+        contact_id = str(CONTACT_ID_BASE + index)
+        if _record(http, base_url, contact_id)["properties"].get("do_not_cold_call") == "false":
             yield contact_id
 
 
-def _config(path: Path, hs: HubSpotSandbox, store_url: str) -> None:
+def _webhooks_idle(base_url: str, timeout: float = 120) -> bool:
+    """Wait until the sandbox has delivered (or given up) every webhook it queued."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if requests.get(f"{base_url}/__sandbox/stats", timeout=30).json()["webhooks"]["idle"]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _config(path: Path, hs: dict[str, Any], store_url: str) -> None:
     path.write_text(
         f"""
 [hubspot]
-base_url = "{hs.base_url}"
-access_token = "{hs.token}"
-client_secret = "{hs.webhook_secret}"
-app_id = {hs.app_id}
+base_url = "{hs["base_url"]}"
+access_token = "{hs["token"]}"
+client_secret = "{hs["webhook_secret"]}"
+app_id = {hs["app_id"]}
 per_ten_seconds = 10000
 search_per_second = 1000
 
@@ -284,13 +304,13 @@ def _wait_drained(store: Store, timeout: float = 120) -> float:
     return round(time.perf_counter() - started, 2)
 
 
-async def _phases(url: str, port: int, secret: str, store: Store, hs: HubSpotSandbox, args: Any) -> list[Any]:
+async def _phases(url: str, port: int, secret: str, store: Store, base_url: str, args: Any) -> list[Any]:
     load = Load(url, secret, EVENT_ID_BASE)
     client = Client("127.0.0.1", port, args.connections)
     await client.open()
     await load.run(client, events_per_s=100, batch=1, seconds=1.0)  # warm-up
     await asyncio.to_thread(_wait_drained, store)
-    candidates = _callable_contacts(hs)
+    candidates = _callable_contacts(base_url)
     results = []
     plan = [(200, 1, DECIDED_POOL), (1000, 1, DECIDED_POOL), (1000, 10, DECIDED_POOL), (1000, 100, DECIDED_POOL),
             (1000, 10, FRESH_POOL)]  # fmt: skip
@@ -298,7 +318,7 @@ async def _phases(url: str, port: int, secret: str, store: Store, hs: HubSpotSan
         load.pool = pool
         before = load.sent
         settled_before = _settled(store).get("done", 0)
-        editor = Editor(hs, candidates)
+        editor = Editor(base_url, candidates)
         editor.start()
         result = await load.run(client, events_per_s=events_per_s, batch=batch, seconds=args.seconds)
         editor.stop.set()
@@ -344,27 +364,18 @@ def main() -> None:
     args = parser.parse_args()
     port = _free_port()
     url = f"http://127.0.0.1:{port}/webhooks/hubspot"
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        running_hubspot(
-            contacts=CONTACTS,
-            seed=7,
-            webhook_url=url,
-            per_ten_seconds=None,
-            daily=None,
-            search_per_second=None,
-        ) as hs,
-    ):
-        config = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=10_000)
-        HubSpotCrm.from_config(config, load_mapping("hubspot")).install(dry_run=False, uninstall=False)
+    with tempfile.TemporaryDirectory() as tmp, running_sandbox(CONTACTS, seed=7, webhook_url=url) as info:
+        hs = info["hubspot"]
+        hubspot_limits(info, per_ten_seconds=None)
+        adapter("hubspot", info, per_ten_seconds=UNLIMITED).install(dry_run=False, uninstall=False)
         store_url = f"sqlite:///{Path(tmp) / 'store.db'}"
         config_file = Path(tmp) / "lawful-crm.toml"
         _config(config_file, hs, store_url)
         store = open_store(store_url)
         with _serve(config_file, port):
             sync_s = _initial_sync(config_file)  # its write-backs' echoes reach the running receiver
-            assert hs.state.webhooks is not None and hs.state.webhooks.wait_idle(120)
-            phases = asyncio.run(_phases(url, port, hs.webhook_secret, store, hs, args))
+            assert _webhooks_idle(hs["base_url"])
+            phases = asyncio.run(_phases(url, port, hs["webhook_secret"], store, hs["base_url"], args))
         store.close()
     summary = {"cpus": os.cpu_count(), "load_average": os.getloadavg()[0], "initial_sync_s": sync_s}
     print(json.dumps({**summary, "seconds_per_phase": args.seconds, "phases": phases}))

@@ -137,5 +137,6 @@ class HubSpotState:
                 "delivered_events": hooks.delivered_events,
                 "failed_attempts": hooks.failed_attempts,
                 "dropped_batches": hooks.dropped_batches,
+                "idle": self.webhooks.idle() if self.webhooks else True,
             },
         }

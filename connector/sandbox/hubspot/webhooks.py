@@ -76,6 +76,10 @@ class WebhookSender:
         self._queue.put(None)
         self._thread.join(timeout=self.timeout + 1)
 
+    def idle(self) -> bool:
+        """Whether every queued event was delivered or given up."""
+        return self._queue.empty() and self._idle.is_set()
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every queued event was delivered or given up; True when idle."""
         deadline = time.monotonic() + timeout
