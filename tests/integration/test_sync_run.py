@@ -114,6 +114,29 @@ def test_a_failing_record_is_reported_and_skipped_and_the_others_are_written(sto
     assert entry.write_status == "failed" and entry.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
 
 
+def test_the_next_incremental_run_reads_failed_records_again_and_forgets_the_ones_deleted_since(
+    store: Store,
+) -> None:
+    """A record whose write failed is read again by id (its cursor has moved on); once the cause is gone it is
+    written; a record deleted since then has its audit entries erased instead of being asked for forever."""
+    crm = FakeCrm.seeded(60)
+    ids = sorted(crm.records)
+    refused, vanished = ids[5], ids[9]
+    crm.reject_on_write.update({refused: "FIELD_CUSTOM_VALIDATION_EXCEPTION", vanished: "UNABLE_TO_LOCK_ROW"})
+    assert sync(crm, store).tally.failed == 2
+    assert set(store.audit.failed("salesforce", "Contact", limit=10)) == {refused, vanished}
+
+    crm.reject_on_write.clear()  # the admin fixed the validation rule
+    del crm.records[vanished]  # and someone deleted the other record meanwhile
+    second = sync(crm, store)
+    assert second.outcome is Outcome.COMPLETED
+    assert second.tally.written == 1 and crm.written_ids().count(refused) == 1  # read by id, written once
+    assert store.audit.history("salesforce", refused)[-1].write_status == "written"
+    assert store.audit.history("salesforce", vanished) == []
+    assert store.audit.failed("salesforce", "Contact", limit=10) == []
+    assert sync(crm, store).tally.read == 0
+
+
 def test_dry_run_writes_nothing_saves_no_cursor_and_reports_every_change(store: Store) -> None:
     crm = FakeCrm.seeded(120)
     changes: list[tuple[str, str, object, object]] = []
