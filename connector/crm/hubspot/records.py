@@ -60,30 +60,22 @@ def company_properties_of(fields: Iterable[str]) -> tuple[str, ...]:
 
 def fetched(obj: Any) -> Fetched:
     """A contact from an SDK object (list, search or batch read result) or the same as plain JSON."""
-    if isinstance(obj, Mapping):
-        props: dict[str, str | None] = dict(obj.get("properties") or {})
-        company = props.get("associatedcompanyid") or _first_associated_id(obj.get("associations"))
-        return Fetched(id=str(obj["id"]), properties=props, company_id=str(company) if company else None)
-    props = dict(obj.properties or {})
+    props: dict[str, str | None] = dict(_part(obj, "properties") or {})
     company = props.get("associatedcompanyid") or _first_association(obj)
-    return Fetched(id=str(obj.id), properties=props, company_id=str(company) if company else None)
+    return Fetched(id=str(_part(obj, "id")), properties=props, company_id=str(company) if company else None)
 
 
-def _first_associated_id(associations: Any) -> str | None:
-    companies = associations.get("companies") if isinstance(associations, Mapping) else None
-    results = companies.get("results") if isinstance(companies, Mapping) else None
-    for link in results if isinstance(results, list) else ():
-        if isinstance(link, Mapping) and link.get("id"):
-            return str(link["id"])
-    return None
+def _part(obj: Any, name: str) -> Any:
+    """``obj[name]`` of a JSON object, ``obj.name`` of an SDK model; None when absent."""
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
 def _first_association(obj: Any) -> str | None:
-    associations = getattr(obj, "associations", None) or {}
+    associations = _part(obj, "associations")
     companies = associations.get("companies") if isinstance(associations, Mapping) else None
-    for link in getattr(companies, "results", None) or ():
-        if getattr(link, "id", None):
-            return str(link.id)
+    for link in _part(companies, "results") or ():
+        if _part(link, "id"):
+            return str(_part(link, "id"))
     return None
 
 

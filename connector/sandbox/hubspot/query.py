@@ -11,7 +11,7 @@ import json
 import re
 from array import array
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from connector.sandbox.hubspot.errors import ApiError
@@ -98,20 +98,7 @@ class SearchRunner:
         found = store.modified.after(threshold, inclusive=operator == "GTE", exclude=store.archived)
         page: list[int] = []
         for position, index in enumerate(found):
-            written = store.overlay.get(index) or {}
-            props: Props | None = None
-
-            def get(name: str, index: int = index, written: Props = written) -> str | None:
-                nonlocal props
-                if name == "hs_object_id":
-                    return str(CONTACT_ID_BASE + index)
-                if name in written:  # the values a write set: no need to render the seeded contact
-                    return written[name]
-                if props is None:
-                    props = store.properties(index)
-                return props.get(name)
-
-            if record_matches(req.groups, get, kind_of):
+            if record_matches(req.groups, self._getter(index), kind_of):
                 page.append(index)
                 if len(page) == req.limit:
                     return len(page) + len(found) - position - 1, page
@@ -164,16 +151,7 @@ class SearchRunner:
             for index in r:
                 if index in store.archived:
                     continue
-                props: Props | None = None
-
-                def get(name: str, index: int = index) -> str | None:
-                    nonlocal props
-                    if name == "hs_object_id":
-                        return str(CONTACT_ID_BASE + index)
-                    if props is None:
-                        props = store.properties(index)
-                    return props.get(name)
-
+                get = self._getter(index)
                 if record_matches(req.groups, get, kind_of) and _query_matches(req.query, get):
                     found.append(index)
         if req.sort and not _by_id(req):
@@ -186,6 +164,24 @@ class SearchRunner:
                 keyed = present[::-1] + absent
             return keyed
         return found[::-1] if req.sort and req.sort.descending else found
+
+    def _getter(self, index: int) -> Callable[[str], str | None]:
+        """Property values of contact ``index`` for filtering: written values straight from the overlay, the
+        seeded contact rendered only when a filter needs one of its other properties."""
+        store, written = self.store, self.store.overlay.get(index) or {}
+        props: Props | None = None
+
+        def get(name: str) -> str | None:
+            nonlocal props
+            if name == "hs_object_id":
+                return str(CONTACT_ID_BASE + index)
+            if name in written:
+                return written[name]
+            if props is None:
+                props = store.properties(index)
+            return props.get(name)
+
+        return get
 
     def _by_modified(self, req: SearchRequest, kind_of: Any) -> Sequence[int] | None:
         """``lastmodifieddate GT/GTE t`` (plus integer ``hs_object_id`` bounds) sorted by it ascending, from the
