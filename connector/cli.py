@@ -159,6 +159,7 @@ def rules(
             fields["effective_from"] = rule.effective_from.isoformat() if rule.effective_from else None
             fields["effective_until"] = rule.effective_until.isoformat() if rule.effective_until else None
             fields["contested"] = rule.contested
+            fields["citations"] = dict(rule.citations)
             print(json.dumps(fields, ensure_ascii=False))
         return
     console = Console()

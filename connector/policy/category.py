@@ -31,7 +31,7 @@ def lawful_use_of(s: Situation, *, objected: bool) -> LawfulUse:
         return LawfulUse.OBJECTED
     if s.phone_consent in _USABLE_CONSENT or s.email_consent in _USABLE_CONSENT:
         return LawfulUse.OPT_IN
-    if s.facts.customer is not None and s.facts.customer.paid:
+    if s.customer is not None and s.customer.paid:
         return LawfulUse.CUSTOMER
     for kinds, category in _BY_PROVENANCE:
         if not kinds.isdisjoint(s.kinds):

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from connector.models import Basis, ChannelBasis, ContactFacts, Decision, Reason
 from connector.policy.category import lawful_use_of
-from connector.policy.rule import Channel, Outcome, Rule, RuleInfo
+from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, note
 from connector.policy.rules import be, de, fr, nl, uk
 from connector.policy.rules.common import CONSENT_RULES, GATES, L1, PACK_COUNTRIES, SOFT_OPT_IN_RULES
 from connector.policy.settings import PolicySettings
@@ -85,11 +85,18 @@ class _ChannelResult:
 
 
 def _decide(s: Situation, channel: Channel) -> _ChannelResult:
-    """Walk the channel's chain: the first rule that decides wins; notes are kept; L1 checks permissive ones."""
+    """Walk the channel's chain: the first rule that decides wins; notes are kept; L1 checks permissive ones.
+
+    A stale consent (C2) is no gate (§9.3): the chain goes on as if it did not exist, and C2 decides only
+    when what follows is restrictive, so an old consent never makes a contact stricter than none at all."""
     trace: list[tuple[RuleInfo, Outcome]] = []
+    stale: Outcome | None = None
     for info, check in _chain(s.facts.country, channel, s.now):
         outcome = check(s, channel)
         if outcome is None:
+            continue
+        if info is _C2:
+            stale = outcome
             continue
         trace.append((info, outcome))
         if outcome.allowed is None:
@@ -100,15 +107,30 @@ def _decide(s: Situation, channel: Channel) -> _ChannelResult:
                 trace.append((L1.info, checked))
                 if checked.allowed is not None:
                     outcome = checked
-        return _ChannelResult(outcome, trace)
+        return _settle_stale(_ChannelResult(outcome, trace), stale, channel)
     trace.append((_NO_VERDICT, _FALLBACK))
-    return _ChannelResult(_FALLBACK, trace)
+    return _settle_stale(_ChannelResult(_FALLBACK, trace), stale, channel)
+
+
+def _settle_stale(result: _ChannelResult, stale: Outcome | None, channel: Channel) -> _ChannelResult:
+    """Let a stale consent decide a restrictive channel; beside a permissive one it is only a note."""
+    if stale is None:
+        return result
+    if result.verdict.allowed:
+        word = "telephone" if channel == "phone" else "e-mail"
+        result.trace.append(
+            (_C2, note(f"The {word} consent is stale and not needed: another basis allows this channel; refresh"
+                       " it to rely on it again.", actions=("refresh_consent",)))
+        )  # fmt: skip
+        return result
+    result.trace.append((_C2, stale))
+    return _ChannelResult(stale, result.trace)
 
 
 _FALLBACK = Outcome(allowed=False, text="No rule decided this channel, so it stays closed.", review=True)
 
 
-def _reasons(phone: _ChannelResult, email: _ChannelResult) -> tuple[Reason, ...]:
+def _reasons(phone: _ChannelResult, email: _ChannelResult, country: str | None) -> tuple[Reason, ...]:
     """Phone reasons, then e-mail reasons; a rule that said the same on both channels is listed once."""
     email_keys = {(info.id, o.text) for info, o in email.trace}
     reasons = []
@@ -117,18 +139,20 @@ def _reasons(phone: _ChannelResult, email: _ChannelResult) -> tuple[Reason, ...]
         key = (info.id, outcome.text)
         if key in email_keys:
             shared.add(key)
-            reasons.append(_reason_of(info, outcome.text, "both"))
+            reasons.append(_reason_of(info, outcome.text, "both", country))
         else:
-            reasons.append(_reason_of(info, outcome.text, "phone"))
+            reasons.append(_reason_of(info, outcome.text, "phone", country))
     for info, outcome in email.trace:
         if (info.id, outcome.text) not in shared:
-            reasons.append(_reason_of(info, outcome.text, "email"))
+            reasons.append(_reason_of(info, outcome.text, "email", country))
     return tuple(reasons)
 
 
 @lru_cache(maxsize=4096)
-def _reason_of(info: RuleInfo, text: str, channel: str) -> Reason:
-    return Reason.trusted(rule=info.id, channel=channel, citation=info.citation, text=text, code=info.code)
+def _reason_of(info: RuleInfo, text: str, channel: str, country: str | None) -> Reason:
+    return Reason.trusted(
+        rule=info.id, channel=channel, citation=info.citation_for(country), text=text, code=info.code
+    )
 
 
 def _actions(s: Situation, phone: _ChannelResult, email: _ChannelResult) -> tuple[str, ...]:
@@ -170,10 +194,11 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
             phone.verdict.basis if call_allowed else Basis.NONE,
             email.verdict.basis if email_allowed else Basis.NONE,
         ),
-        reasons=_reasons(phone, email),
+        reasons=_reasons(phone, email, facts.country),
         required_actions=_actions(s, phone, email),
         policy=settings.policy_id,
     )
 
 
 _G1 = GATES[0].info
+_C2 = CONSENT_RULES[1].info

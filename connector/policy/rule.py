@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
@@ -54,6 +54,12 @@ class RuleInfo:
     effective_from: date | None = None
     effective_until: date | None = None
     contested: bool = False
+    citations: Mapping[str, str] = field(default_factory=dict)
+    """The citation per country pack (ISO code), where the law of that country is more specific than
+    ``citation``: a reason cites the law of the contact's own country, never another pack's statute."""
+
+    def citation_for(self, country: str | None) -> str:
+        return self.citations.get(country or "", self.citation)
 
     def in_force(self, now: date) -> bool:
         if self.effective_from is not None and now < self.effective_from:

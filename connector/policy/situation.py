@@ -5,14 +5,16 @@ Pure: every value is computed from the ContactFacts, the settings and the inject
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 
 from connector.models import (
     CallTarget,
     Consent,
     ContactFacts,
+    Customer,
     EmailKind,
     EntityType,
     RegisterList,
@@ -26,7 +28,8 @@ __all__ = [
     "INDIRECT_SOURCES",
     "ConsentStatus",
     "Situation",
-    "months_between",
+    "add_months",
+    "period_end",
     "situation_of",
 ]
 
@@ -64,12 +67,22 @@ class ConsentStatus(Enum):
     NONE = "none"
 
 
-def months_between(earlier: date, later: date) -> int:
-    """Whole calendar months from ``earlier`` to ``later`` (negative when ``later`` comes first)."""
-    months = (later.year - earlier.year) * 12 + later.month - earlier.month
-    if later.day < earlier.day:
-        months -= 1
-    return months
+def add_months(start: date, months: int) -> date:
+    """The same calendar day ``months`` later, or the month's last day when it has no such day (29 Feb ->
+    28 Feb)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def period_end(start: date, *, months: int = 0, days: int = 0) -> date:
+    """The last day of a calendar period that starts on ``start`` (lawful-use-rules.md §9.2).
+
+    "36 months" from 31 May 2023 runs to 31 May 2026 inclusive; "30 days" from 1 March to 31 March inclusive.
+    A date is within the period when it is on or before this day.
+    """
+    return add_months(start, months) + timedelta(days=days)
 
 
 @dataclass(slots=True)
@@ -108,31 +121,52 @@ class Situation:
         )
 
     def screening(self, *lists: RegisterList) -> Screening | None:
-        """The most recent screening against any of ``lists``, or None."""
-        found = [s for s in self.facts.dnc if s.list in lists]
+        """The most recent screening against any of ``lists`` checked on or before now, or None.
+
+        A screening dated after now is no evidence yet (§9.1): it never stands in for a current one."""
+        found = [s for s in self.facts.dnc if s.list in lists and s.checked <= self.now]
         return max(found, key=lambda s: s.checked) if found else None
 
     def screening_is_current(self, screening: Screening | None) -> bool:
         if screening is None or screening.checked > self.now:
             return False
-        return (self.now - screening.checked).days <= self.settings.dnc_screen_max_age_days
+        return self.now <= period_end(screening.checked, days=self.settings.dnc_screen_max_age_days)
 
-    def customer_age_months(self) -> int | None:
-        """Months since the later of last sale and relationship end; None when neither is known."""
+    @property
+    def customer(self) -> Customer | None:
+        """The customer relationship, unless it is dated after now: a sale or an end of the relationship that
+        lies in the future is no relationship yet (§9.1), so it never loosens a rule."""
         customer = self.facts.customer
         if customer is None:
             return None
-        dates = [d for d in (customer.last_sale, customer.relationship_end) if d is not None]
-        if not dates:
+        if any(d is not None and d > self.now for d in (customer.last_sale, customer.relationship_end)):
             return None
-        return months_between(max(dates), self.now)
+        return customer
+
+    def customer_anchor(self) -> date | None:
+        """The later of last sale and relationship end, from which customer periods run; None when neither is
+        known or the relationship is dated after now."""
+        customer = self.customer
+        if customer is None:
+            return None
+        dates = [d for d in (customer.last_sale, customer.relationship_end) if d is not None]
+        return max(dates) if dates else None
+
+    def customer_within(self, months: int) -> bool | None:
+        """Whether now lies within ``months`` calendar months of the customer anchor; None when undated."""
+        anchor = self.customer_anchor()
+        if anchor is None:
+            return None
+        return self.now <= period_end(anchor, months=months)
 
 
 def _usable(consent: Consent, now: date) -> bool:
-    """Given by us, specific, dated no later than now and not withdrawn by now."""
+    """Given by us, specific, dated no later than now and never withdrawn.
+
+    A withdrawal dated after now is a data error that still counts (§9.1): it closes the channel at once."""
     if not (consent.sender_is_us and consent.specific) or consent.date > now:
         return False
-    return consent.withdrawn is None or consent.withdrawn > now
+    return consent.withdrawn is None
 
 
 def _consent_status(facts: ContactFacts, channel: str, now: date, max_idle: int) -> ConsentStatus:
@@ -142,13 +176,14 @@ def _consent_status(facts: ContactFacts, channel: str, now: date, max_idle: int)
     for consent in facts.consents:
         if consent.channel != channel:
             continue
-        if consent.withdrawn is not None and consent.withdrawn <= now:
+        if consent.withdrawn is not None:
             continue
         if not _usable(consent, now):
             best = ConsentStatus.INVALID if best is ConsentStatus.NONE else best
             continue
-        last_active = max(consent.date, consent.last_used or consent.date)
-        if months_between(last_active, now) <= max_idle:
+        used = consent.last_used if consent.last_used is not None and consent.last_used <= now else None
+        last_active = max(consent.date, used or consent.date)  # a use dated after now is no use yet (§9.1)
+        if now <= period_end(last_active, months=max_idle):
             return ConsentStatus.FRESH
         best = ConsentStatus.STALE
     return best

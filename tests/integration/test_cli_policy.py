@@ -113,6 +113,9 @@ def test_rules_lists_every_rule_with_its_dates_and_citation() -> None:
     assert {"G1", "C1", "S1", "N4", "D1", "B3", "F3", "U3", "L1"} <= set(rules)
     assert rules["N4"]["effective_from"] == "2026-07-01"
     assert rules["F4"]["effective_until"] == "2026-08-10"
+    assert rules["N3"]["effective_until"] == "2026-06-30"
+    assert rules["N9"]["effective_from"] == "2026-07-01" and rules["F3"]["effective_from"] == "2026-08-11"
+    assert "UWG" in rules["G1"]["citations"]["DE"] and "Tw" not in rules["G1"]["citation"]
     plain = run("rules").stdout
     assert plain.splitlines()[0].startswith("id\tchannel\tcountry\tdates\tcitation")
 

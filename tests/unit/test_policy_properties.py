@@ -98,3 +98,24 @@ def test_the_same_input_gives_the_same_decision(
     """Invariant 4: same facts, same policy, same now, same Decision (also from a re-parsed copy)."""
     again = ContactFacts.model_validate_json(facts.model_dump_json())
     assert evaluate(facts, now=now, settings=settings) == evaluate(again, now=now, settings=settings)
+
+
+# The statutes and authorities that belong to one country pack: a reason for a contact elsewhere never names them.
+PACK_STATUTES = {
+    "NL": ("Tw ", "ACM", "Code Telemarketing", "DDMA", "AP ", "OPTA", "Energiewet"),
+    "DE": ("UWG", "BGH", "AG München"),
+    "BE": ("WER ", "KB ", "DNCM"),
+    "FR": ("CPCE", "C. consom", "CNIL", "Bloctel", "Loi 2025"),
+    "GB": ("PECR", "UK GDPR", "ICO", "TPS"),
+}
+
+
+@given(contact_facts, evaluation_dates, profiles, st.sampled_from(sorted(PACK_STATUTES)))
+def test_reasons_cite_only_the_law_of_the_contacts_country(
+    facts: ContactFacts, now: date, settings: PolicySettings, country: str
+) -> None:
+    """For every pack, no citation of a reason names another pack's statute or authority."""
+    decision = evaluate(facts.model_copy(update={"country": country}), now=now, settings=settings)
+    foreign = [marker for other, markers in PACK_STATUTES.items() if other != country for marker in markers]
+    for reason in decision.reasons:
+        assert not [m for m in foreign if m in reason.citation], (reason.rule, reason.citation)

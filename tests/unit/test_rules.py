@@ -102,6 +102,80 @@ ROWS: list[tuple[str, str, dict[str, Any], bool]] = [
         True,
     ),
     ("L1", "phone", {"sources": [{"kind": "supplier"}]}, False),
+    # The corrections of December 2026 (lawful-use-rules.md §9), one row per change.
+    # 9.1: a sale dated after now is no customer relationship yet.
+    ("S3", "email", {"customer": CUSTOMER | {"last_sale": "2027-01-15"}}, False),
+    ("N5", "phone", {"entity_type": "consumer", "customer": CUSTOMER | {"last_sale": "2027-01-15"}}, False),
+    # 9.1: a screening dated after now is no screening.
+    (
+        "B3",
+        "phone",
+        {"country": "BE", "dnc": [{"list": "BE_DNCM", "listed": False, "checked": "2026-12-20"}]},
+        False,
+    ),
+    # 9.3: a stale consent beside a soft opt-in or a generic-address exception does not close the channel.
+    ("S1", "email", {"customer": CUSTOMER, "consents": [{"channel": "email", "date": "2020-01-01"}]}, True),
+    (
+        "B1",
+        "email",
+        {
+            "country": "BE",
+            "email": {"kind": "role_generic"},
+            "consents": [{"channel": "email", "date": "2020-01-01"}],
+        },
+        True,
+    ),
+    # 9.4: G7 per channel, an e-mail consent opens only e-mail.
+    ("G7", "phone", {"sources": [{"kind": "linkedin_tool"}], "consents": [EMAIL_CONSENT]}, False),
+    ("C1", "email", {"sources": [{"kind": "linkedin_tool"}], "consents": [EMAIL_CONSENT]}, True),
+    # 9.5: UK private mobiles follow the TPS, webmail is an individual subscriber, negotiations count.
+    (
+        "U3",
+        "phone",
+        {
+            "country": "GB",
+            "call_target": "private_mobile",
+            "dnc": [
+                {"list": "UK_CTPS", "listed": False, "checked": "2026-11-20"},
+                {"list": "UK_TPS", "listed": True, "since": "2025-01-01", "checked": "2026-11-20"},
+            ],
+        },
+        False,
+    ),
+    ("U2", "email", {"country": "GB", "email": {"kind": "free_mail"}}, False),
+    (
+        "S1",
+        "email",
+        {"country": "GB", "entity_type": "consumer", "customer": CUSTOMER | {"paid": False}},
+        True,
+    ),
+    ("S3", "email", {"country": "NL", "customer": CUSTOMER | {"paid": False}}, False),
+    # 9.6: France: a contract with the caller; sole traders are professionals; F1 needs first-hand data.
+    (
+        "F3",
+        "phone",
+        {"country": "FR", "entity_type": "consumer", "customer": CUSTOMER | {"same_entity": False}},
+        False,
+    ),
+    ("F5", "phone", {"country": "FR", "entity_type": "sole_trader"}, True),
+    ("F6", "email", {"country": "FR", "sources": [{"kind": "purchased_list"}]}, False),
+    # 9.7: Germany: a sister company's customer has no presumed consent for our calls.
+    (
+        "D4",
+        "phone",
+        {
+            "country": "DE",
+            "sources": [{"kind": "existing_customer"}],
+            "customer": CUSTOMER | {"same_entity": False},
+        },
+        False,
+    ),
+    (
+        "D3",
+        "phone",
+        {"country": "DE", "sources": [{"kind": "existing_customer"}], "customer": CUSTOMER},
+        True,
+    ),
 ]
 
 
@@ -116,7 +190,7 @@ def test_rule_decides_its_channel(rule: str, channel: str, fields: dict[str, Any
 
 def test_every_rule_in_the_catalogue_has_a_row_or_a_dated_test() -> None:
     """No rule ships without a test that makes it decide something."""
-    covered = {row[0] for row in ROWS} | {"N3", "F4"}
+    covered = {row[0] for row in ROWS} | {"N3", "N9", "F4"}
     assert {info.id for info in CATALOGUE} <= covered
 
 
@@ -145,10 +219,46 @@ def test_nl_customer_call_exception_ends_three_years_after_the_last_sale() -> No
 
 
 def test_charities_and_publishers_keep_the_customer_call_exception() -> None:
-    """The 2026 amendment spares charities and publishers: N4 does not apply to them."""
+    """The 2026 amendment spares charities and publishers: N9 keeps the exception for them, N4 does not apply."""
     charity = PolicySettings(sender_is_charity_or_publisher=True)
     decision = decide(settings=charity, entity_type="consumer", customer=CUSTOMER)
-    assert not decision.do_not_cold_call and rules_of(decision, "phone") == ["N3"]
+    assert not decision.do_not_cold_call and rules_of(decision, "phone") == ["N9"]
+    before = decide(now=date(2026, 6, 30), settings=charity, entity_type="consumer", customer=CUSTOMER)
+    assert not before.do_not_cold_call and rules_of(before, "phone") == ["N3"]
+
+
+def test_periods_are_calendar_periods_inclusive_of_their_last_day() -> None:
+    """§9.2: three years from 31 May 2023 end on 31 May 2026; 29 February + 12 months is 28 February."""
+    ended = {
+        "entity_type": "consumer",
+        "customer": CUSTOMER | {"last_sale": "2023-05-20", "relationship_end": "2023-05-31"},
+    }
+    assert not decide(now=date(2026, 5, 31), **ended).do_not_cold_call
+    assert decide(now=date(2026, 6, 1), **ended).do_not_cold_call
+    leap = PolicySettings(consent_max_idle_months=12)
+    consent = {"consents": [{"channel": "email", "date": "2024-02-29"}]}
+    assert decide(now=date(2025, 2, 28), settings=leap, **consent).email_allowed
+    assert not decide(now=date(2025, 3, 1), settings=leap, **consent).email_allowed
+    screened = {"country": "BE", "dnc": [{"list": "BE_DNCM", "listed": False, "checked": "2026-10-29"}]}
+    assert not decide(now=date(2026, 11, 28), **screened).do_not_cold_call  # day 30
+    assert decide(now=date(2026, 11, 29), **screened).do_not_cold_call  # day 31: unchecked
+
+
+def test_french_contract_exception_also_held_against_bloctel() -> None:
+    """§9.6: before 2026-08-11 a consumer on Bloctel with an ongoing contract with us may still be called."""
+    listed = [{"list": "FR_BLOCTEL", "listed": True, "since": "2019-01-01", "checked": "2026-07-01"}]
+    fields = {"country": "FR", "entity_type": "consumer", "dnc": listed}
+    with_contract = decide(now=date(2026, 7, 15), customer=CUSTOMER, **fields)
+    without = decide(now=date(2026, 7, 15), **fields)
+    assert not with_contract.do_not_cold_call and rules_of(with_contract, "phone") == ["F4"]
+    assert without.do_not_cold_call
+
+
+def test_reasons_cite_the_law_of_the_contacts_country() -> None:
+    """A French contact's objection cites French law and the GDPR, never the Dutch Tw or the UK PECR."""
+    decision = decide(country="FR", objection="2026-01-01")
+    citations = " ".join(r.citation for r in decision.reasons)
+    assert "C. consom." in citations and "Tw" not in citations and "PECR" not in citations
 
 
 def test_french_consumer_calls_follow_bloctel_until_2026_08_10_then_need_consent() -> None:
@@ -189,7 +299,7 @@ def test_a_fresh_tps_listing_counts_only_under_the_conservative_profile() -> Non
     fields = {"country": "GB", "entity_type": "sole_trader", "dnc": fresh}
     conservative = decide(**fields)
     legal_minimum = decide(settings=LEGAL_MINIMUM, **fields)
-    assert conservative.do_not_cold_call and conservative.review_needed
+    assert conservative.do_not_cold_call and not conservative.review_needed  # a policy choice, not contested
     assert not legal_minimum.do_not_cold_call and not legal_minimum.review_needed
 
 
@@ -209,11 +319,11 @@ def test_last_use_keeps_a_consent_fresh() -> None:
     assert used.email_allowed and rules_of(used, "email") == ["C1"]
 
 
-def test_a_withdrawn_consent_is_no_consent_but_a_later_withdrawal_date_is_not_yet_effective() -> None:
-    """Withdrawal on or before now removes the consent; a withdrawal dated after now does not yet."""
+def test_a_withdrawn_consent_is_no_consent_whatever_the_withdrawal_date() -> None:
+    """Withdrawal removes the consent; one dated after now is a data error that still counts (§9.1)."""
     gone = decide(consents=[EMAIL_CONSENT | {"withdrawn": "2026-11-28"}])
-    still = decide(consents=[EMAIL_CONSENT | {"withdrawn": "2026-12-01"}])
-    assert not gone.email_allowed and still.email_allowed
+    future = decide(consents=[EMAIL_CONSENT | {"withdrawn": "2026-12-01"}])
+    assert not gone.email_allowed and not future.email_allowed
 
 
 def test_a_consent_given_after_an_opt_out_reopens_the_channel() -> None:

@@ -72,10 +72,11 @@ _ONLY_UNKNOWN = frozenset({SourceKind.UNKNOWN})
 def _scraped_source(s: Situation, channel: Channel) -> Outcome | None:
     if SourceKind.LINKEDIN_TOOL not in s.kinds or (s.kinds - _TOOL_OR_UNKNOWN):
         return None
-    if ConsentStatus.FRESH in (s.phone_consent, s.email_consent):
+    if s.consent(channel) is ConsentStatus.FRESH:  # per channel (§9.4): an e-mail consent opens no call
         return None
     return deny(
-        "The only source is a scraper or enrichment tool, which the AP and CNIL treat as almost always unlawful.",
+        "The only source is a scraper or enrichment tool, which data-protection authorities treat as almost"
+        " always unlawful; only the person's own consent for this channel opens it.",
         review=True,
     )
 
@@ -102,8 +103,15 @@ GATES: tuple[Rule, ...] = (
             "OBJECTION_ART21",
             "both",
             "*",
-            "GDPR 21(2)-(3); Tw 11.7 (verzet)",
+            "GDPR 21(2)-(3)",
             "An objection to direct marketing, not followed by a new consent, stops all calls and e-mail.",
+            citations={
+                "NL": "GDPR 21(2)-(3); Tw 11.7 (recht van verzet)",
+                "DE": "GDPR 21(2)-(3); UWG 7(1)",
+                "BE": "GDPR 21(2)-(3); WER VI.110",
+                "FR": "GDPR 21(2)-(3); C. consom. L223-1",
+                "GB": "UK GDPR 21(2)-(3); PECR 21(1)(a)",
+            },
         ),
         _objection,
     ),
@@ -113,8 +121,15 @@ GATES: tuple[Rule, ...] = (
             "UNSUBSCRIBED",
             "email",
             "*",
-            "ePD 13(2); Tw 11.7(4); GDPR 7(3)",
+            "ePD 13(2); GDPR 7(3)",
             "An e-mail opt-out, not followed by a new e-mail consent, stops marketing e-mail.",
+            citations={
+                "NL": "ePD 13(2); Tw 11.7(4); GDPR 7(3)",
+                "DE": "GDPR 7(3), 21(3); UWG 7(3) Nr. 4",
+                "BE": "GDPR 7(3); WER XII.13",
+                "FR": "GDPR 7(3); CPCE L34-5",
+                "GB": "UK GDPR 7(3), 21(3); PECR 22(3)",
+            },
         ),
         _email_optout,
     ),
@@ -124,8 +139,15 @@ GATES: tuple[Rule, ...] = (
             "PHONE_OBJECTION",
             "phone",
             "*",
-            "Tw 11.7 (recht van verzet); PECR 21(1)(a)",
+            "GDPR 21(3); ePD 13(3)",
             "A request not to be called, or our own suppression list, stops sales calls.",
+            citations={
+                "NL": "Tw 11.7 (recht van verzet); GDPR 21(3)",
+                "DE": "GDPR 21(3); UWG 7(1)",
+                "BE": "GDPR 21(3); WER VI.110",
+                "FR": "GDPR 21(3); C. consom. L223-1",
+                "GB": "PECR 21(1)(a); UK GDPR 21(3)",
+            },
         ),
         _phone_optout,
     ),
@@ -137,6 +159,9 @@ GATES: tuple[Rule, ...] = (
             "*",
             "GDPR 5(2)",
             "Unknown country or entity type: nothing is allowed until a person completes the record.",
+            citations={
+                "GB": "UK GDPR 5(2)",
+            },
         ),
         _insufficient_data,
     ),
@@ -148,6 +173,9 @@ GATES: tuple[Rule, ...] = (
             "*",
             "GDPR 5(2), 14(2)(f)",
             "No recorded source: nothing is allowed until the provenance is known.",
+            citations={
+                "GB": "UK GDPR 5(2), 14(2)(f)",
+            },
         ),
         _provenance_unknown,
     ),
@@ -157,7 +185,7 @@ GATES: tuple[Rule, ...] = (
             "FOREIGN_LAW",
             "both",
             "*",
-            "Tw 11.7(3)(b)",
+            "GDPR 3, 5(2)",
             "A country without a rule pack: nothing is allowed until a person reviews it.",
         ),
         _foreign_law,
@@ -168,8 +196,15 @@ GATES: tuple[Rule, ...] = (
             "SCRAPED_SOURCE",
             "both",
             "*",
-            "AP Handreiking scraping 2024; CNIL SAN-2024-020; LinkedIn User Agreement",
+            "GDPR 6(1)(f), 14; EDPB 1/2024",
             "Data that only came from a scraper or enrichment tool is not used without our own consent.",
+            citations={
+                "NL": "GDPR 6(1)(f), 14; AP Handreiking scraping 2024",
+                "DE": "GDPR 6(1)(f), 14; EDPB 1/2024",
+                "BE": "GDPR 6(1)(f), 14; EDPB 1/2024",
+                "FR": "GDPR 6(1)(f), 14; CNIL SAN-2024-020",
+                "GB": "UK GDPR 6(1)(f), 14; ICO legitimate interests guidance",
+            },
         ),
         _scraped_source,
     ),
@@ -192,6 +227,9 @@ GATES: tuple[Rule, ...] = (
             "*",
             "GDPR 5(1)(d), 5(2)",
             "Invalid or unmapped data for a channel (phone, e-mail, picklist value) closes it until fixed.",
+            citations={
+                "GB": "UK GDPR 5(1)(d), 5(2)",
+            },
         ),
         _data_issue,
     ),
@@ -247,8 +285,15 @@ CONSENT_RULES: tuple[Rule, ...] = (
             "CONSENT",
             "both",
             "*",
-            "GDPR 6(1)(a), 7(1); PECR 21(4); UWG 7a",
+            "GDPR 6(1)(a), 7(1); ePD 13(1)",
             "A valid, specific consent for this channel and our company allows it, even over a register.",
+            citations={
+                "NL": "GDPR 6(1)(a), 7(1); Tw 11.7(1)",
+                "DE": "GDPR 6(1)(a), 7(1); UWG 7(2), 7a",
+                "BE": "GDPR 6(1)(a), 7(1); WER XII.13, VI.110",
+                "FR": "GDPR 6(1)(a), 7(1); CPCE L34-5; C. consom. L223-1",
+                "GB": "UK GDPR 6(1)(a), 7(1); PECR 21(4), 22(2)",
+            },
         ),
         _fresh_consent,
     ),
@@ -258,9 +303,16 @@ CONSENT_RULES: tuple[Rule, ...] = (
             "CONSENT_STALE",
             "both",
             "*",
-            "EDPB 05/2020; BGH III ZR 196/17 vs AG München 2023",
+            "GDPR 7(1); EDPB 05/2020",
             "A consent idle longer than the configured months: used only under legal_minimum.",
             contested=True,
+            citations={
+                "NL": "GDPR 7(1); EDPB 05/2020",
+                "DE": "GDPR 7(1); EDPB 05/2020; BGH III ZR 196/17 vs AG München 2023",
+                "BE": "GDPR 7(1); EDPB 05/2020",
+                "FR": "GDPR 7(1); EDPB 05/2020",
+                "GB": "UK GDPR 7(1); ICO consent guidance",
+            },
         ),
         _stale_consent,
     ),
@@ -270,8 +322,15 @@ CONSENT_RULES: tuple[Rule, ...] = (
             "CONSENT_INVALID",
             "both",
             "*",
-            "GDPR 4(11), 7(4); ACM/OPTA",
+            "GDPR 4(11), 7(4)",
             "A bundled, pre-ticked or 'partners' consent counts as no consent.",
+            citations={
+                "NL": "GDPR 4(11), 7(4); ACM/OPTA",
+                "DE": "GDPR 4(11), 7(4); UWG 7(2)",
+                "BE": "GDPR 4(11), 7(4)",
+                "FR": "GDPR 4(11), 7(4)",
+                "GB": "UK GDPR 4(11), 7(4); PECR 22(2)",
+            },
         ),
         _invalid_consent,
     ),
@@ -279,15 +338,19 @@ CONSENT_RULES: tuple[Rule, ...] = (
 
 
 def _soft_opt_in_conditions_met(s: Situation) -> bool:
-    c = s.facts.customer
-    return c is not None and all(
-        (c.paid, c.same_entity, c.informed_at_collection, c.optout_in_every_message, c.similar_offer)
+    """Every condition of the soft opt-in. In the UK details obtained in negotiations for a sale qualify too
+    (PECR 22(3), §9.5), so an unpaid quote or enquiry counts there."""
+    c = s.customer
+    paid = c is not None and (c.paid or s.facts.country == "GB")
+    return (
+        c is not None
+        and paid
+        and all((c.same_entity, c.informed_at_collection, c.optout_in_every_message, c.similar_offer))
     )
 
 
 def _soft_opt_in(s: Situation, channel: Channel) -> Outcome | None:
-    age = s.customer_age_months()
-    if not _soft_opt_in_conditions_met(s) or age is None or age > s.settings.soft_opt_in_max_months:
+    if not _soft_opt_in_conditions_met(s) or not s.customer_within(s.settings.soft_opt_in_max_months):
         return None
     return allow(
         "A paying customer of ours, told at the sale they could object, with an opt-out in every message, may get"
@@ -300,13 +363,13 @@ def _soft_opt_in(s: Situation, channel: Channel) -> Outcome | None:
 def _soft_opt_in_aged(s: Situation, channel: Channel) -> Outcome | None:
     if not _soft_opt_in_conditions_met(s):
         return None
-    age = s.customer_age_months()
-    if age is None:
+    within = s.customer_within(s.settings.soft_opt_in_max_months)
+    if within is None:
         return note(
             "The customer relationship has no sale or end date, so the soft opt-in cannot be dated.",
             review=True,
         )
-    if age <= s.settings.soft_opt_in_max_months:
+    if within:
         return None
     return note(
         f"The last sale or end of the relationship is over {s.settings.soft_opt_in_max_months} months ago, so the"
@@ -318,6 +381,10 @@ def _soft_opt_in_aged(s: Situation, channel: Channel) -> Outcome | None:
 def _soft_opt_in_unmet(s: Situation, channel: Channel) -> Outcome | None:
     if s.facts.customer is None or _soft_opt_in_conditions_met(s):
         return None
+    if s.customer is None:
+        return note(
+            "The recorded sale or end of the relationship lies after today, so it is no customer yet."
+        )
     return note(
         "A customer, but the soft opt-in conditions are not met (paid sale, same company, told at collection,"
         " opt-out in every message, similar offer)."
@@ -331,8 +398,15 @@ SOFT_OPT_IN_RULES: tuple[Rule, ...] = (
             "SOFT_OPT_IN",
             "email",
             "*",
-            "ePD 13(2); Tw 11.7(4); UWG 7(3); PECR 22(3); CPCE L34-5",
+            "ePD 13(2)",
             "Customers may be e-mailed about our similar products if every soft opt-in condition holds.",
+            citations={
+                "NL": "ePD 13(2); Tw 11.7(4)",
+                "DE": "ePD 13(2); UWG 7(3)",
+                "BE": "ePD 13(2); KB 4 Apr 2003 art. 1",
+                "FR": "ePD 13(2); CPCE L34-5",
+                "GB": "PECR 22(3)",
+            },
         ),
         _soft_opt_in,
     ),
@@ -342,8 +416,15 @@ SOFT_OPT_IN_RULES: tuple[Rule, ...] = (
             "SOFT_OPTIN_AGED",
             "email",
             "*",
-            "no statutory term; Code Telemarketing by analogy",
+            "ePD 13(2) (no statutory term; policy setting)",
             "A soft opt-in older than the configured months is not relied on.",
+            citations={
+                "NL": "Tw 11.7(4) (no statutory term); Code Telemarketing by analogy",
+                "DE": "UWG 7(3) (no statutory term; policy setting)",
+                "BE": "KB 4 Apr 2003 art. 1 (no statutory term; policy setting)",
+                "FR": "CPCE L34-5 (no statutory term; policy setting)",
+                "GB": "PECR 22(3) (no statutory term; policy setting)",
+            },
         ),
         _soft_opt_in_aged,
     ),
@@ -353,8 +434,15 @@ SOFT_OPT_IN_RULES: tuple[Rule, ...] = (
             "SOFT_OPTIN_CONDITIONS_UNMET",
             "email",
             "*",
-            "Tw 11.7(4); ACM",
+            "ePD 13(2)",
             "A customer whose soft opt-in conditions are unmet gets no marketing e-mail on that basis.",
+            citations={
+                "NL": "Tw 11.7(4); ACM",
+                "DE": "UWG 7(3)",
+                "BE": "KB 4 Apr 2003 art. 1",
+                "FR": "CPCE L34-5",
+                "GB": "PECR 22(3)",
+            },
         ),
         _soft_opt_in_unmet,
     ),
@@ -397,10 +485,14 @@ L1 = PostRule(
         "LI_UNASSESSED",
         "both",
         "*",
-        "GDPR 5(1)(b), 6(4), 6(1)(f), 14; AP 2024; C-621/22",
+        "GDPR 5(1)(b), 6(4), 6(1)(f), 14; C-621/22",
         "Named persons from indirect sources are contacted on legitimate interest only with a documented"
         " assessment (conservative) or with an Art. 14 notice (legal_minimum).",
         contested=True,
+        citations={
+            "NL": "GDPR 5(1)(b), 6(4), 6(1)(f), 14; AP 2024; C-621/22",
+            "GB": "UK GDPR 5(1)(b), 6(4), 6(1)(f), 14; ICO legitimate interests guidance",
+        },
     ),
     _unassessed_interest,
 )

@@ -8,9 +8,9 @@ from connector.policy.situation import Situation
 
 __all__ = ["EMAIL", "PHONE"]
 
-_SPECIFIC_INTEREST = frozenset(
-    {SourceKind.WEB_FORM_OPTIN, SourceKind.EVENT_OPTIN, SourceKind.EXISTING_CUSTOMER}
-)
+_SPECIFIC_INTEREST = frozenset({SourceKind.WEB_FORM_OPTIN, SourceKind.EVENT_OPTIN})
+"""An inquiry or a call request of the person's own. Being a customer counts only through ``customer`` facts,
+which must show our own company and a related offer (§9.7)."""
 
 
 def _email_needs_consent(s: Situation, channel: Channel) -> Outcome | None:
@@ -27,7 +27,8 @@ def _consumer_call(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _presumed_consent(s: Situation, channel: Channel) -> Outcome | None:
-    customer = s.facts.customer is not None and s.facts.customer.paid
+    c = s.customer
+    customer = c is not None and c.paid and c.same_entity and c.similar_offer
     if not (customer or not s.kinds.isdisjoint(_SPECIFIC_INTEREST)):
         return None
     return allow(

@@ -14,12 +14,30 @@ __all__ = ["EMAIL", "PHONE"]
 CONSUMER_CALL_OPTIN = date(2026, 8, 11)
 
 
-def _consumer_call_optin(s: Situation, channel: Channel) -> Outcome | None:
-    if not s.natural_person:
-        return None
+def _ongoing_contract_with_us(s: Situation) -> bool:
+    """L223-1's exception: a contract in progress with the caller itself (§9.6): our own paid sale made on or
+    before today, not ended by today, and an offer directly linked to it."""
     c = s.facts.customer
-    ongoing = c is not None and c.paid and (c.relationship_end is None or c.relationship_end > s.now)
-    if ongoing and c is not None and c.similar_offer:
+    return (
+        c is not None
+        and c.paid
+        and c.same_entity
+        and c.similar_offer
+        and c.last_sale is not None
+        and c.last_sale <= s.now
+        and (c.relationship_end is None or c.relationship_end > s.now)
+    )
+
+
+def _consumer(s: Situation) -> bool:
+    """L223-1 protects consumers only; a sole trader called about their business is a professional (§9.6)."""
+    return s.facts.entity_type is EntityType.CONSUMER
+
+
+def _consumer_call_optin(s: Situation, channel: Channel) -> Outcome | None:
+    if not _consumer(s):
+        return None
+    if _ongoing_contract_with_us(s):
         return allow(
             "Since 2026-08-11 a French consumer may be called without consent only about an offer directly linked"
             " to an ongoing contract, which is the case here.",
@@ -33,8 +51,15 @@ def _consumer_call_optin(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _bloctel(s: Situation, channel: Channel) -> Outcome | None:
-    if not s.natural_person:
+    if not _consumer(s):
         return None
+    if _ongoing_contract_with_us(s):
+        return allow(
+            "A French consumer with an ongoing contract with us may be called about an offer linked to it, Bloctel"
+            " or not.",
+            Basis.SOFT_OPT_IN,
+            actions=("offer_objection_in_call", "show_caller_id"),
+        )
     screening = s.screening(RegisterList.FR_BLOCTEL)
     unchecked = unchecked_register(s, RegisterList.FR_BLOCTEL, screening)
     if unchecked is not None:
@@ -57,16 +82,27 @@ def _business_call(s: Situation, channel: Channel) -> Outcome | None:
     )
 
 
+def _named_pro(s: Situation) -> bool:
+    return s.facts.entity_type is not EntityType.CONSUMER and s.facts.email.kind is EmailKind.NAMED_BUSINESS
+
+
 def _named_pro_address(s: Situation, channel: Channel) -> Outcome | None:
-    if s.natural_person and s.facts.entity_type is EntityType.CONSUMER:
-        return None
-    if s.facts.email.kind is not EmailKind.NAMED_BUSINESS:
+    if not (_named_pro(s) and s.first_party):  # informed at collection: only first-hand data (§9.6)
         return None
     return allow(
         "A named professional address may get offers related to the person's job in France, if they were told at"
         " collection and can object in every message.",
         Basis.LEGITIMATE_INTEREST,
         actions=("unsubscribe_link",),
+    )
+
+
+def _pro_not_informed(s: Situation, channel: Channel) -> Outcome | None:
+    if not _named_pro(s):
+        return None
+    return deny(
+        "A named professional address from an indirect source only: the person was not informed when their data"
+        " was collected, so the French professional exception does not apply."
     )
 
 
@@ -104,7 +140,8 @@ PHONE: tuple[Rule, ...] = (
             "phone",
             "FR",
             "C. consom. L223-1 (text before 2026-08-11)",
-            "Until 2026-08-10 consumers may be called unless on Bloctel (screened in the last 30 days).",
+            "Until 2026-08-10 consumers may be called unless on Bloctel (screened in the last 30 days), or"
+            " always about an ongoing contract with us.",
             effective_until=date(2026, 8, 10),
         ),
         _bloctel,
@@ -116,7 +153,7 @@ PHONE: tuple[Rule, ...] = (
             "phone",
             "FR",
             "GDPR 6(1)(f), 21",
-            "Professionals may be called on legitimate interest (then L1).",
+            "Professionals, sole traders included, may be called on legitimate interest (then L1).",
         ),
         _business_call,
     ),
@@ -133,6 +170,17 @@ EMAIL: tuple[Rule, ...] = (
             "A named professional address may get job-related offers (then L1).",
         ),
         _named_pro_address,
+    ),
+    Rule(
+        RuleInfo(
+            "F6",
+            "FR_PRO_NOT_INFORMED",
+            "email",
+            "FR",
+            "CPCE L34-5; CNIL",
+            "A named professional address from indirect sources only was not informed at collection: no e-mail.",
+        ),
+        _pro_not_informed,
     ),
     Rule(
         RuleInfo(

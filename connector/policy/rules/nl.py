@@ -11,6 +11,7 @@ from connector.policy.situation import Situation
 __all__ = ["EMAIL", "PHONE"]
 
 CUSTOMER_CALLS_END = date(2026, 7, 1)
+_LAST_CUSTOMER_CALL_DAY = date(2026, 6, 30)
 _CUSTOMER_CALL_MONTHS = 36
 
 
@@ -19,16 +20,15 @@ def _natural_person(s: Situation) -> bool:
 
 
 def _customer_call_conditions(s: Situation) -> bool:
-    c = s.facts.customer
+    """A paying customer of ours, told at collection, similar offer, within three calendar years (§9.2)."""
+    c = s.customer
     if c is None or not (c.paid and c.same_entity and c.informed_at_collection and c.similar_offer):
         return False
-    age = s.customer_age_months()
-    return age is not None and age <= _CUSTOMER_CALL_MONTHS
+    return bool(s.customer_within(_CUSTOMER_CALL_MONTHS))
 
 
 def _customer_exception(s: Situation, channel: Channel) -> Outcome | None:
-    in_force = s.now < CUSTOMER_CALLS_END or s.settings.sender_is_charity_or_publisher
-    if not (in_force and _natural_person(s) and _customer_call_conditions(s)):
+    if not (_natural_person(s) and _customer_call_conditions(s)):
         return None
     return allow(
         "A customer of ours (paid sale, told they could object) may be called about similar products for up to"
@@ -38,8 +38,14 @@ def _customer_exception(s: Situation, channel: Channel) -> Outcome | None:
     )
 
 
+def _charity_customer_exception(s: Situation, channel: Channel) -> Outcome | None:
+    if not s.settings.sender_is_charity_or_publisher:
+        return None
+    return _customer_exception(s, channel)
+
+
 def _customer_exception_ended(s: Situation, channel: Channel) -> Outcome | None:
-    if s.settings.sender_is_charity_or_publisher or not _natural_person(s) or s.facts.customer is None:
+    if s.settings.sender_is_charity_or_publisher or not _natural_person(s) or s.customer is None:
         return None
     return deny(
         "Since 2026-07-01 Dutch law no longer lets customers who are natural persons be called without their"
@@ -118,9 +124,23 @@ PHONE: tuple[Rule, ...] = (
             "NL",
             "Tw 11.7(4); Code Telemarketing",
             "Natural persons who are customers may be called for similar products, up to 3 years after the"
-            " last sale; until 2026-06-30, and after it only for charities and publishers.",
+            " last sale; until 2026-06-30 (after it only charities and publishers, N9).",
+            effective_until=_LAST_CUSTOMER_CALL_DAY,
         ),
         _customer_exception,
+    ),
+    Rule(
+        RuleInfo(
+            "N9",
+            "customer_exception_charity_publisher",
+            "phone",
+            "NL",
+            "Tw 11.7 as amended by Energiewet am. 85/86 (exception for charities and publishers)",
+            "From 2026-07-01 only charities, charity lotteries and publishers keep the customer exception for"
+            " calls.",
+            effective_from=CUSTOMER_CALLS_END,
+        ),
+        _charity_customer_exception,
     ),
     Rule(
         RuleInfo(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from connector.models import Basis, EntityType, Profile, RegisterList
+from connector.models import Basis, CallTarget, EmailKind, EntityType, Profile, RegisterList
 from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, allow, deny
 from connector.policy.rules.registers import unchecked_register
-from connector.policy.situation import Situation
+from connector.policy.situation import Situation, period_end
 
 __all__ = ["EMAIL", "PHONE"]
 
 
 def _register_for(s: Situation) -> RegisterList:
-    return RegisterList.UK_CTPS if s.facts.entity_type is EntityType.BUSINESS else RegisterList.UK_TPS
+    """TPS protects individual subscribers' numbers, private mobiles included; CTPS company lines (§9.5)."""
+    if s.facts.entity_type is EntityType.BUSINESS and s.facts.call_target is not CallTarget.PRIVATE_MOBILE:
+        return RegisterList.UK_CTPS
+    return RegisterList.UK_TPS
 
 
 def _tps_listed_or_unchecked(s: Situation, channel: Channel) -> Outcome | None:
@@ -23,15 +26,15 @@ def _tps_listed_or_unchecked(s: Situation, channel: Channel) -> Outcome | None:
     if screening is None or not screening.listed:
         return None
     grace = s.settings.uk_tps_grace_days
-    recent = screening.since is not None and (s.now - screening.since).days < grace
+    since = screening.since
+    recent = since is not None and since <= s.now <= period_end(since, days=grace)
     if not recent:
         return deny(f"The number is on the {register.value} register.")
     if s.settings.profile is Profile.LEGAL_MINIMUM:
         return None
     return deny(
-        f"The number joined {register.value} less than {grace} days ago; whether the grace period may be used is"
-        " contested, so it is not called.",
-        review=True,
+        f"The number joined {register.value} within the last {grace} days; PECR 21(3) gives callers that long to"
+        " screen, but this policy (conservative) does not call it in that time.",
     )
 
 
@@ -46,7 +49,8 @@ def _tps_clear(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _corporate_subscriber(s: Situation, channel: Channel) -> Outcome | None:
-    if s.facts.entity_type is not EntityType.BUSINESS:
+    # a webmail address belongs to an individual subscriber, whoever employs its owner (§9.5)
+    if s.facts.entity_type is not EntityType.BUSINESS or s.facts.email.kind is EmailKind.FREE_MAIL:
         return None
     return allow(
         "PECR's e-mail consent rule does not cover corporate subscribers; identify us and offer an opt-out.",
@@ -56,7 +60,10 @@ def _corporate_subscriber(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _individual_subscriber(s: Situation, channel: Channel) -> Outcome | None:
-    return deny("Consumers and sole traders in the UK need consent or the soft opt-in for marketing e-mail.")
+    return deny(
+        "Individual subscribers in the UK (consumers, sole traders, personal webmail addresses) need consent or"
+        " the soft opt-in for marketing e-mail."
+    )
 
 
 PHONE: tuple[Rule, ...] = (
@@ -67,9 +74,8 @@ PHONE: tuple[Rule, ...] = (
             "phone",
             "GB",
             "PECR 21(1)(b), 21(3), 26",
-            "Numbers on TPS (individuals) or CTPS (companies), or not screened in 30 days, are not called;"
-            " listings younger than 28 days count only under conservative.",
-            contested=True,
+            "Numbers on TPS (individuals, private mobiles) or CTPS (company lines), or not screened in 30 days, are"
+            " not called; listings in their first 28 days count only under conservative (a policy choice).",
         ),
         _tps_listed_or_unchecked,
     ),
