@@ -3,7 +3,8 @@
 These shapes are a public contract (``lawful-crm classify`` reads and writes them as JSON lines, CRM mappings
 produce them, the audit store keeps them). Field names and enum values never change; new fields are optional.
 Every model is frozen and rejects unknown fields: a misspelt ``objection`` silently ignored would be a permissive
-guess, so it is an error instead.
+guess, so it is an error instead. For the same reason booleans are booleans only (``"yes"`` or ``0`` is an error,
+not a guess) and dates are ``YYYY-MM-DD`` only.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 __all__ = [
     "Basis",
@@ -31,13 +32,14 @@ __all__ = [
     "LawfulUse",
     "Profile",
     "Reason",
+    "RecordId",
     "RegisterList",
     "Screening",
     "Source",
     "SourceKind",
 ]
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
@@ -64,6 +66,20 @@ def _parse_country(value: Any) -> Any:
 
 IsoDate = Annotated[date, BeforeValidator(_parse_iso_date)]
 CountryCode = Annotated[str, BeforeValidator(_parse_country)]
+
+
+def _check_record_id(value: str) -> str:
+    """Refuse an id that is blank or holds control, format or separator characters: such an id cannot be
+    matched to a CRM record, breaks line-oriented output, and can hide what a reader sees."""
+    if not value.strip():
+        raise ValueError("the id is blank")
+    if not value.isprintable():
+        raise ValueError("the id contains control or other non-printable characters")
+    return value
+
+
+RecordId = Annotated[str, Field(min_length=1), AfterValidator(_check_record_id)]
+"""A record id as ContactFacts accepts it: not blank, printable characters only (spaces allowed inside)."""
 
 
 class EntityType(StrEnum):
@@ -169,31 +185,31 @@ class Source(_Value):
 
 class Email(_Value):
     kind: EmailKind = EmailKind.NONE
-    published_for_offers: bool = False
+    published_for_offers: StrictBool = False
 
 
 class Consent(_Value):
     channel: Literal["email", "phone"]
     date: IsoDate
-    sender_is_us: bool = True
-    specific: bool = True
+    sender_is_us: StrictBool = True
+    specific: StrictBool = True
     last_used: IsoDate | None = None
     withdrawn: IsoDate | None = None
 
 
 class Customer(_Value):
-    paid: bool = True
-    same_entity: bool = True
+    paid: StrictBool = True
+    same_entity: StrictBool = True
     last_sale: IsoDate | None = None
     relationship_end: IsoDate | None = None
-    informed_at_collection: bool = False
-    optout_in_every_message: bool = False
-    similar_offer: bool = True
+    informed_at_collection: StrictBool = False
+    optout_in_every_message: StrictBool = False
+    similar_offer: StrictBool = True
 
 
 class Screening(_Value):
     list: RegisterList
-    listed: bool
+    listed: StrictBool
     since: IsoDate | None = None
     checked: IsoDate
 
@@ -212,7 +228,7 @@ class DataIssue(_Value):
 class ContactFacts(_Value):
     """Everything the policy core may know about one contact; CRM-neutral."""
 
-    id: str = Field(min_length=1)
+    id: RecordId
     country: CountryCode | None = None
     entity_type: EntityType = EntityType.UNKNOWN
     sources: tuple[Source, ...] = ()
@@ -255,3 +271,7 @@ class Decision(_Value):
     reasons: tuple[Reason, ...]
     required_actions: tuple[str, ...]
     policy: str
+    valid_until: IsoDate | None = None
+    """The first date after ``now`` on which the same facts give a different decision (the law's calendar,
+    a consent going stale, a soft opt-in or a screening running out), or None when no date can change it.
+    A flag written from this decision is right until then; the sync decides again on that day."""

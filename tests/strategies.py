@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import strategies as st
 
@@ -76,3 +76,60 @@ contact_facts = st.builds(
     ).map(tuple),
 )
 evaluation_dates = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31))
+
+
+def facts_near(now: date) -> st.SearchStrategy[ContactFacts]:
+    """Contacts in the rule packs whose dates fall around ``now`` (a few years back, a few weeks ahead), so that
+    consents, soft opt-ins, screenings and listings cross their thresholds soon after ``now``."""
+    near = st.integers(min_value=-1300, max_value=60).map(lambda days: now + timedelta(days=days))
+    maybe_near = st.none() | near
+    return st.builds(
+        ContactFacts,
+        id=st.just("T1"),
+        country=st.sampled_from(["NL", "DE", "BE", "FR", "GB"]),
+        entity_type=st.sampled_from([EntityType.BUSINESS, EntityType.SOLE_TRADER, EntityType.CONSUMER]),
+        sources=st.lists(
+            st.builds(Source, kind=st.sampled_from([k for k in SourceKind if k is not SourceKind.UNKNOWN])),
+            min_size=1,
+            max_size=2,
+        ).map(tuple),
+        email=st.builds(Email, kind=st.sampled_from(list(EmailKind)), published_for_offers=st.booleans()),
+        consents=st.lists(
+            st.builds(
+                Consent,
+                channel=st.sampled_from(["email", "phone"]),
+                date=near,
+                sender_is_us=st.just(True),
+                specific=st.just(True),
+                last_used=maybe_near,
+            ),
+            max_size=2,
+        ).map(tuple),
+        customer=st.none()
+        | st.builds(
+            Customer,
+            paid=st.booleans(),
+            same_entity=st.just(True),
+            last_sale=maybe_near,
+            relationship_end=maybe_near,
+            informed_at_collection=st.just(True),
+            optout_in_every_message=st.just(True),
+        ),
+        dnc=st.lists(
+            st.builds(
+                Screening,
+                list=st.sampled_from(
+                    [RegisterList.BE_DNCM, RegisterList.UK_TPS, RegisterList.UK_CTPS, RegisterList.FR_BLOCTEL]
+                ),
+                listed=st.booleans(),
+                since=maybe_near,
+                checked=near,
+            ),
+            max_size=2,
+        ).map(tuple),
+        call_target=st.sampled_from(list(CallTarget)),
+    )
+
+
+timely_facts = evaluation_dates.flatmap(lambda now: st.tuples(st.just(now), facts_near(now)))
+"""(now, facts) pairs whose facts have dates around ``now``."""

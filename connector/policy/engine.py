@@ -14,13 +14,14 @@ from functools import lru_cache
 
 from connector.models import Basis, ChannelBasis, ContactFacts, Decision, Reason
 from connector.policy.category import lawful_use_of
+from connector.policy.expiry import candidates
 from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, note
 from connector.policy.rules import be, de, fr, nl, uk
 from connector.policy.rules.common import CONSENT_RULES, GATES, L1, PACK_COUNTRIES, SOFT_OPT_IN_RULES
 from connector.policy.settings import PolicySettings
 from connector.policy.situation import Situation, situation_of
 
-__all__ = ["CATALOGUE", "evaluate"]
+__all__ = ["CATALOGUE", "evaluate", "next_change"]
 
 _PACKS: dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {
     "NL": (nl.PHONE, nl.EMAIL),
@@ -177,16 +178,19 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         settings: profile and thresholds; they are named in ``Decision.policy``.
 
     Returns:
-        The Decision. Evaluation never raises for a valid ContactFacts.
+        The Decision, with ``valid_until``: the first later date on which the same facts are decided
+        differently, or None. Evaluation never raises for a valid ContactFacts.
     """
     s = situation_of(facts, now=now, settings=settings)
     phone = _decide(s, "phone")
     email = _decide(s, "email")
     call_allowed = bool(phone.verdict.allowed)
     email_allowed = bool(email.verdict.allowed)
+    objected = phone.objected or email.objected
+    change = _next_change(facts, now, settings, _signature(s, phone, email))
     return Decision.trusted(
         id=facts.id,
-        lawful_use=lawful_use_of(s, objected=phone.objected or email.objected),
+        lawful_use=lawful_use_of(s, objected=objected),
         do_not_cold_call=not call_allowed,
         email_allowed=email_allowed,
         review_needed=phone.review or email.review,
@@ -197,7 +201,50 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         reasons=_reasons(phone, email, facts.country),
         required_actions=_actions(s, phone, email),
         policy=settings.policy_id,
+        valid_until=change[0] if change is not None else None,
     )
+
+
+def next_change(
+    facts: ContactFacts, *, now: date, settings: PolicySettings
+) -> tuple[date, tuple[str, ...]] | None:
+    """The first date after ``now`` on which ``facts`` are decided differently, and why; None if never."""
+    return _next_change(facts, now, settings, _signature_on(facts, now, settings))
+
+
+_Signature = tuple[object, ...]
+
+
+def _signature(s: Situation, phone: _ChannelResult, email: _ChannelResult) -> _Signature:
+    """What a decision shows: both verdicts with their bases, review, category, and the rules per channel
+    (every field lawful-crm writes, the reason text included, derives from these)."""
+    return (
+        phone.verdict.allowed,
+        phone.verdict.basis,
+        email.verdict.allowed,
+        email.verdict.basis,
+        phone.review or email.review,
+        lawful_use_of(s, objected=phone.objected or email.objected),
+        tuple((info.id, outcome.text) for info, outcome in phone.trace),
+        tuple((info.id, outcome.text) for info, outcome in email.trace),
+        tuple(_actions(s, phone, email)),
+    )
+
+
+def _signature_on(facts: ContactFacts, now: date, settings: PolicySettings) -> _Signature:
+    s = situation_of(facts, now=now, settings=settings)
+    phone = _decide(s, "phone")
+    email = _decide(s, "email")
+    return _signature(s, phone, email)
+
+
+def _next_change(
+    facts: ContactFacts, now: date, settings: PolicySettings, today: _Signature
+) -> tuple[date, tuple[str, ...]] | None:
+    for day, causes in candidates(facts, now=now, settings=settings, catalogue=CATALOGUE):
+        if _signature_on(facts, day, settings) != today:
+            return day, causes
+    return None
 
 
 _G1 = GATES[0].info

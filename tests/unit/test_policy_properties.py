@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.models import ContactFacts, Decision, Profile
 from connector.policy import PolicySettings, evaluate
-from tests.strategies import contact_facts, dates, evaluation_dates
+from tests.strategies import contact_facts, dates, evaluation_dates, timely_facts
 
 CONSERVATIVE = PolicySettings()
 LEGAL_MINIMUM = PolicySettings(profile=Profile.LEGAL_MINIMUM)
@@ -119,3 +119,40 @@ def test_reasons_cite_only_the_law_of_the_contacts_country(
     foreign = [marker for other, markers in PACK_STATUTES.items() if other != country for marker in markers]
     for reason in decision.reasons:
         assert not [m for m in foreign if m in reason.citation], (reason.rule, reason.citation)
+
+
+def _shown(decision: Decision) -> Decision:
+    """The decision without its expiry, for comparing decisions made on different days."""
+    return decision.model_copy(update={"valid_until": None})
+
+
+@given(st.one_of(st.tuples(evaluation_dates, contact_facts), timely_facts), profiles, st.integers(0, 4000))
+def test_a_decision_holds_until_valid_until_and_changes_on_that_day(
+    dated: tuple[date, ContactFacts], settings: PolicySettings, offset: int
+) -> None:
+    """``valid_until`` is exact: every day before it gives the same decision, the day itself a different one."""
+    now, facts = dated
+    decision = evaluate(facts, now=now, settings=settings)
+    if decision.valid_until is None:
+        later = now + timedelta(days=offset)
+        assert _shown(evaluate(facts, now=later, settings=settings)) == _shown(decision)
+        return
+    assert decision.valid_until > now
+    span = (decision.valid_until - now).days
+    before = now + timedelta(days=offset % span)  # any day from now to the day before valid_until
+    assert _shown(evaluate(facts, now=before, settings=settings)) == _shown(decision)
+    last = decision.valid_until - timedelta(days=1)
+    assert _shown(evaluate(facts, now=last, settings=settings)) == _shown(decision)
+    assert _shown(evaluate(facts, now=decision.valid_until, settings=settings)) != _shown(decision)
+
+
+@given(contact_facts, evaluation_dates, profiles)
+def test_the_expiry_is_stable_while_the_decision_holds(
+    facts: ContactFacts, now: date, settings: PolicySettings
+) -> None:
+    """Deciding again on any day before ``valid_until`` gives the same ``valid_until``: nothing is re-decided
+    early, and a record decided today and tomorrow carries the same expiry."""
+    decision = evaluate(facts, now=now, settings=settings)
+    if decision.valid_until is not None and decision.valid_until - now > timedelta(days=1):
+        tomorrow = evaluate(facts, now=now + timedelta(days=1), settings=settings)
+        assert tomorrow.valid_until == decision.valid_until

@@ -1,0 +1,94 @@
+"""When a decision expires: the dates on which the same facts may be decided differently.
+
+A decision depends on ``now`` as well as on the facts (lawful-use-rules.md §9.10): consents go stale, the soft
+opt-in and the Dutch customer exception run out, register screenings age, a TPS listing takes effect after its
+grace period, a fact dated in the future starts to count, and rules switch on their effective dates. Each of
+those thresholds is a *candidate*; the decision is evaluated again on each candidate in date order, and the first
+one that changes what the CRM shows is the expiry. Pure: every date comes from the facts, the settings and the
+rule catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from functools import lru_cache
+
+from connector.models import ContactFacts
+from connector.policy.rule import RuleInfo
+from connector.policy.settings import PolicySettings
+from connector.policy.situation import period_end
+
+__all__ = ["Candidate", "candidates"]
+
+_DAY = timedelta(days=1)
+_NL_CUSTOMER_CALL_MONTHS = 36
+
+Candidate = tuple[date, str]
+"""A date on which a decision may change, and why in plain words (``upcoming`` groups by it)."""
+
+
+def _after(end: date) -> date:
+    """The first day after a period that includes ``end``."""
+    return end + _DAY
+
+
+def _dated(facts: ContactFacts, settings: PolicySettings) -> Iterator[Candidate]:
+    for consent in facts.consents:
+        yield consent.date, "a consent dated ahead starts to count"
+        for start in (consent.date, consent.last_used):
+            if start is not None:
+                yield (
+                    _after(period_end(start, months=settings.consent_max_idle_months)),
+                    "a consent goes stale",
+                )
+        if consent.last_used is not None:
+            yield consent.last_used, "a consent's recorded use starts to count"
+    customer = facts.customer
+    if customer is not None:
+        for start in (customer.last_sale, customer.relationship_end):
+            if start is None:
+                continue
+            yield start, "a customer relationship dated ahead starts or ends"
+            yield _after(period_end(start, months=settings.soft_opt_in_max_months)), "the soft opt-in ends"
+            yield (
+                _after(period_end(start, months=_NL_CUSTOMER_CALL_MONTHS)),
+                "the three-year customer call exception ends",
+            )
+    for screening in facts.dnc:
+        yield screening.checked, "a register screening dated ahead starts to count"
+        yield (
+            _after(period_end(screening.checked, days=settings.dnc_screen_max_age_days)),
+            f"the {screening.list.value} screening grows too old",
+        )
+        if screening.since is not None:
+            yield screening.since, f"a {screening.list.value} listing dated ahead starts to count"
+            yield (
+                _after(period_end(screening.since, days=settings.uk_tps_grace_days)),
+                f"a {screening.list.value} listing's grace period ends",
+            )
+
+
+@lru_cache(maxsize=64)
+def _law(country: str | None, catalogue: tuple[RuleInfo, ...]) -> tuple[Candidate, ...]:
+    """The effective dates of the rules that can apply in ``country`` (cached: the catalogue is fixed)."""
+    found: list[Candidate] = []
+    for info in catalogue:
+        if info.country not in ("*", country):
+            continue
+        if info.effective_from is not None:
+            found.append((info.effective_from, f"rule {info.id} takes effect on {info.effective_from}"))
+        if info.effective_until is not None:
+            found.append((_after(info.effective_until), f"rule {info.id} ends after {info.effective_until}"))
+    return tuple(found)
+
+
+def candidates(
+    facts: ContactFacts, *, now: date, settings: PolicySettings, catalogue: tuple[RuleInfo, ...]
+) -> list[tuple[date, tuple[str, ...]]]:
+    """Every date after ``now`` on which the decision of ``facts`` may change, in order, with its causes."""
+    found: dict[date, list[str]] = {}
+    for day, cause in (*_dated(facts, settings), *_law(facts.country, catalogue)):
+        if day > now and cause not in found.setdefault(day, []):
+            found[day].append(cause)
+    return [(day, tuple(found[day])) for day in sorted(found)]
