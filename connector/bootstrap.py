@@ -5,11 +5,15 @@ Adapters are imported here lazily, so commands that never talk to a CRM never pa
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Literal
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from connector.config_paths import sqlite_file
 from connector.crm.port import CrmPort
 from connector.errors import ConfigurationError
 from connector.mapping.load import load_mapping, validation_problems
@@ -23,12 +27,15 @@ __all__ = [
     "CrmName",
     "MappingFile",
     "Settings",
+    "announce_new_store",
     "build_crm",
     "configured_crms",
+    "describe_store",
     "load",
     "mapping_for",
     "screening_for",
     "store_for",
+    "store_is_new",
 ]
 
 CrmName = Literal["salesforce", "hubspot"]
@@ -37,6 +44,11 @@ CRMS: tuple[CrmName, ...] = ("salesforce", "hubspot")
 
 def load(config_file: Path | None = None) -> Settings:
     """Read and validate the configuration; every problem listed at once, no value (secrets!) echoed."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigurationError(
+            "the configuration file was not found",
+            problems=(f"no such file: {config_file.absolute()} (check --config)",),
+        )
     try:
         return load_settings(config_file)
     except ValidationError as exc:
@@ -82,8 +94,50 @@ def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmPort
     return HubSpotCrm.from_config(settings.hubspot, mapping)
 
 
+def describe_store(url: str) -> str:
+    """Where a store lives, fit for a message: an SQLite file's absolute path, else the URL with its password
+    masked (never a secret in the output)."""
+    file = sqlite_file(url)
+    if file is not None:
+        return str(file.absolute().parent.resolve() / file.name)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable store URL>"
+
+
+def store_is_new(url: str) -> bool:
+    """Whether opening ``url`` would create the store: its SQLite file does not exist yet, or a database
+    server's database has no schema yet. An in-memory database is never announced: it cannot be the wrong one."""
+    from connector.store.engine import create_store_engine, current_revision
+
+    file = sqlite_file(url)
+    if file is not None:
+        return not file.exists()
+    if url.startswith("sqlite"):
+        return False
+    engine = create_store_engine(url)
+    try:
+        return current_revision(engine) is None
+    except SQLAlchemyError:
+        return False  # unreachable: opening the store reports it
+    finally:
+        engine.dispose()
+
+
+def announce_new_store(url: str) -> None:
+    """One line on stderr naming a store just created: a wrong --config or working directory shows at once."""
+    print(f"lawful-crm: created a new, empty store at {describe_store(url)}", file=sys.stderr)
+
+
 def store_for(settings: Settings, url: str | None = None) -> Store:
-    return open_store(url or settings.store.url)
+    """Open the store (``url``, else ``[store] url``), migrated; say which one when this creates it."""
+    target = url or settings.store.url
+    created = store_is_new(target)
+    store = open_store(target)
+    if created:
+        announce_new_store(target)
+    return store
 
 
 def screening_for(store: Store, crm: str) -> tuple[PhoneScreener | None, bool]:

@@ -1,12 +1,16 @@
 """Runtime configuration: ``lawful-crm.toml`` plus ``LAWFUL_CRM_*`` environment variables, read once at the edge.
 
 Nested keys use a double underscore in the environment: ``LAWFUL_CRM_POLICY__PROFILE=legal_minimum``.
+
+A relative path in the configuration file (``[store] url = "sqlite:///lawful-crm.db"``, ``mapping_file``,
+``private_key_file``) is read against the directory of that file; one from the environment or a default is read
+against the working directory (``connector.config_paths``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -16,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from connector.config_paths import SQLITE_URL, resolve_config_paths
 from connector.models import Profile
 from connector.policy import PolicySettings
 
@@ -131,8 +136,9 @@ class HubSpotConfig(_Table):
 
 
 class StoreConfig(_Table):
-    url: str = "sqlite:///lawful-crm.db"
-    """Any SQLAlchemy URL; SQLite runs in WAL mode."""
+    url: Annotated[str, SQLITE_URL] = "sqlite:///lawful-crm.db"
+    """Any SQLAlchemy URL; SQLite runs in WAL mode. A relative SQLite path in the configuration file is read
+    against that file's directory."""
 
 
 class SyncConfig(_Table):
@@ -170,6 +176,19 @@ class WebhooksConfig(_Table):
     """How often the worker looks for due retries when nothing new arrives."""
 
 
+class _ConfigFileSource(TomlConfigSettingsSource):
+    """The TOML source, with every relative path resolved against the directory of the file that set it."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        self._model = settings_cls
+        super().__init__(settings_cls)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = super()._read_file(file_path)
+        # The directory as named, with its symlinks and '..' resolved (the file itself may be a symlink).
+        return resolve_config_paths(data, self._model, Path(file_path).absolute().parent.resolve())
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LAWFUL_CRM_", env_nested_delimiter="__", extra="forbid", toml_file=CONFIG_FILE
@@ -191,7 +210,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

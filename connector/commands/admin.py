@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from connector import bootstrap
 from connector.commands.common import EXIT, configure_logging, fail_configuration
@@ -34,9 +35,9 @@ def install(*, crm: str, dry_run: bool, uninstall: bool, config: Path | None) ->
                 lines = [(f"{verb}create", item) for item in report.created]
             lines += [("unchanged", item) for item in report.unchanged]
             for action, item in lines:
-                console.print(f"{name}: {action:>15}  {item}")
+                console.print(f"{name}: {action:>15}  {escape(str(item))}")
             for problem in report.problems:
-                console.print(f"{name}: [red]problem[/red]  {problem}")
+                console.print(f"{name}: [red]problem[/red]  {escape(str(problem))}")
             changed = len(report.removed if uninstall else report.created)
             console.print(
                 f"{name}: {changed} {'to change' if dry_run else 'changed'}, {len(report.unchanged)} unchanged"
@@ -47,7 +48,7 @@ def install(*, crm: str, dry_run: bool, uninstall: bool, config: Path | None) ->
     except ConfigurationError as error:
         fail_configuration(error)
     except FatalError as error:
-        console.print(f"install failed: {type(error).__name__}: {error}")
+        console.print(f"install failed: {type(error).__name__}: {escape(str(error))}")
         raise typer.Exit(code=EXIT["failed"]) from None
 
 
@@ -70,13 +71,13 @@ def check_mappings(*, crm: str, config: Path | None, offline: bool) -> None:
             described = {obj: adapter.describe(obj) for obj in mapping.objects}
             problems = check_mapping(mapping, described, adapter.value_counts, synthetic=SYNTHETIC_FIELDS)
             for problem in problems:
-                console.print(f"{name}: {problem}")
+                console.print(f"{name}: {escape(str(problem))}")
             console.print(f"{name}: {len(problems)} problem(s) against the CRM")
             problems_found += len(problems)
     except ConfigurationError as error:
         fail_configuration(error)
     except FatalError as error:
-        console.print(f"check failed: {type(error).__name__}: {error}")
+        console.print(f"check failed: {type(error).__name__}: {escape(str(error))}")
         raise typer.Exit(code=EXIT["failed"]) from None
     if problems_found:
         raise typer.Exit(code=1)
@@ -89,9 +90,13 @@ def upgrade_database(*, config: Path | None, store_url: str | None) -> None:
         settings = bootstrap.load(config)
     except ConfigurationError as error:
         fail_configuration(error)
-    engine = create_store_engine(store_url or settings.store.url)
+    target = store_url or settings.store.url
+    created = bootstrap.store_is_new(target)
+    engine = create_store_engine(target)
     before = current_revision(engine)
     upgrade(engine)
+    if created:
+        bootstrap.announce_new_store(target)
     print(
         f"store at revision {HEAD}"
         + (" (already current)" if before == HEAD else f" (was {before or 'empty'})")

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from connector import bootstrap
 from connector.commands.common import fail_configuration
@@ -28,6 +29,15 @@ def _store(config: Path | None, store_url: str | None) -> Store:
     return bootstrap.store_for(settings, store_url)
 
 
+def _nothing_kept(store: Store, crm: str, record_id: str) -> str:
+    """Why there is no entry: a store without any run is most likely the wrong store (a wrong --config, or a
+    relative store path read from another working directory), so the message names the store it opened."""
+    if store.runs.recent(limit=1):
+        return f"no audit entries for {crm} {record_id}"
+    where = bootstrap.describe_store(store.engine.url.render_as_string(hide_password=False))
+    return f"this store has no runs yet: {where} — is --config pointing at the right file?"
+
+
 def _flags(decision: Mapping[str, Any]) -> str:
     call = "no call" if decision["do_not_cold_call"] else "call ok"
     email = "e-mail ok" if decision["email_allowed"] else "no e-mail"
@@ -38,19 +48,21 @@ def show_record(*, crm: str, record_id: str, config: Path | None, store_url: str
     """Every decision kept for one record, oldest first, with its reasons and what was written."""
     store = _store(config, store_url)
     rows = store.audit.history(crm, record_id)
+    missing = "" if rows else _nothing_kept(store, crm, record_id)
     store.close()
     console = Console()
     if not rows:
-        console.print(f"no audit entries for {crm} {record_id}")
+        print(missing)
         raise typer.Exit(code=1)
-    table = Table(title=f"{crm} {record_id}: {len(rows)} decision(s)", show_lines=True)
+    # Text, not markup strings: reasons hold "[contested]" and "[phone]", which rich would drop as tags.
+    table = Table(title=Text(f"{crm} {record_id}: {len(rows)} decision(s)"), show_lines=True)
     for column in ("when (UTC)", "run", "category", "flags", "write", "reasons", "policy"):
         table.add_column(column)
     for row in rows:
         reasons = "\n".join(
             f"{r['rule']} [{r['channel']}] {r['citation']}: {r['text']}" for r in row.decision["reasons"]
         )
-        table.add_row(
+        cells = (
             row.decided_at.strftime("%Y-%m-%d %H:%M:%S"),
             str(row.run_id),
             row.decision["lawful_use"],
@@ -59,6 +71,7 @@ def show_record(*, crm: str, record_id: str, config: Path | None, store_url: str
             reasons,
             row.policy_id,
         )
+        table.add_row(*map(Text, cells))
     console.print(table)
 
 
@@ -85,9 +98,10 @@ def export_record(
     runs = {
         run.id: run for run in store.runs.recent(crm, limit=100_000) if run.id in {r.run_id for r in rows}
     }
+    missing = "" if rows else _nothing_kept(store, crm, record_id)
     store.close()
     if not rows:
-        print(f"no audit entries for {crm} {record_id}")
+        print(missing)
         raise typer.Exit(code=1)
     pack = {
         "crm": crm,
