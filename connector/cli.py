@@ -47,21 +47,27 @@ ConfigOption = Annotated[
 
 
 def _parse_now(value: str | None) -> date:
+    """The evaluation date, read exactly as ContactFacts dates are (YYYY-MM-DD only: not 20261203)."""
     if value is None:
         return date.today()
+    from pydantic import TypeAdapter, ValidationError
+
+    from connector.models import IsoDate
+
     try:
-        return date.fromisoformat(value)
-    except ValueError:
+        return TypeAdapter(IsoDate).validate_python(value)
+    except ValidationError:
         raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint="--now") from None
 
 
 @contextmanager
-def _open_input(path: str) -> Iterator[IO[str]]:
+def _open_input(path: str) -> Iterator[IO[bytes]]:
+    """The input as bytes: lines are decoded one by one, so bad bytes spoil only their own line."""
     if path == "-":
-        yield sys.stdin
+        yield sys.stdin.buffer
         return
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the context manager
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the context manager
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="FILE") from None
     with handle:
@@ -89,19 +95,12 @@ def classify(
 
     A bad line yields {"id": ..., "error": ...} on stdout and a message on stderr; the exit status is then 1.
     """
-    from connector.jsonlines import LineError, classify_lines
+    from connector.jsonlines import write_decisions
 
+    today = _parse_now(now)
     settings = _policy_settings(profile, config)
-    failed = 0
-    out = sys.stdout
-    with _open_input(file) as lines:
-        for line_no, result in classify_lines(lines, now=_parse_now(now), settings=settings):
-            if isinstance(result, LineError):
-                failed += 1
-                print(f"line {line_no}: {result.error}", file=sys.stderr)
-                out.write(result.to_json() + "\n")
-            else:
-                out.write(result.model_dump_json() + "\n")
+    with _open_input(file) as source:
+        failed = write_decisions(source, sys.stdout.buffer, sys.stderr, now=today, settings=settings)
     if failed:
         raise typer.Exit(code=1)
 
@@ -117,24 +116,21 @@ def explain(
     from rich.console import Console
 
     from connector.explain import explain_plain, explain_rich
-    from connector.jsonlines import LineError, classify_lines
-    from connector.models import ContactFacts
+    from connector.jsonlines import LineError, classify_stream
 
+    today = _parse_now(now)
     settings = _policy_settings(profile, config)
     console = Console()
     failed = 0
-    with _open_input(file) as handle:
-        lines = handle.readlines()
-    for line_no, result in classify_lines(lines, now=_parse_now(now), settings=settings):
-        if isinstance(result, LineError):
-            failed += 1
-            print(f"line {line_no}: {result.error}", file=sys.stderr)
-            continue
-        facts = ContactFacts.model_validate_json(lines[line_no - 1])
-        if console.is_terminal:
-            explain_rich(console, result, facts)
-        else:
-            print(explain_plain(result, facts) + "\n")
+    with _open_input(file) as source:
+        for line_no, facts, result in classify_stream(source, now=today, settings=settings):
+            if isinstance(result, LineError):
+                failed += 1
+                print(f"line {line_no}: {result.error}", file=sys.stderr)
+            elif console.is_terminal:
+                explain_rich(console, result, facts)
+            else:
+                print(explain_plain(result, facts) + "\n")
     if failed:
         raise typer.Exit(code=1)
 
@@ -224,7 +220,9 @@ def sandbox(
 StoreOption = Annotated[
     str | None,
     typer.Option(
-        "--store", help="Store URL (default: [store] url, else sqlite:///lawful-crm.db).", show_default=False
+        "--store",
+        help="Store URL (default: \\[store] url, else sqlite:///lawful-crm.db).",
+        show_default=False,
     ),
 ]
 CrmChoice = Annotated[str, typer.Option("--crm", help="salesforce, hubspot or all (every configured CRM).")]
@@ -372,7 +370,7 @@ def serve(
         typer.Option(
             "--public-url",
             help="The URL prefix the CRMs call (behind a proxy); HubSpot signs the full URL. "
-            "Default: [webhooks] public_base_url, else the request's own.",
+            "Default: \\[webhooks] public_base_url, else the request's own.",
             show_default=False,
         ),
     ] = None,

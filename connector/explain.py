@@ -1,4 +1,8 @@
-"""Human-readable explanations of Decisions and of the rule catalogue: plain text, or rich on a terminal."""
+"""Human-readable explanations of Decisions and of the rule catalogue: plain text, or rich on a terminal.
+
+On a terminal every dynamic text goes to rich as a ``Text``, never as a markup string: rule texts hold
+``[contested]`` and ``[uncertain: …]``, which rich would read as markup tags and drop, and ids are input.
+"""
 
 from __future__ import annotations
 
@@ -54,12 +58,12 @@ def explain_rich(console: Console, decision: Decision, facts: ContactFacts | Non
 
     summary = Table.grid(padding=(0, 2))
     summary.add_row(
-        "Sales call", flag(allowed=not decision.do_not_cold_call), f"basis: {decision.basis.call.value}"
+        "Sales call", flag(allowed=not decision.do_not_cold_call), Text(f"basis: {decision.basis.call.value}")
     )
     summary.add_row(
-        "Marketing email", flag(allowed=decision.email_allowed), f"basis: {decision.basis.email.value}"
+        "Marketing email", flag(allowed=decision.email_allowed), Text(f"basis: {decision.basis.email.value}")
     )
-    summary.add_row("Category", decision.lawful_use.value, "")
+    summary.add_row("Category", Text(decision.lawful_use.value), "")
     review = Text("yes", style="bold yellow") if decision.review_needed else Text("no")
     summary.add_row("Review needed", review, "")
     why = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
@@ -68,10 +72,10 @@ def explain_rich(console: Console, decision: Decision, facts: ContactFacts | Non
     why.add_column("reason")
     why.add_column("citation", style="dim")
     for reason in decision.reasons:
-        why.add_row(reason.rule, _CHANNEL[reason.channel], reason.text, reason.citation)
+        why.add_row(Text(reason.rule), _CHANNEL[reason.channel], Text(reason.text), Text(reason.citation))
     actions = Text("Required actions: " + (", ".join(decision.required_actions) or "none"))
     body = Group(summary, Text(""), why, Text(""), actions, Text(decision.policy, style="dim"))
-    console.print(Panel(body, title=_header(decision, facts), title_align="left"))
+    console.print(Panel(body, title=Text(_header(decision, facts)), title_align="left"))
 
 
 def rules_plain(rules: Iterable[RuleInfo]) -> str:
@@ -88,12 +92,8 @@ def rules_rich(console: Console, rules: Iterable[RuleInfo]) -> None:
         table.add_column(column, overflow="fold")
     for r in rules:
         table.add_row(
-            r.id,
-            r.channel,
-            r.country,
-            _dates(r),
-            r.citation,
-            r.summary + (" [contested]" if r.contested else ""),
+            *map(Text, (r.id, r.channel, r.country, _dates(r), r.citation)),
+            Text(r.summary + (" [contested]" if r.contested else "")),
         )
     console.print(table)
 

@@ -217,7 +217,7 @@ class Screening(_Value):
 class DataIssue(_Value):
     """A problem the mapping found in the CRM record (invalid phone, malformed e-mail, unmapped value).
 
-    An issue on a channel closes that channel with ``review_needed`` (rule G9): bad data never yields a
+    An issue on a channel closes that channel with ``review_needed`` (rule G8): bad data never yields a
     permissive guess. ``code`` is a short machine word; it never carries the offending value.
     """
 

@@ -33,7 +33,8 @@ def show_queue(*, crm: str | None, limit: int, config: Path | None, store_url: s
         dead = store.queue.dead_letters(crm, limit=limit)
     finally:
         store.close()
-    console = Console()
+    # record ids and error codes are printed as they are, never read as markup
+    console = Console(markup=False)
     if not depth:
         console.print("the queue is empty")
         return

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from connector.sync.run import SyncResult
 
@@ -88,4 +89,4 @@ def print_summary(console: Console, result: SyncResult, *, elapsed_s: float) -> 
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
     if result.message:
-        console.print(result.message)
+        console.print(Text(result.message))  # an error text: never read as markup, whatever the console

@@ -46,7 +46,8 @@ def run_sync_command(
 ) -> None:
     """Sync each chosen CRM in turn; exit with the most severe outcome (see README, exit statuses)."""
     configure_logging()
-    console = Console(stderr=False)
+    # messages carry error texts and paths: printed as they are, never read as markup
+    console = Console(stderr=False, markup=False)
     try:
         settings = bootstrap.load(config)
         names = bootstrap.configured_crms(settings, crm)

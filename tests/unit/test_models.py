@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -82,3 +84,34 @@ def test_consent_needs_a_channel_and_a_date() -> None:
     assert facts(consents=[{"channel": "email", "date": date(2026, 1, 1)}]).consents[0].date == date(
         2026, 1, 1
     )
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 0, 1, "0", None])
+@pytest.mark.parametrize(
+    ("field", "make"),
+    [
+        ("published_for_offers", lambda v: {"email": {"kind": "role_generic", "published_for_offers": v}}),
+        ("specific", lambda v: {"consents": [{"channel": "email", "date": "2026-01-01", "specific": v}]}),
+        ("paid", lambda v: {"customer": {"paid": v}}),
+        ("listed", lambda v: {"dnc": [{"list": "OWN", "listed": v, "checked": "2026-11-01"}]}),
+    ],
+)
+def test_booleans_are_json_booleans_only(field: str, make: Any, value: object) -> None:
+    """ "yes" or 0 is not read as a boolean: a guess could open a channel the data does not support."""
+    with pytest.raises(ValidationError, match=field):
+        ContactFacts.model_validate({"id": "x", **make(value)})
+    assert ContactFacts.model_validate_json(json.dumps({"id": "x", **make(True)}))
+
+
+@pytest.mark.parametrize(
+    "record_id", ["", "   ", "\t", "003\n", "003\x00A", "003\u2028", "003\u202eA", "003\ud800"]
+)
+def test_ids_must_be_printable_and_not_blank(record_id: str) -> None:
+    """A blank id matches no record; control, format and separator characters break lines or hide text."""
+    with pytest.raises(ValidationError, match="id"):
+        ContactFacts.model_validate({"id": record_id})
+
+
+def test_ordinary_ids_are_kept_as_given() -> None:
+    for record_id in ("003Sb00000000FDIAY", "1296", "lead 7", "Müller-1"):
+        assert ContactFacts.model_validate({"id": record_id}).id == record_id
