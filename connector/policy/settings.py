@@ -9,7 +9,7 @@ from connector.models import Profile
 
 __all__ = ["RULESET_VERSION", "PolicySettings"]
 
-RULESET_VERSION = "2026.11"
+RULESET_VERSION = "2026.12"
 
 
 @dataclass(frozen=True, slots=True)

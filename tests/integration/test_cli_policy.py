@@ -101,7 +101,7 @@ def test_explain_prints_flags_rules_citations_and_actions_as_plain_text_when_pip
         "N2",
         "Tw 11.7(1)",
         "Required actions: art14_notice",
-        "lawful-use 2026.11 conservative",
+        "lawful-use 2026.12 conservative",
     ):
         assert expected in text
 

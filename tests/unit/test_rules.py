@@ -401,7 +401,7 @@ def test_a_data_issue_closes_only_its_own_channel() -> None:
 
 def test_policy_id_names_the_rule_set_profile_and_settings() -> None:
     """Different settings give a different policy id; equal settings give the same one."""
-    assert CONSERVATIVE.policy_id.startswith("lawful-use 2026.11 conservative ")
+    assert CONSERVATIVE.policy_id.startswith("lawful-use 2026.12 conservative ")
     assert PolicySettings().policy_id == CONSERVATIVE.policy_id
     assert PolicySettings(consent_max_idle_months=12).policy_id != CONSERVATIVE.policy_id
     assert LEGAL_MINIMUM.policy_id.split()[2] == "legal_minimum"
