@@ -140,18 +140,9 @@ def store_for(settings: Settings, url: str | None = None) -> Store:
     return store
 
 
-def screening_for(store: Store, crm: str) -> tuple[PhoneScreener | None, bool]:
-    """The do-not-call screener when any register is imported, and whether a register changed since the
-    last completed full sync of ``crm`` (then every record must be screened again: a full run)."""
+def screening_for(store: Store) -> PhoneScreener:
+    """The do-not-call screener of this store. It is used even before any register is imported, so that each
+    record's hashed numbers are kept and a later import re-screens them from the store."""
     from connector.dnc.registers import DncRegisters
 
-    registers = DncRegisters(store)
-    imported = [status for status in registers.status() if status.imported]
-    if not imported:
-        return None, False
-    runs = store.runs.recent(crm, limit=200)
-    full_runs = [run for run in runs if run.outcome == "completed" and run.kind == "full"]
-    if not full_runs:
-        return registers, False
-    last_full = full_runs[0].started_at
-    return registers, any(s.updated_at is not None and s.updated_at > last_full for s in imported)
+    return DncRegisters(store)

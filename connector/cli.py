@@ -46,7 +46,7 @@ ConfigOption = Annotated[
 ]
 
 
-def _parse_now(value: str | None) -> date:
+def _parse_now(value: str | None, *, option: str = "--now") -> date:
     """The evaluation date, read exactly as ContactFacts dates are (YYYY-MM-DD only: not 20261203)."""
     if value is None:
         return date.today()
@@ -57,7 +57,17 @@ def _parse_now(value: str | None) -> date:
     try:
         return TypeAdapter(IsoDate).validate_python(value)
     except ValidationError:
-        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint="--now") from None
+        raise typer.BadParameter("expected a date as YYYY-MM-DD", param_hint=option) from None
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Decide as of this date (YYYY-MM-DD) instead of today: a dry run previews the flags of a day ahead.",
+        show_default=False,
+    ),
+]
 
 
 @contextmanager
@@ -249,10 +259,12 @@ def sync(
     report: Annotated[
         Path | None, typer.Option("--report", help="List every planned change in FILE.csv or FILE.json.")
     ] = None,
+    as_of: AsOfOption = None,
     config: ConfigOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Pull, classify and write back the flags of every changed contact and lead.
+    """Pull, classify and write back the flags of every changed contact and lead, and of every record whose
+    flags are due to change without an edit (a decision that expired, a new policy or register).
 
     Exit status: 0 done, 1 done but some records failed, 2 configuration error, 3 stopped cleanly (quota,
     --limit, another sync running: the next run resumes), 4 refused by the blast-radius guard, 5 failed.
@@ -262,7 +274,13 @@ def sync(
 
     if report is not None and report.suffix.lower() not in (".csv", ".json"):
         raise typer.BadParameter("the report file must end in .csv or .json", param_hint="--report")
-    options = SyncOptions(full=full, dry_run=dry_run, limit=limit, accept_large_change=accept_large_change)
+    options = SyncOptions(
+        full=full,
+        dry_run=dry_run,
+        limit=limit,
+        accept_large_change=accept_large_change,
+        as_of=_parse_now(as_of, option="--as-of") if as_of is not None else None,
+    )
     run_sync_command(crm=crm, options=options, report=report, config=config, store_url=store)
 
 
@@ -317,6 +335,29 @@ def db_upgrade(config: ConfigOption = None, store: StoreOption = None) -> None:
     from connector.commands.admin import upgrade_database
 
     upgrade_database(config=config, store_url=store)
+
+
+@app.command()
+def upcoming(
+    days: Annotated[int, typer.Option("--days", min=1, help="How far ahead to look.")] = 90,
+    crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_of: AsOfOption = None,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Which flags will change on which day without any edit, and why (consents going stale, a rule taking
+    effect, a screening growing old); read from the store alone, no CRM is called."""
+    from connector.commands.upcoming import show_upcoming
+
+    show_upcoming(
+        crm=crm,
+        days=days,
+        as_of=_parse_now(as_of, option="--as-of"),
+        as_json=as_json,
+        config=config,
+        store_url=store,
+    )
 
 
 audit_app = typer.Typer(help="The evidence behind each record's flags.", no_args_is_help=True)
@@ -374,11 +415,19 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Receive CRM webhooks, process them within seconds, and run the scheduled sync; stops on SIGTERM/Ctrl-C."""
     from connector.commands.serve import serve as run_serve
 
-    run_serve(host=host, port=port, config=config, store_url=store, public_url=public_url)
+    run_serve(
+        host=host,
+        port=port,
+        config=config,
+        store_url=store,
+        public_url=public_url,
+        as_of=_parse_now(as_of, option="--as-of") if as_of is not None else None,
+    )
 
 
 queue_app = typer.Typer(help="The webhook queue: depth, dead letters, retries.", no_args_is_help=True)

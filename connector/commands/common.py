@@ -17,6 +17,7 @@ EXIT = {
     "record_failures": 1,
     "usage": 2,
     "stopped": 3,
+    "interrupted": 3,
     "refused": 4,
     "failed": 5,
 }

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class _Process:
     wake: threading.Event = field(default_factory=threading.Event)
     threads: dict[str, threading.Thread] = field(default_factory=dict)
     worker_ready: threading.Event | None = None
+    as_of: date | None = None
+    """Decide as of this day instead of today (tests): the scheduled sync and the worker."""
 
     @property
     def owner(self) -> str:
@@ -69,24 +71,26 @@ class _Process:
         name = _crm_name(crm)
         mapping = self.mappings[crm]
         adapter = bootstrap.build_crm(self.settings, name, mapping)
-        screener, _ = bootstrap.screening_for(self.store, name)
         return Pipeline(
-            adapter, CompiledMapping(mapping), self.settings.policy.to_policy(), self.store, screener
+            adapter,
+            CompiledMapping(mapping),
+            self.settings.policy.to_policy(),
+            self.store,
+            bootstrap.screening_for(self.store),
         )
 
     def sync_one(self, crm: str) -> SyncResult:
         name = _crm_name(crm)
         mapping = self.mappings[crm]
         adapter = bootstrap.build_crm(self.settings, name, mapping)
-        screener, registers_changed = bootstrap.screening_for(self.store, name)
-        options = SyncOptions(full=registers_changed, guard_share=self.settings.sync.guard_share)
+        options = SyncOptions(guard_share=self.settings.sync.guard_share, as_of=self.as_of)
         return run_sync(
             adapter,
             CompiledMapping(mapping),
             self.settings.policy.to_policy(),
             self.store,
             options,
-            screener=screener,
+            screener=bootstrap.screening_for(self.store),
         )
 
     def worker(self) -> Worker:
@@ -96,6 +100,7 @@ class _Process:
             max_attempts=hooks.max_attempts,
             lease=timedelta(seconds=hooks.lease_s),
             poll_s=hooks.poll_s,
+            as_of=self.as_of,
         )
         return Worker(self.store, self.pipeline, self.metrics, options)
 
@@ -131,7 +136,7 @@ def _crm_name(crm: str) -> bootstrap.CrmName:
     raise ConfigurationError(f"unknown CRM {crm!r} in the queue")
 
 
-def _configure(config: Path | None, store_url: str | None) -> _Process:
+def _configure(config: Path | None, store_url: str | None, as_of: date | None = None) -> _Process:
     try:
         settings = bootstrap.load(config)
         names = bootstrap.configured_crms(settings, "all")
@@ -139,7 +144,7 @@ def _configure(config: Path | None, store_url: str | None) -> _Process:
         validate_schedule(settings.sync.schedule, settings.sync.time_zone)
     except ConfigurationError as error:
         fail_configuration(error)
-    return _Process(settings, mappings, bootstrap.store_for(settings, store_url))
+    return _Process(settings, mappings, bootstrap.store_for(settings, store_url), as_of=as_of)
 
 
 def _announce(server: uvicorn.Server, process: _Process, receiver: ReceiverConfig) -> None:
@@ -161,11 +166,17 @@ def _announce(server: uvicorn.Server, process: _Process, receiver: ReceiverConfi
 
 
 def serve(
-    *, host: str, port: int, config: Path | None, store_url: str | None, public_url: str | None
+    *,
+    host: str,
+    port: int,
+    config: Path | None,
+    store_url: str | None,
+    public_url: str | None,
+    as_of: date | None = None,
 ) -> None:
     """Run until SIGTERM or SIGINT: receiver on ``host:port``, worker and schedule alongside."""
     configure_logging()
-    process = _configure(config, store_url)
+    process = _configure(config, store_url, as_of)
     gate_transactions(process.store.engine)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     receiver = ReceiverConfig.from_settings(process.settings, process.mappings, public_url=public_url)

@@ -73,6 +73,7 @@ def print_summary(console: Console, result: SyncResult, *, elapsed_s: float) -> 
     table.add_column("count", justify="right")
     rows: list[tuple[str, Any]] = [
         ("records read", tally.read),
+        ("  of which decided again from the store", result.redecided),
         ("deleted in the CRM", tally.deleted),
         *((f"  category {name}", n) for name, n in tally.categories.most_common()),
         *((f"  {name}", n) for name, n in sorted(tally.transitions.items())),
@@ -88,5 +89,7 @@ def print_summary(console: Console, result: SyncResult, *, elapsed_s: float) -> 
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
+    for note in result.notes:
+        console.print(Text(f"{result.crm}: {note}"))
     if result.message:
         console.print(Text(result.message))  # an error text: never read as markup, whatever the console

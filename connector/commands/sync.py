@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,11 @@ from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
 __all__ = ["run_sync_command"]
 
 LOCK_TTL = timedelta(hours=12)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a sync the way Ctrl-C does: the run's ``finally`` records it as interrupted."""
+    raise KeyboardInterrupt
 
 
 def _exit_code(results: list[SyncResult]) -> int:
@@ -60,6 +66,7 @@ def run_sync_command(
     results: list[SyncResult] = []
     change_report = ChangeReport(report) if report is not None else None
     progress = SyncProgress(console)
+    signal.signal(signal.SIGTERM, _interrupt)  # recorded as interrupted, like Ctrl-C, never as completed
     try:
         for name in names:
             if not store.locks.acquire(f"sync:{name}", owner, now=datetime.now(UTC), ttl=LOCK_TTL):
@@ -75,6 +82,12 @@ def run_sync_command(
                 )
             finally:
                 store.locks.release(f"sync:{name}", owner)
+    except KeyboardInterrupt:
+        progress.stop()
+        console.print(
+            "interrupted: the run is recorded as interrupted; the next run resumes and redoes what it owed"
+        )
+        raise typer.Exit(code=EXIT["interrupted"]) from None
     finally:
         progress.stop()
         if change_report is not None:
@@ -95,12 +108,7 @@ def _sync_one(
     console: Console,
 ) -> SyncResult:
     started = time.monotonic()
-    screener, registers_changed = bootstrap.screening_for(store, name)
-    if registers_changed and not options.full:
-        console.print(
-            f"{name}: a do-not-call register changed since the last sync: every record is screened again"
-        )
-        options = dataclasses.replace(options, full=True)
+    screener = bootstrap.screening_for(store)
     try:
         adapter = bootstrap.build_crm(settings, name, mapping)
         result = run_sync(

@@ -7,8 +7,9 @@ The shell around the pure parts: it reads list files (``readers``), normalises a
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from connector.dnc.staging import StagedImport
 from connector.dnc.store import CurrentList, DncStore
 from connector.models import RegisterList, Screening
 from connector.store import Store
-from connector.sync.screening import PhonesToScreen
+from connector.sync.screening import HashedNumber, PhonesToScreen
 
 __all__ = ["DEFAULT_MAX_REJECTED_SHARE", "DncRegisters", "Progress"]
 
@@ -219,19 +220,46 @@ class DncRegisters:
         return self._store.remove_own(self._hash()(parsed.number), today=self._today(), now=self._clock())
 
     def screen(self, records: Mapping[str, PhonesToScreen]) -> dict[str, tuple[Screening, ...]]:
-        """PhoneScreener: Screenings per record for every imported list that applies to its valid numbers.
+        """Screenings per record for every imported list that applies to its valid numbers.
 
         Numbers that are no valid number are left out (the mapping has already flagged them). One query for the
         whole page, whatever its size up to 30,000 distinct numbers.
         """
+        return self.screen_numbers(self.numbers(records))
+
+    def numbers(self, records: Mapping[str, PhonesToScreen]) -> dict[str, tuple[HashedNumber, ...]]:
+        """PhoneScreener: each record's valid numbers as keyed hashes with their calling codes."""
         hasher = self._hash()
-        wanted: list[Wanted] = []
+        found: dict[str, tuple[HashedNumber, ...]] = {}
         for record_id, phones in records.items():
+            hashed = []
             for text in phones.numbers:
                 number = normalise(text, phones.country)
                 if isinstance(number, E164):
-                    wanted.append((record_id, hasher(number.number), number.calling_code))
+                    hashed.append((hasher(number.number).hex(), number.calling_code))
+            if hashed:
+                found[record_id] = tuple(sorted(set(hashed)))
+        return found
+
+    def screen_numbers(
+        self, records: Mapping[str, Sequence[HashedNumber]]
+    ) -> dict[str, tuple[Screening, ...]]:
+        """PhoneScreener: Screenings per record from hashed numbers (kept in the store; no number needed)."""
+        wanted: list[Wanted] = [
+            (record_id, bytes.fromhex(number_hash), calling_code)
+            for record_id, numbers in records.items()
+            for number_hash, calling_code in numbers
+        ]
         return self._screen(wanted)
+
+    def version(self) -> str:
+        """PhoneScreener: the lists in use with their versions and last change, as one short token."""
+        current = self._store.current()
+        text = ";".join(
+            f"{register.value}:{found.version_id}:{found.updated_at.isoformat()}"
+            for register, found in sorted(current.items(), key=lambda item: item[0].value)
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16] if text else "none"
 
     def _screen(self, wanted: list[Wanted]) -> dict[str, tuple[Screening, ...]]:
         if not wanted:

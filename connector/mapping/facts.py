@@ -7,6 +7,7 @@ or entity type stays unknown (the policy reviews the record). Issue codes name t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -51,6 +52,11 @@ class CompiledMapping:
     """A MappingFile with its lookup tables prepared once per run."""
 
     mapping: MappingFile
+
+    @cached_property
+    def digest(self) -> str:
+        """A short hash of the mapping: facts made under another mapping need the raw fields again."""
+        return hashlib.sha256(self.mapping.model_dump_json().encode()).hexdigest()[:16]
 
     @cached_property
     def free_mail(self) -> frozenset[str]:

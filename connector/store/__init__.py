@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from connector.store.audit import Audit, AuditEntry, AuditRow
+from connector.store.audit import Audit, AuditEntry, AuditRow, Grounds
+from connector.store.due import DueRecord, DueRecords, DueTally, Upcoming
 from connector.store.engine import create_store_engine, upgrade
 from connector.store.locks import Locks
 from connector.store.queue import ClaimedEvent, DeadLetter, EventQueue, NewEvent, QueueDepth
@@ -18,6 +19,7 @@ from connector.store.runs import Cursors, RunLog, RunRow
 
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
 __all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
+__all__ += ["DueRecord", "DueRecords", "DueTally", "Grounds", "Upcoming"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Store:
     audit: Audit
     locks: Locks
     queue: EventQueue
+    due: DueRecords
 
     def close(self) -> None:
         self.engine.dispose()
@@ -45,6 +48,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         audit=Audit(engine),
         locks=Locks(engine),
         queue=EventQueue(engine),
+        due=DueRecords(engine),
     )
 
 

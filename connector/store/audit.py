@@ -19,10 +19,21 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from connector.models import ContactFacts, Decision
 from connector.store.tables import decisions, events, record_states
 
-__all__ = ["Audit", "AuditEntry", "AuditRow"]
+__all__ = ["Audit", "AuditEntry", "AuditRow", "Grounds"]
 
 _SETTLED = {"written": "settled", "unchanged": "settled"}
 _CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Grounds:
+    """What a record's decision rests on besides its facts and the policy: the mapping that made the facts, the
+    register versions its numbers were screened against, and the keyed hashes of those numbers (never a
+    number). ``phones`` None = unknown (decided before the store kept them); empty = no valid number."""
+
+    mapping_hash: str | None = None
+    screened_with: str | None = None
+    phones: tuple[tuple[str, int], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,22 @@ class AuditEntry:
     """``written``, ``unchanged``, ``failed`` or ``gone``."""
     written: Mapping[str, Any] | None = None
     error_code: str | None = None
+    grounds: Grounds = Grounds()
+
+    def state(self) -> dict[str, Any]:
+        """The record_states columns that say what the current flags rest on (see ``Grounds``)."""
+        grounds = self.grounds
+        phones = grounds.phones
+        return {
+            "valid_until": self.decision.valid_until,
+            "policy_id": self.decision.policy,
+            "mapping_hash": grounds.mapping_hash,
+            "screened_with": grounds.screened_with if phones else None,
+            "phones": [list(number) for number in phones] if phones is not None else None,
+        }
+
+
+_STATE_COLUMNS = ("valid_until", "policy_id", "mapping_hash", "screened_with", "phones")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +80,15 @@ class AuditRow:
     error_code: str | None
 
 
+_STATE_KEY = (record_states.c.crm == bindparam("b_crm")) & (
+    record_states.c.record_id == bindparam("b_record_id")
+)
+
+
+def _state_differs(stored: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
+    return any(stored[name] != state[name] for name in _STATE_COLUMNS)
+
+
 def _fingerprint(facts: Mapping[str, Any], decision: Mapping[str, Any], status: str) -> str:
     text = json.dumps([facts, decision, _SETTLED.get(status, status)], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -63,18 +99,29 @@ class Audit:
         self._engine = engine
 
     def record(self, crm: str, run_id: int, entries: Sequence[AuditEntry], *, now: datetime) -> int:
-        """Keep the entries whose record changed since its last entry; return how many were kept."""
+        """Keep the entries whose record changed since its last entry; return how many were kept.
+
+        Every entry also refreshes what its record's flags rest on (expiry, policy, mapping, screening) where
+        that changed, so a record decided again with the same outcome is no longer due."""
         prepared = []
         for entry in entries:
             facts = entry.facts.model_dump(mode="json", exclude_defaults=True)
             decision = entry.decision.model_dump(mode="json")
             prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
         with self._engine.begin() as db:
-            known = self._fingerprints(db, crm, [e.record_id for e, *_ in prepared])
+            known = self._known(db, crm, [e.record_id for e, *_ in prepared])
             fresh: dict[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]] = {}
+            restated: dict[str, AuditEntry] = {}
             for item in prepared:
-                if known.get(item[0].record_id) != item[3]:
-                    fresh[item[0].record_id] = item  # the last entry of a record in one batch wins
+                entry, fingerprint = item[0], item[3]
+                stored = known.get(entry.record_id)
+                if stored is None or stored["fingerprint"] != fingerprint:
+                    fresh[entry.record_id] = item  # the last entry of a record in one batch wins
+                    restated.pop(entry.record_id, None)
+                elif entry.record_id not in fresh and _state_differs(stored, entry.state()):
+                    restated[entry.record_id] = entry
+            if restated:
+                self._restate(db, crm, restated.values())
             if not fresh:
                 return 0
             inserted = db.execute(
@@ -106,6 +153,7 @@ class Audit:
                     "object_type": entry.object_type,
                     "fingerprint": fingerprint,
                     "decision_id": ids[record_id],
+                    **entry.state(),
                 }
                 for record_id, (entry, _, _, fingerprint) in fresh.items()
             ]
@@ -114,31 +162,40 @@ class Audit:
             if inserts:
                 db.execute(insert(record_states), inserts)
             if updates:
-                key = (record_states.c.crm == bindparam("b_crm")) & (
-                    record_states.c.record_id == bindparam("b_record_id")
-                )
                 db.execute(
                     update(record_states)
-                    .where(key)
+                    .where(_STATE_KEY)
                     .values(
                         fingerprint=bindparam("fingerprint"),
                         decision_id=bindparam("decision_id"),
                         object_type=bindparam("object_type"),
+                        **{name: bindparam(name) for name in _STATE_COLUMNS},
                     ),
                     [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
                 )
         return len(fresh)
 
     @staticmethod
-    def _fingerprints(db: Any, crm: str, record_ids: Iterable[str]) -> dict[str, str]:
+    def _restate(db: Any, crm: str, entries: Iterable[AuditEntry]) -> None:
+        rows = [{"b_crm": crm, "b_record_id": entry.record_id, **entry.state()} for entry in entries]
+        db.execute(
+            update(record_states)
+            .where(_STATE_KEY)
+            .values(**{name: bindparam(name) for name in _STATE_COLUMNS}),
+            rows,
+        )
+
+    @staticmethod
+    def _known(db: Any, crm: str, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Fingerprint and state of each record already on file."""
         ids = list(dict.fromkeys(record_ids))
-        found: dict[str, str] = {}
+        found: dict[str, dict[str, Any]] = {}
+        columns = [record_states.c.record_id, record_states.c.fingerprint]
+        columns += [record_states.c[name] for name in _STATE_COLUMNS]
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            query = select(record_states.c.record_id, record_states.c.fingerprint).where(
-                record_states.c.crm == crm, record_states.c.record_id.in_(chunk)
-            )
-            found.update({row.record_id: row.fingerprint for row in db.execute(query)})
+            query = select(*columns).where(record_states.c.crm == crm, record_states.c.record_id.in_(chunk))
+            found.update({row.record_id: dict(row._mapping) for row in db.execute(query)})
         return found
 
     def history(self, crm: str, record_id: str) -> list[AuditRow]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
@@ -26,20 +26,57 @@ class RunRow:
     outcome: str
     policy_id: str
     counts: Mapping[str, Any]
+    mapping_hash: str | None = None
+    as_of: date | None = None
 
 
 class RunLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def start(self, crm: str, kind: str, *, policy_id: str, now: datetime) -> int:
+    def start(
+        self,
+        crm: str,
+        kind: str,
+        *,
+        policy_id: str,
+        now: datetime,
+        mapping_hash: str | None = None,
+        as_of: date | None = None,
+    ) -> int:
         with self._engine.begin() as db:
             row = db.execute(
                 insert(runs)
-                .values(crm=crm, kind=kind, started_at=now, outcome="running", policy_id=policy_id, counts={})
+                .values(
+                    crm=crm,
+                    kind=kind,
+                    started_at=now,
+                    outcome="running",
+                    policy_id=policy_id,
+                    counts={},
+                    mapping_hash=mapping_hash,
+                    as_of=as_of,
+                )
                 .returning(runs.c.id)
             ).one()
         return int(row.id)
+
+    def full_run_owed(self, crm: str, mapping_hash: str) -> str | None:
+        """Why the next sync of ``crm`` must read every record, or None when a completed full run under this
+        mapping is on file. A full run that was interrupted, stopped or failed leaves it owed."""
+        query = (
+            select(runs.c.mapping_hash)
+            .where(runs.c.crm == crm, runs.c.kind == "full", runs.c.outcome == "completed")
+            .order_by(runs.c.id.desc())
+            .limit(1)
+        )
+        with self._engine.connect() as db:
+            last = db.execute(query).first()
+        if last is None:
+            return "no full run of this CRM has completed on this store yet"
+        if last.mapping_hash != mapping_hash:
+            return "the mapping changed since the last completed full run, and new facts need the raw fields"
+        return None
 
     def finish(self, run_id: int, *, outcome: str, counts: Mapping[str, Any], now: datetime) -> None:
         with self._engine.begin() as db:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -62,6 +63,10 @@ runs = Table(
     Column("outcome", String(20), nullable=False),
     Column("policy_id", String(80), nullable=False),
     Column("counts", JSON, nullable=False),
+    # The mapping file's hash: a full run completed under the current mapping is what a mapping change owes.
+    Column("mapping_hash", String(16)),
+    # The date the run decided as of (``--as-of``; otherwise the day it ran).
+    Column("as_of", Date),
 )
 
 cursors = Table(
@@ -106,6 +111,15 @@ record_states = Table(
     # Hash of facts + decision + written values: a new audit entry only when it changes.
     Column("fingerprint", String(32), nullable=False),
     Column("decision_id", Integer, nullable=False),
+    # What the current flags rest on, so that an ordinary run decides again whatever has become due:
+    # the decision's expiry, the policy id and mapping hash it was made under, the register versions its
+    # numbers were screened against (null: no phone number), and the keyed hashes of those numbers.
+    Column("valid_until", Date),
+    Column("policy_id", String(80)),
+    Column("mapping_hash", String(16)),
+    Column("screened_with", String(200)),
+    Column("phones", JSON),
+    Index("ix_record_states_crm_valid_until", "crm", "valid_until"),
 )
 
 events = Table(

@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
+from pydantic import ValidationError
+
 from connector.crm.port import CrmPort, CrmRecord, WriteOutcome, completed_writes
 from connector.errors import ConnectorError
 from connector.mapping.facts import CompiledMapping, facts_from_record
-from connector.mapping.writeback import Crm
+from connector.mapping.writeback import Crm, mirror_values, written_values
 from connector.models import ContactFacts, Decision
 from connector.policy import PolicySettings, evaluate
-from connector.store import AuditEntry, Store
+from connector.store import AuditEntry, DueRecord, Grounds, Store
 from connector.sync.plan import PlannedChange, RecordPlan, plan_record
-from connector.sync.screening import PhoneScreener, PhonesToScreen
+from connector.sync.screening import HashedNumber, PhoneScreener, PhonesToScreen
 
 __all__ = ["Decided", "PageTally", "Pipeline"]
 
@@ -33,6 +35,7 @@ class Decided:
     facts: ContactFacts
     decision: Decision
     plan: RecordPlan
+    grounds: Grounds = field(default_factory=Grounds)
 
 
 @dataclass(slots=True)
@@ -90,26 +93,90 @@ class Pipeline:
     def crm_name(self) -> Crm:
         return self.compiled.mapping.crm
 
+    @cached_property
+    def registers_version(self) -> str | None:
+        """The register versions in use when this pipeline started (read before any screening, so a record
+        is never stamped with versions newer than those it was screened against)."""
+        return self.screener.version() if self.screener is not None else None
+
     def decide(self, records: Sequence[CrmRecord], *, today: date, now: datetime) -> list[Decided]:
         """Facts (screened against the do-not-call registers), decision and plan for each live record."""
-        writeback = self.compiled.mapping.writeback
+        version = self.registers_version
         all_facts = [self._facts(record) for record in records]
+        numbers = self._numbers(records, all_facts)
         if self.screener is not None:
-            all_facts = self._screened(records, all_facts)
+            all_facts = self._screened(all_facts, numbers)
         decided = []
         for record, facts in zip(records, all_facts, strict=True):
-            decision = evaluate(facts, now=today, settings=self.policy)
-            plan = plan_record(
-                record.object_type,
-                record.id,
-                record.fields,
-                decision,
-                writeback=writeback,
-                crm=self.crm_name,
+            phones = numbers.get(record.id, ()) if self.screener is not None else None
+            grounds = Grounds(self.compiled.digest, version, phones)
+            decided.append(self._decided(record, facts, grounds, today=today, now=now))
+        return decided
+
+    def redecide(
+        self, due: Sequence[DueRecord], *, today: date, now: datetime
+    ) -> tuple[list[Decided], list[str]]:
+        """Decide again from what the store keeps, with no read from the CRM: the stored facts, screened
+        again from the kept number hashes, planned against the values the previous decision left in the CRM.
+
+        A record edited in the CRM since is not affected: the incremental pull, which runs first, has read it
+        and stored its new state, so it is no longer due. Returns the decided records and the ids of those whose
+        stored entry can no longer be read (an older model): the caller reads those from the CRM instead."""
+        version = self.registers_version
+        decided = []
+        unreadable = []
+        for item in due:
+            try:
+                facts = ContactFacts.model_validate(item.facts)
+                previous = Decision.model_validate(item.decision)
+            except ValidationError:
+                unreadable.append(item.record_id)
+                continue
+            if item.phones is not None and self.screener is not None:
+                facts = facts.model_copy(update={"dnc": ()})
+            record = CrmRecord(
+                object_type=item.object_type,
+                id=item.record_id,
+                fields=self._shown(previous),
+                modified=now,
+            )
+            decided.append((record, facts, item.phones))
+        screen = {record.id: phones for record, _, phones in decided if phones}
+        found = self.screener.screen_numbers(screen) if self.screener is not None and screen else {}
+        return [
+            self._decided(
+                record,
+                facts.model_copy(update={"dnc": found[record.id]}) if record.id in found else facts,
+                Grounds(self.compiled.digest, version if phones is not None else None, phones),
+                today=today,
                 now=now,
             )
-            decided.append(Decided(record, facts, decision, plan))
-        return decided
+            for record, facts, phones in decided
+        ], unreadable
+
+    def _shown(self, decision: Decision) -> dict[str, object]:
+        """The connector's fields as a settled decision left them in the CRM (``checked`` set: written)."""
+        writeback, crm = self.compiled.mapping.writeback, self.crm_name
+        shown: dict[str, object] = written_values(decision, writeback, crm) | mirror_values(
+            decision, writeback, crm
+        )
+        shown[writeback.checked] = "set"
+        return shown
+
+    def _decided(
+        self, record: CrmRecord, facts: ContactFacts, grounds: Grounds, *, today: date, now: datetime
+    ) -> Decided:
+        decision = evaluate(facts, now=today, settings=self.policy)
+        plan = plan_record(
+            record.object_type,
+            record.id,
+            record.fields,
+            decision,
+            writeback=self.compiled.mapping.writeback,
+            crm=self.crm_name,
+            now=now,
+        )
+        return Decided(record, facts, decision, plan, grounds)
 
     def _facts(self, record: CrmRecord) -> ContactFacts:
         return facts_from_record(
@@ -120,17 +187,27 @@ class Pipeline:
             modified=(record.created or record.modified).date(),
         )
 
-    def _screened(self, records: Sequence[CrmRecord], all_facts: list[ContactFacts]) -> list[ContactFacts]:
-        assert self.screener is not None
+    def _numbers(
+        self, records: Sequence[CrmRecord], all_facts: list[ContactFacts]
+    ) -> dict[str, tuple[HashedNumber, ...]]:
+        """Each record's valid phone numbers as keyed hashes (empty without a screener)."""
+        if self.screener is None:
+            return {}
         phones = {}
         for record, facts in zip(records, all_facts, strict=True):
             fields = self.compiled.mapping.objects[record.object_type].phones
             numbers = [str(record.fields[p.field]) for p in fields if record.fields.get(p.field)]
             if numbers:
                 phones[record.id] = PhonesToScreen(numbers=numbers, country=facts.country)
-        if not phones:
+        return self.screener.numbers(phones) if phones else {}
+
+    def _screened(
+        self, all_facts: list[ContactFacts], numbers: dict[str, tuple[HashedNumber, ...]]
+    ) -> list[ContactFacts]:
+        assert self.screener is not None
+        if not numbers:
             return all_facts
-        found = self.screener.screen(phones)
+        found = self.screener.screen_numbers(numbers)
         return [
             facts.model_copy(update={"dnc": facts.dnc + found[facts.id]}) if found.get(facts.id) else facts
             for facts in all_facts
@@ -198,6 +275,7 @@ class Pipeline:
             write_status=status,
             written=dict(item.plan.update.values) if status == "written" and item.plan.update else None,
             error_code=outcome.code if outcome is not None and not outcome.ok else None,
+            grounds=item.grounds,
         )
 
     @cached_property

@@ -22,7 +22,7 @@ from connector.errors import FatalError, RetriableError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
 from connector.store import Store
-from connector.sync.pipeline import ChangeSink, PageTally, Pipeline
+from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
 from connector.sync.screening import PhoneScreener
 
@@ -37,6 +37,8 @@ RETRY_LIMIT = 10_000
 
 class Outcome(StrEnum):
     COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    """Ctrl-C, SIGTERM or an unexpected error: what the run owed (a full pull, due records) stays owed."""
     STOPPED = "stopped"
     """Quota spent or a limit reached: the next run resumes from the checkpoint."""
     REFUSED = "refused"
@@ -52,6 +54,8 @@ class SyncOptions:
     accept_large_change: bool = False
     guard_share: float = 0.05
     guard_minimum: int = 20
+    as_of: date | None = None
+    """Decide as of this day instead of today (tests, and dry runs that preview a date ahead)."""
 
 
 @dataclass(slots=True)
@@ -66,6 +70,10 @@ class SyncResult:
     quota_remaining: int | None = None
     message: str | None = None
     guard: GuardVerdict | None = None
+    notes: list[str] = field(default_factory=list)
+    """Why the run did more than read what changed: a full pull it owed, records due without an edit."""
+    redecided: int = 0
+    """Records decided again from the store (expired, policy or register change) rather than read."""
 
     def counts(self) -> dict[str, object]:
         return {
@@ -74,6 +82,8 @@ class SyncResult:
             "api_calls": self.api_calls,
             "quota_remaining": self.quota_remaining,
             "message": self.message,
+            "redecided": self.redecided,
+            "notes": list(self.notes),
         }
 
 
@@ -81,10 +91,10 @@ Progress = Callable[[SyncResult], None]
 """Called after every page with the run's totals so far (progress bar or log line)."""
 
 
-def _kind(options: SyncOptions) -> str:
+def _kind(options: SyncOptions, *, full: bool) -> str:
     if options.dry_run:
         return "dry_run"
-    return "full" if options.full else "incremental"
+    return "full" if full else "incremental"
 
 
 def run_sync(
@@ -121,10 +131,14 @@ class _SyncRun:
     ) -> None:
         self.crm, self.pipeline, self.store, self.options = crm, pipeline, store, options
         self.clock, self.progress, self.on_change = clock, progress, on_change
+        self.full_reason = (
+            None if options.full else store.runs.full_run_owed(crm.name, pipeline.compiled.digest)
+        )
+        self.full = options.full or self.full_reason is not None
         self.guard = BlastRadiusGuard(
             share=options.guard_share,
             minimum=options.guard_minimum,
-            managed=0 if options.full else store.audit.managed(crm.name),
+            managed=0 if self.full else store.audit.managed(crm.name),
             enabled=not options.accept_large_change and store.runs.has_completed(crm.name),
         )
 
@@ -133,17 +147,26 @@ class _SyncRun:
         self.calls_before = self.crm.usage().calls  # an adapter may serve several runs
         self.wrote_until: datetime | None = None
         self.carried_window: tuple[datetime | None, datetime | None] = (None, None)
-        kind = _kind(self.options)
+        kind = _kind(self.options, full=self.full)
+        self.today = today or self.options.as_of or started.date()
         run_id = self.store.runs.start(
-            self.crm.name, kind, policy_id=self.pipeline.policy.policy_id, now=started
+            self.crm.name,
+            kind,
+            policy_id=self.pipeline.policy.policy_id,
+            now=started,
+            mapping_hash=self.pipeline.compiled.digest,
+            as_of=self.today,
         )
-        self.result = result = SyncResult(crm=self.crm.name, run_id=run_id, kind=kind)
-        self.today = today or started.date()
+        self.result = result = SyncResult(
+            crm=self.crm.name, run_id=run_id, kind=kind, outcome=Outcome.INTERRUPTED
+        )
+        if self.full_reason is not None:
+            result.notes.append(f"a full run: {self.full_reason}")
         log.info("run %s: %s sync of %s started", run_id, kind, self.crm.name)
         try:
-            for object_type in self.crm.object_types:
-                if not self._sync_object(object_type):
-                    break
+            pulled = all(self._sync_object(object_type) for object_type in self.crm.object_types)
+            if pulled and self._catch_up():
+                result.outcome = Outcome.COMPLETED
         except RunStoppedError as stop:
             result.outcome = Outcome.STOPPED
             result.message = str(stop)
@@ -185,7 +208,7 @@ class _SyncRun:
     def _sync_object(self, object_type: str) -> bool:
         """Sync one object type; False when the whole run must end (guard refusal or limit reached)."""
         previous = self.store.cursors.get(self.crm.name, object_type)
-        since = None if self.options.full else previous
+        since = None if self.full else previous
         self.carried_window = (
             (previous.own_writes_from, previous.own_writes_until) if previous is not None else (None, None)
         )
@@ -201,6 +224,10 @@ class _SyncRun:
             return True
         log.info("run %s: reading %d %s records whose write failed before", self.result.run_id, len(ids),
                  object_type)  # fmt: skip
+        return self._read_again(object_type, ids)
+
+    def _read_again(self, object_type: str, ids: list[str]) -> bool:
+        """Read records by id and decide them as a pulled page; ids no longer in the CRM are forgotten."""
         for start in range(0, len(ids), RETRY_PAGE):
             chunk = ids[start : start + RETRY_PAGE]
             records = self.crm.read(object_type, chunk)
@@ -214,12 +241,57 @@ class _SyncRun:
         return True
 
     def _handle_page(self, page: Page) -> bool:
-        result, options = self.result, self.options
-        now = self.clock()
         live: list[CrmRecord] = [r for r in page.records if not r.deleted]
         gone = [r for r in page.records if r.deleted]
-        decided = self.pipeline.decide(live, today=self.today, now=now)
-        verdict = self.guard.admit([d.plan for d in decided], pulled=len(live))
+        decided = self.pipeline.decide(live, today=self.today, now=self.clock())
+        return self._apply(decided, gone=gone, cursor=page.cursor)
+
+    def _catch_up(self) -> bool:
+        """Decide again, from the store, every record that is due without an edit in the CRM: its decision
+        expired, the policy changed, or a register its numbers were screened against changed. Written only
+        where a flag changes; no record is read from the CRM. False when the guard refused."""
+        policy_id = self.pipeline.policy.policy_id
+        registers = self.pipeline.registers_version or "none"
+        due = self.store.due.tally(self.crm.name, today=self.today, policy_id=policy_id, registers=registers)
+        if due.expired or due.policy or due.registers:
+            self.result.notes.append(
+                f"decided again from the store: {due.expired} whose decision expired by {self.today}, "
+                f"{due.policy} decided under another policy, {due.registers} screened against older registers"
+            )
+        for object_type in self.crm.object_types:
+            after = ""
+            wrote_before = self.wrote_until
+            while True:
+                page = self.store.due.page(
+                    self.crm.name, object_type, today=self.today, policy_id=policy_id,
+                    registers=registers, after=after, limit=RETRY_PAGE,
+                )  # fmt: skip
+                if not page:
+                    break
+                after = page[-1].record_id
+                decided, unreadable = self.pipeline.redecide(page, today=self.today, now=self.clock())
+                self.result.redecided += len(decided)
+                if not self._apply(decided, gone=[], cursor=None):
+                    return False
+                if unreadable and not self._read_again(object_type, unreadable):
+                    return False
+            if self.wrote_until != wrote_before and not self.options.dry_run:
+                self._stamp_write_window(object_type)
+        return True
+
+    def _stamp_write_window(self, object_type: str) -> None:
+        """Keep the cursor where the pull left it, with the window of the writes made since, so the next
+        incremental pull skips their echo."""
+        cursor = self.store.cursors.get(self.crm.name, object_type)
+        if cursor is not None:
+            self.store.cursors.save(
+                self.crm.name, self._with_write_window(cursor), run_id=self.result.run_id, now=self.clock()
+            )
+
+    def _apply(self, decided: list[Decided], *, gone: list[CrmRecord], cursor: Cursor | None) -> bool:
+        result, options = self.result, self.options
+        now = self.clock()
+        verdict = self.guard.admit([d.plan for d in decided], pulled=len(decided))
         if not verdict.allowed:
             result.outcome, result.guard = Outcome.REFUSED, verdict
             result.message = (
@@ -237,9 +309,9 @@ class _SyncRun:
                 self.store.audit.forget(self.crm.name, record.id)
             if tally.written:
                 self.wrote_until = self.clock()
-            if page.cursor is not None:
+            if cursor is not None:
                 self.store.cursors.save(
-                    self.crm.name, self._with_write_window(page.cursor), run_id=result.run_id, now=now
+                    self.crm.name, self._with_write_window(cursor), run_id=result.run_id, now=now
                 )
         result.tally.add(tally)
         result.pages += 1

@@ -17,7 +17,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from connector.errors import ConnectorError
 from connector.store import Store
@@ -44,6 +44,8 @@ class WorkerOptions:
     max_attempts: int = 8
     lease: timedelta = timedelta(minutes=5)
     poll_s: float = 1.0
+    as_of: date | None = None
+    """Decide as of this day instead of today (tests)."""
 
 
 @dataclass(slots=True)
@@ -181,7 +183,7 @@ class Worker:
             for chunk in _chunks(ids, READ_LIMITS.get(crm, 100)):
                 records = pipeline.crm.read(object_type, chunk)
                 live = [r for r in records if not r.deleted]
-                decided = pipeline.decide(live, today=now.date(), now=now)
+                decided = pipeline.decide(live, today=self.options.as_of or now.date(), now=now)
                 report.tally.add(
                     pipeline.apply(decided, run_id=run_id, now=now, dry_run=False, on_change=note)
                 )

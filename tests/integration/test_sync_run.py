@@ -181,10 +181,13 @@ def test_deleted_records_erase_their_audit_entries(store: Store) -> None:
     assert store.audit.history("salesforce", victim) == []
 
 
-def test_limit_stops_after_n_records_and_the_next_run_continues(store: Store) -> None:
+def test_limit_stops_after_n_records_and_the_next_run_finishes_the_full_run_it_owes(store: Store) -> None:
+    """The first run on an empty store is a full run; stopped by --limit it stays owed, so the next run reads
+    everything again but writes only what the first did not, and the one after is incremental."""
     crm = FakeCrm.seeded(200, page_size=50)
     first = sync(crm, store, limit=60)
-    assert first.outcome is Outcome.STOPPED and first.tally.read == 100
+    assert first.outcome is Outcome.STOPPED and first.tally.read == 100 and first.kind == "full"
     rest = sync(crm, store)
-    assert rest.tally.read == 100
+    assert rest.kind == "full" and rest.tally.read == 200 and rest.tally.written == 100
     assert_every_record_correct(crm)
+    assert sync(crm, store).kind == "incremental"
