@@ -1,6 +1,7 @@
 """The change report of a sync (``--report FILE.csv|FILE.json``): every planned change, streamed to disk.
 
-Rows carry record ids, field names, the connector's own old and new values and rule ids — no contact data.
+Rows carry record ids, field names, the connector's own old and new values and rule ids — no contact data. In
+the CSV form every text cell that a spreadsheet would read as a formula is neutralised.
 """
 
 from __future__ import annotations
@@ -13,9 +14,19 @@ from typing import IO, Any
 
 from connector.sync.plan import PlannedChange
 
-__all__ = ["ChangeReport"]
+__all__ = ["ChangeReport", "spreadsheet_safe"]
 
 _COLUMNS = ("crm", "object_type", "record_id", "field", "old", "new", "status", "rules")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet shows as text, never runs: any CRM user can edit the connector's own fields, so a
+    value such as ``=HYPERLINK(…)`` or ``+cmd|…`` is prefixed with a quote (OWASP CSV injection). Numbers and
+    booleans pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class ChangeReport:
@@ -51,7 +62,7 @@ class ChangeReport:
             )
         else:
             row["rules"] = " ".join(change.rules)
-            self._csv.writerow([row[c] for c in _COLUMNS])
+            self._csv.writerow([spreadsheet_safe(row[c]) for c in _COLUMNS])
         self.count += 1
 
     def close(self) -> None:
