@@ -33,7 +33,8 @@ def test_a_csv_report_neutralises_every_cell_a_crm_user_could_have_written(tmp_p
                 PlannedChange("Contact", "003A", "Lawful_Use_Reason__c", value, "Call yes", ("N7",)),
                 "planned",
             )
-    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     assert [row["old"] for row in rows] == ["'" + value for value in HOSTILE]
     assert all(row["new"] == "Call yes" for row in rows)
 
