@@ -9,6 +9,7 @@ code only: the number never appears in an error, a log line or a report.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -18,7 +19,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from connector.dnc.fastpath import fast_e164
 
-__all__ = ["E164", "InvalidNumberError", "Rejected", "Rejection", "normalise", "region_code"]
+__all__ = ["E164", "InvalidNumberError", "Rejected", "Rejection", "has_letters", "normalise", "region_code"]
 
 _MAX_INPUT = 100
 
@@ -60,6 +61,15 @@ _PARSE_ERRORS = {
     NumberParseException.TOO_SHORT_NSN: Rejection.TOO_SHORT,
     NumberParseException.TOO_LONG: Rejection.TOO_LONG,
 }
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def has_letters(text: str) -> bool:
+    """Whether ``text`` holds a letter. phonenumbers reads letters as keypad digits (vanity numbers), so a
+    garbage line of a register file could become a number; a register lists digits only."""
+    return _LETTER.search(text) is not None
 
 
 def region_code(country: str | None) -> str | None:

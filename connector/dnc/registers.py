@@ -17,7 +17,15 @@ from sqlalchemy import Engine
 
 from connector.dnc.hashing import NumberHasher
 from connector.dnc.lists import LISTS, lists_for_calling_code
-from connector.dnc.normalise import E164, InvalidNumberError, Rejected, Rejection, normalise, region_code
+from connector.dnc.normalise import (
+    E164,
+    InvalidNumberError,
+    Rejected,
+    Rejection,
+    has_letters,
+    normalise,
+    region_code,
+)
 from connector.dnc.readers import ListReader, open_list_file
 from connector.dnc.reports import (
     CheckResult,
@@ -132,7 +140,7 @@ class DncRegisters:
         read = 0
         for line_no, text in reader:
             read += 1
-            number = normalise(text, region)
+            number = Rejected(Rejection.NOT_A_NUMBER) if has_letters(text) else normalise(text, region)
             if isinstance(number, Rejected):
                 rejected.add(line_no, number.reason)
             elif calling_code is not None and number.calling_code != calling_code:

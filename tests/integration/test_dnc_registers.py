@@ -345,6 +345,17 @@ def test_of_two_imports_racing_for_one_list_the_first_to_switch_wins_whole(
         assert db.execute("SELECT count(*) FROM dnc_numbers").fetchone() == (1,)
 
 
+def test_a_line_with_letters_is_no_number_even_where_keypad_letters_would_make_one(
+    registers: DncRegisters, tmp_path: Path
+) -> None:
+    """phonenumbers reads letters as keypad digits; a register lists digits only, so such lines are rejected."""
+    valid = [f"020 7946 {n:04d}" for n in range(100, 130)]
+    path = write(tmp_path / "tps.txt", *valid, "garbage line 126 xxxxxxx", "0800 FLOWERS")
+    report = registers.import_list(TPS, path, OLD)
+    assert report.rejected == 2 and report.rejected_lines == (31, 32)
+    assert listed(registers, "020 7946 0123", TPS) is True
+
+
 def test_migration_0002_adds_and_removes_only_the_do_not_call_tables(tmp_path: Path) -> None:
     engine = create_store_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
     upgrade(engine, "0001")
