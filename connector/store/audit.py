@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from connector.models import ContactFacts, Decision
+from connector.store.engine import scrub
 from connector.store.tables import decisions, events, record_states
 
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Grounds"]
@@ -219,6 +220,7 @@ class Audit:
                 )
             )
             db.execute(delete(events).where(events.c.crm == crm, events.c.record_id == record_id))
+        scrub(self._engine)
         return int(erased)
 
     def prune(self, before: datetime) -> int:
@@ -228,6 +230,8 @@ class Audit:
             result = db.execute(
                 delete(decisions).where(decisions.c.decided_at < before, decisions.c.id.not_in(latest))
             )
+        if result.rowcount:
+            scrub(self._engine)
         return int(result.rowcount)
 
     def failed(self, crm: str, object_type: str, *, limit: int) -> list[str]:

@@ -30,7 +30,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
     cursor.close()
+
+
+def scrub(engine: Engine) -> None:
+    """After an erasure, move the write-ahead log into the database and empty it, so no copy of the erased
+    rows stays in the log file (SQLite; other databases manage their own storage)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def create_store_engine(url: str) -> Engine:

@@ -67,6 +67,17 @@ def test_forget_erases_every_entry_of_one_person_only(store: Store) -> None:
     assert len(store.audit.history("salesforce", "003B")) == 1
 
 
+def test_forget_leaves_no_fragment_of_the_person_in_the_database_files(store: Store, tmp_path: Path) -> None:
+    """Deleted rows are overwritten and the write-ahead log emptied: the files hold no trace of the record."""
+    marker = "LIA-ERASE-ME-7f3a9c"
+    store.audit.record("salesforce", 1, [entry("003ZZ9", facts(id="003ZZ9", lia_ref=marker))], now=T0)
+    store.audit.record("salesforce", 1, [entry("003B")], now=T0)
+    store.audit.forget("salesforce", "003ZZ9")
+    for path in tmp_path.glob("store.db*"):
+        content = path.read_bytes()
+        assert marker.encode() not in content and b"003ZZ9" not in content, path.name
+
+
 def test_retention_prunes_old_entries_but_keeps_each_records_latest(store: Store) -> None:
     old = T0 - timedelta(days=800)
     store.audit.record("salesforce", 1, [entry("003A"), entry("003B")], now=old)
