@@ -73,7 +73,7 @@ class HubSpotRules:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):  # nesting too deep is malformed, not a server error
         raise MalformedPayload("invalid_json") from None
 
 

@@ -98,6 +98,7 @@ def test_other_objects_other_portals_and_unknown_types_are_ignored_and_counted()
     [
         (b"{not json", "invalid_json"),
         (b"\xff\xfe", "invalid_json"),
+        (b"[" * 100_000 + b"]" * 100_000, "invalid_json"),  # nested too deep: malformed, not a 500
         (b'{"eventId": 1}', "not_an_array"),
         (json.dumps([event("contact.creation", event_id=i) for i in range(101)]).encode(), "too_many_events"),
         (b"[1]", "bad_event"),
