@@ -44,7 +44,7 @@ CRMS: tuple[CrmName, ...] = ("salesforce", "hubspot")
 
 def load(config_file: Path | None = None) -> Settings:
     """Read and validate the configuration; every problem listed at once, no value (secrets!) echoed."""
-    if config_file is not None and not config_file.is_file():
+    if config_file is not None and not config_file.exists():
         raise ConfigurationError(
             "the configuration file was not found",
             problems=(f"no such file: {config_file.absolute()} (check --config)",),

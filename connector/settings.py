@@ -21,6 +21,8 @@ from pydantic_settings import (
 )
 
 from connector.config_paths import SQLITE_URL, resolve_config_paths
+from connector.errors import ConfigurationError
+from connector.files import CONFIG_FILE_LIMIT, FileRefusedError, check_regular_file
 from connector.models import Profile
 from connector.policy import PolicySettings
 
@@ -184,6 +186,10 @@ class _ConfigFileSource(TomlConfigSettingsSource):
         super().__init__(settings_cls)
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            check_regular_file(Path(file_path), limit_bytes=CONFIG_FILE_LIMIT, what="configuration file")
+        except FileRefusedError as exc:
+            raise ConfigurationError(str(exc)) from None
         data = super()._read_file(file_path)
         # The directory as named, with its symlinks and '..' resolved (the file itself may be a symlink).
         return resolve_config_paths(data, self._model, Path(file_path).absolute().parent.resolve())
@@ -217,8 +223,12 @@ def load_settings(config_file: Path | None = None) -> Settings:
     """Read the configuration once; ``config_file`` replaces ``./lawful-crm.toml`` when given."""
     if config_file is None:
         return Settings()
-    if not config_file.is_file():
+    if not config_file.exists():
         raise FileNotFoundError(f"configuration file not found: {config_file}")
+    try:
+        check_regular_file(config_file, limit_bytes=CONFIG_FILE_LIMIT, what="configuration file")
+    except FileRefusedError as exc:
+        raise ConfigurationError(str(exc)) from None
     source_cls = type(
         "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}}
     )

@@ -52,6 +52,14 @@ def install(*, crm: str, dry_run: bool, uninstall: bool, config: Path | None) ->
         raise typer.Exit(code=EXIT["failed"]) from None
 
 
+def _offline_names(settings: bootstrap.Settings, crm: str) -> list[str]:
+    """The CRMs whose mapping an offline check reads: one named, or with ``all`` every configured one (each
+    CRM's default mapping when none is configured)."""
+    if crm != "all":
+        return [crm]
+    return [name for name in bootstrap.CRMS if getattr(settings, name) is not None] or list(bootstrap.CRMS)
+
+
 def check_mappings(*, crm: str, config: Path | None, offline: bool) -> None:
     """Validate the mapping file, then compare it with the CRM's describe; list every problem."""
     from connector.mapping.check import check_mapping
@@ -61,7 +69,7 @@ def check_mappings(*, crm: str, config: Path | None, offline: bool) -> None:
     problems_found = 0
     try:
         settings = bootstrap.load(config)
-        names = bootstrap.configured_crms(settings, crm) if not offline else [crm]
+        names = bootstrap.configured_crms(settings, crm) if not offline else _offline_names(settings, crm)
         for name in names:
             mapping = bootstrap.mapping_for(settings, name)  # type: ignore[arg-type]
             console.print(f"{name}: the mapping file is valid ({len(mapping.objects)} objects)")

@@ -26,7 +26,7 @@ from connector.dnc.normalise import (
     normalise,
     region_code,
 )
-from connector.dnc.readers import ListReader, open_list_file
+from connector.dnc.readers import ListFileError, ListReader, open_list_file
 from connector.dnc.reports import (
     CheckResult,
     FileTally,
@@ -40,6 +40,7 @@ from connector.dnc.reports import (
 from connector.dnc.screenings import Wanted, combine
 from connector.dnc.staging import StagedImport
 from connector.dnc.store import CurrentList, DncStore
+from connector.files import FileRefusedError, check_regular_file
 from connector.models import RegisterList, Screening
 from connector.store import Store
 from connector.sync.screening import HashedNumber, PhonesToScreen
@@ -47,6 +48,8 @@ from connector.sync.screening import HashedNumber, PhonesToScreen
 __all__ = ["DEFAULT_MAX_REJECTED_SHARE", "DncRegisters", "Progress"]
 
 DEFAULT_MAX_REJECTED_SHARE = 0.1
+LIST_FILE_LIMIT = 8 * 1024**3
+"""A national register of tens of millions of numbers is a few gigabytes at most."""
 _BATCH = 20_000
 
 Progress = Callable[[str, int], None]
@@ -95,6 +98,10 @@ class DncRegisters:
         Raises ``ListFileError`` when the file's shape cannot be read and ``OSError`` when it cannot be opened.
         """
         spec = LISTS[register]
+        try:
+            check_regular_file(path, limit_bytes=LIST_FILE_LIMIT, what="list file")
+        except FileRefusedError as refused:
+            raise ListFileError(str(refused)) from None
         as_of = as_of or self._today()
         started = time.monotonic()
         before = self._store.current().get(register)

@@ -8,6 +8,7 @@ import yaml
 from pydantic import ValidationError
 
 from connector.errors import ConfigurationError
+from connector.files import FileRefusedError, read_text_capped
 from connector.mapping.schema import MappingFile
 
 __all__ = ["DEFAULT_MAPPINGS", "load_mapping", "parse_mapping", "validation_problems"]
@@ -52,9 +53,13 @@ def load_mapping(crm: str, path: Path | None = None) -> MappingFile:
     """Load ``path``, or the shipped default mapping for ``crm``."""
     source = path if path is not None else DEFAULT_MAPPINGS / f"{crm}.yaml"
     try:
-        text = source.read_text(encoding="utf-8")
+        text = read_text_capped(source, what="mapping file")
     except OSError as exc:
         raise ConfigurationError(f"cannot read mapping file {source}: {exc.strerror}") from None
+    except FileRefusedError as exc:
+        raise ConfigurationError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"the mapping file {source} is not UTF-8 text") from None
     mapping = parse_mapping(text, origin=str(source))
     if mapping.crm != crm:
         raise ConfigurationError(f"{source}: the mapping is for {mapping.crm}, not {crm}")
