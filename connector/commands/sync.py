@@ -128,5 +128,12 @@ def _sync_one(
         progress.stop()
         console.print(f"{name}: the run failed: {type(error).__name__}: {error}")
         raise typer.Exit(code=EXIT["failed"]) from None
+    except Exception as error:  # never a traceback: the type only, since an error text may quote data
+        progress.stop()
+        console.print(
+            f"{name}: the run failed unexpectedly ({type(error).__name__}); it is recorded as failed and the next "
+            "run resumes from the last checkpoint"
+        )
+        raise typer.Exit(code=EXIT["failed"]) from None
     print_summary(console, result, elapsed_s=time.monotonic() - started)
     return result

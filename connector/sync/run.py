@@ -180,17 +180,35 @@ class _SyncRun:
             result.outcome = Outcome.FAILED
             result.message = f"{type(fatal).__name__}: {fatal}"
             raise
-        finally:
-            self._note_usage()
-            self.store.runs.finish(
-                run_id, outcome=result.outcome.value, counts=result.counts(), now=self.clock()
+        except Exception as error:  # a bug or the store's disk: the run failed; what it owed stays owed
+            result.outcome = Outcome.FAILED
+            result.message = (
+                f"the run failed unexpectedly ({type(error).__name__}); nothing it owed is lost: "
+                "the next run resumes from the last checkpoint"
             )
+            raise
+        finally:
+            self._finish(run_id)
             log.info(
                 "run %s: %s after %s records, %s written, %s failed, %s API calls",
                 run_id, result.outcome.value, result.tally.read, result.tally.written, result.tally.failed,
                 result.api_calls,
             )  # fmt: skip
         return result
+
+    def _finish(self, run_id: int) -> None:
+        """Record how the run ended; a store that cannot take it (a full disk) must not hide the run's own
+        error, and the run then stays "running", which is never "completed"."""
+        result = self.result
+        try:
+            self._note_usage()
+            self.store.runs.finish(
+                run_id, outcome=result.outcome.value, counts=result.counts(), now=self.clock()
+            )
+        except Exception as error:
+            log.error("run %s: its outcome could not be recorded (%s)", run_id, type(error).__name__)
+            if result.outcome is not Outcome.FAILED:
+                raise
 
     def _with_write_window(self, cursor: Cursor) -> Cursor:
         """The cursor stamped with our latest write-back window, so the next pull can skip our own echo."""

@@ -160,16 +160,35 @@ def test_the_first_run_on_an_empty_store_is_a_full_run(store: Store) -> None:
     assert first.kind == "full" and any("no full run" in note for note in first.notes)
 
 
-def test_a_run_cut_short_by_an_error_is_recorded_interrupted_and_the_full_run_stays_owed(
-    store: Store,
-) -> None:
+def test_a_run_cut_short_by_an_error_is_recorded_failed_and_the_full_run_stays_owed(store: Store) -> None:
     crm = FakeCrm.seeded(200, page_size=50, crash_after_pages=2)
     with pytest.raises(RuntimeError):
         sync(crm, store)
     [run] = store.runs.recent("salesforce", limit=1)
-    assert run.outcome == "interrupted" and run.kind == "full"
+    assert run.outcome == "failed" and run.kind == "full"
+    assert "RuntimeError" in str(run.counts["message"])
     crm.crash_after_pages = None
     assert sync(crm, store).kind == "full"
+
+
+def test_a_run_stopped_by_ctrl_c_is_recorded_interrupted_never_completed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm = FakeCrm.seeded(200, page_size=50)
+    sync(crm, store)
+    sync(crm, store, full=True)
+
+    def interrupted(updates: Any) -> Any:
+        raise KeyboardInterrupt
+
+    DncRegisters(store, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
+    for record_id in list(crm.records)[:5]:
+        crm.edit(record_id, Phone=SHARED_PHONE)
+    monkeypatch.setattr(crm, "write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sync(crm, store, full=True)
+    [run] = store.runs.recent("salesforce", limit=1)
+    assert run.outcome == "interrupted" and run.kind == "full"
 
 
 def test_a_dry_run_as_of_a_later_date_previews_the_expiries_and_changes_nothing(store: Store) -> None:
@@ -244,3 +263,26 @@ def test_a_stored_entry_that_no_longer_reads_is_read_from_the_crm_and_the_run_go
     assert [d.record_id for d in store.due.page("salesforce", "Contact", today=NOW, policy_id=POLICY.policy_id,
                                                  registers="none")] == []  # fmt: skip
     assert store.audit.history("salesforce", victim)[-1].facts["id"] == victim
+
+
+def test_an_unexpected_error_ends_the_sync_command_with_exit_5_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever breaks inside a run (a bug, a full disk), the command says so in one line and exits 5."""
+    from typer.testing import CliRunner
+
+    import connector.commands.sync as sync_command
+    from connector.cli import app
+
+    def broken(*args: Any, **kwargs: Any) -> SyncResult:
+        raise OSError(28, "No space left on device: secret-looking detail")
+
+    monkeypatch.setattr(sync_command, "run_sync", broken)
+    config = tmp_path / "lawful-crm.toml"
+    config.write_text(
+        '[hubspot]\naccess_token = "pat-x"\n[store]\nurl = "sqlite:///store.db"\n', encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, ["sync", "--config", str(config)])
+    assert result.exit_code == 5, result.output
+    assert "failed unexpectedly (OSError)" in result.output and "secret-looking" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
