@@ -267,7 +267,12 @@ class _SyncRun:
     def _catch_up(self) -> bool:
         """Decide again, from the store, every record that is due without an edit in the CRM: its decision
         expired, the policy changed, or a register its numbers were screened against changed. Written only
-        where a flag changes; no record is read from the CRM. False when the guard refused."""
+        where a flag changes; no record is read from the CRM. False when the guard refused.
+
+        The cursor's write window is left as the pull left it: these writes come after the pull, so the next
+        run reads their echo once (as many reads as writes) and moves its cursor past them. Widening the window
+        instead would hide a salesperson's edit made between two runs, and replacing it would expose the
+        previous run's echo to a re-read of everything it wrote."""
         policy_id = self.pipeline.policy.policy_id
         registers = self.pipeline.registers_version or "none"
         due = self.store.due.tally(self.crm.name, today=self.today, policy_id=policy_id, registers=registers)
@@ -278,7 +283,6 @@ class _SyncRun:
             )
         for object_type in self.crm.object_types:
             after = ""
-            wrote_before = self.wrote_until
             while True:
                 page = self.store.due.page(
                     self.crm.name, object_type, today=self.today, policy_id=policy_id,
@@ -293,18 +297,7 @@ class _SyncRun:
                     return False
                 if unreadable and not self._read_again(object_type, unreadable):
                     return False
-            if self.wrote_until != wrote_before and not self.options.dry_run:
-                self._stamp_write_window(object_type)
         return True
-
-    def _stamp_write_window(self, object_type: str) -> None:
-        """Keep the cursor where the pull left it, with the window of the writes made since, so the next
-        incremental pull skips their echo."""
-        cursor = self.store.cursors.get(self.crm.name, object_type)
-        if cursor is not None:
-            self.store.cursors.save(
-                self.crm.name, self._with_write_window(cursor), run_id=self.result.run_id, now=self.clock()
-            )
 
     def _apply(self, decided: list[Decided], *, gone: list[CrmRecord], cursor: Cursor | None) -> bool:
         result, options = self.result, self.options

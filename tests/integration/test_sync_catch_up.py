@@ -286,3 +286,17 @@ def test_an_unexpected_error_ends_the_sync_command_with_exit_5_and_no_traceback(
     assert result.exit_code == 5, result.output
     assert "failed unexpectedly (OSError)" in result.output and "secret-looking" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_after_a_catch_up_the_next_runs_read_only_its_own_echo(store: Store) -> None:
+    """The catch-up's writes are read back once by the next run (as many as were written) and the earlier
+    run's echo stays skipped: a quiet org is never read again in full."""
+    crm = FakeCrm.seeded(300)
+    sync(crm, store)
+    later = date(2029, 12, 3)
+    caught_up = sync(crm, store, today=later, accept_large_change=True)
+    assert 0 < caught_up.tally.written < 300
+    echo = sync(crm, store, today=later)
+    assert echo.tally.read <= caught_up.tally.written and echo.tally.written == 0
+    quiet = sync(crm, store, today=later)
+    assert quiet.tally.read == 0 and quiet.redecided == 0
