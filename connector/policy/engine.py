@@ -3,25 +3,34 @@
 Per channel, rules run in the order of lawful-use-rules.md §4.3: the gates G1-G9, consent C1-C3, the soft
 opt-in S1-S3 (e-mail), then the country pack; the first rule that decides wins, notes are kept. A permissive
 verdict then passes the L1 post-check. The engine is pure: ``now`` and the settings are passed in.
+
+``valid_until`` is found by deciding again on each date on which the decision may change (expiry.py), in order.
+That is exact but costs a decision per date, so the work is kept small: the parts of the contact that do not
+depend on the date are derived once, the rule chains are cached per period of the law's calendar rather than
+per date, and a date is given up as soon as one channel shows a change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
-from connector.models import Basis, ChannelBasis, ContactFacts, Decision, Reason
+from connector.models import Basis, ChannelBasis, ContactFacts, Decision, LawfulUse, Reason
 from connector.policy.category import lawful_use_of
-from connector.policy.expiry import candidates
+from connector.policy.expiry import candidate_days, candidates
 from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, note
 from connector.policy.rules import be, de, fr, nl, uk
 from connector.policy.rules.common import CONSENT_RULES, GATES, L1, PACK_COUNTRIES, SOFT_OPT_IN_RULES
 from connector.policy.settings import PolicySettings
-from connector.policy.situation import Situation, situation_of
+from connector.policy.situation import Situation, situation_of, situation_on
 
 __all__ = ["CATALOGUE", "evaluate", "next_change"]
+
+_DAY = timedelta(days=1)
 
 _PACKS: dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {
     "NL": (nl.PHONE, nl.EMAIL),
@@ -47,17 +56,31 @@ _NO_VERDICT = RuleInfo(
 
 _Step = tuple[RuleInfo, Callable[[Situation, Channel], Outcome | None]]
 
+_LAW_DAYS: tuple[date, ...] = tuple(
+    sorted(
+        {info.effective_from for info in CATALOGUE if info.effective_from is not None}
+        | {info.effective_until + _DAY for info in CATALOGUE if info.effective_until is not None}
+    )
+)
+"""The days on which some rule starts or stops being in force: between two of them the chains do not change."""
 
-@lru_cache(maxsize=1024)
-def _chain(country: str | None, channel: Channel, now: date) -> tuple[_Step, ...]:
-    """The rules that apply to a channel in a country on a date, in precedence order (cached per key)."""
+
+def _chain_on(country: str | None, channel: Channel, now: date) -> tuple[_Step, ...]:
+    """The rules that apply to a channel in a country on a date, in precedence order."""
+    return _chain(country if country in _PACKS else None, channel, bisect_right(_LAW_DAYS, now))
+
+
+@lru_cache(maxsize=256)
+def _chain(country: str | None, channel: Channel, period: int) -> tuple[_Step, ...]:
+    """The chain for the ``period``-th stretch of the law's calendar (cached: a few keys serve every date)."""
+    on = _LAW_DAYS[period - 1] if period else date.min
     phone_pack, email_pack = _PACKS.get(country or "", _EMPTY_PACK)
     if channel == "phone":
         rules = (*GATES, *CONSENT_RULES, *phone_pack)
     else:
         rules = (*GATES, *CONSENT_RULES, *SOFT_OPT_IN_RULES, *email_pack)
     return tuple(
-        (r.info, r.check) for r in rules if r.info.channel in ("both", channel) and r.info.in_force(now)
+        (r.info, r.check) for r in rules if r.info.channel in ("both", channel) and r.info.in_force(on)
     )
 
 
@@ -92,7 +115,8 @@ def _decide(s: Situation, channel: Channel) -> _ChannelResult:
     when what follows is restrictive, so an old consent never makes a contact stricter than none at all."""
     trace: list[tuple[RuleInfo, Outcome]] = []
     stale: Outcome | None = None
-    for info, check in _chain(s.facts.country, channel, s.now):
+    country = s.facts.country
+    for info, check in _chain_on(country, channel, s.now):
         outcome = check(s, channel)
         if outcome is None:
             continue
@@ -102,21 +126,22 @@ def _decide(s: Situation, channel: Channel) -> _ChannelResult:
         trace.append((info, outcome))
         if outcome.allowed is None:
             continue
-        if outcome.allowed and s.facts.country in PACK_COUNTRIES:
+        if outcome.allowed and country in PACK_COUNTRIES:
             checked = L1.check(s, channel, outcome)
             if checked is not None:
                 trace.append((L1.info, checked))
                 if checked.allowed is not None:
                     outcome = checked
-        return _settle_stale(_ChannelResult(outcome, trace), stale, channel)
-    trace.append((_NO_VERDICT, _FALLBACK))
-    return _settle_stale(_ChannelResult(_FALLBACK, trace), stale, channel)
+        break
+    else:
+        outcome = _FALLBACK
+        trace.append((_NO_VERDICT, outcome))
+    result = _ChannelResult(outcome, trace)
+    return result if stale is None else _settle_stale(result, stale, channel)
 
 
-def _settle_stale(result: _ChannelResult, stale: Outcome | None, channel: Channel) -> _ChannelResult:
+def _settle_stale(result: _ChannelResult, stale: Outcome, channel: Channel) -> _ChannelResult:
     """Let a stale consent decide a restrictive channel; beside a permissive one it is only a note."""
-    if stale is None:
-        return result
     if result.verdict.allowed:
         word = "telephone" if channel == "phone" else "e-mail"
         result.trace.append(
@@ -186,22 +211,25 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
     email = _decide(s, "email")
     call_allowed = bool(phone.verdict.allowed)
     email_allowed = bool(email.verdict.allowed)
-    objected = phone.objected or email.objected
-    change = _next_change(facts, now, settings, _signature(s, phone, email))
+    lawful_use = lawful_use_of(s, objected=phone.objected or email.objected)
+    review = phone.review or email.review
+    actions = _actions(s, phone, email)
+    days = candidate_days(facts, now=now, settings=settings, catalogue=CATALOGUE)
+    today = _Shown(_shown(phone), _shown(email), review, lawful_use, actions) if days else None
     return Decision.trusted(
         id=facts.id,
-        lawful_use=lawful_use_of(s, objected=objected),
+        lawful_use=lawful_use,
         do_not_cold_call=not call_allowed,
         email_allowed=email_allowed,
-        review_needed=phone.review or email.review,
+        review_needed=review,
         basis=_channel_basis(
             phone.verdict.basis if call_allowed else Basis.NONE,
             email.verdict.basis if email_allowed else Basis.NONE,
         ),
         reasons=_reasons(phone, email, facts.country),
-        required_actions=_actions(s, phone, email),
+        required_actions=actions,
         policy=settings.policy_id,
-        valid_until=change[0] if change is not None else None,
+        valid_until=_first_change(s, today, days) if today is not None else None,
     )
 
 
@@ -209,41 +237,62 @@ def next_change(
     facts: ContactFacts, *, now: date, settings: PolicySettings
 ) -> tuple[date, tuple[str, ...]] | None:
     """The first date after ``now`` on which ``facts`` are decided differently, and why; None if never."""
-    return _next_change(facts, now, settings, _signature_on(facts, now, settings))
-
-
-_Signature = tuple[object, ...]
-
-
-def _signature(s: Situation, phone: _ChannelResult, email: _ChannelResult) -> _Signature:
-    """What a decision shows: both verdicts with their bases, review, category, and the rules per channel
-    (every field lawful-crm writes, the reason text included, derives from these)."""
-    return (
-        phone.verdict.allowed,
-        phone.verdict.basis,
-        email.verdict.allowed,
-        email.verdict.basis,
-        phone.review or email.review,
-        lawful_use_of(s, objected=phone.objected or email.objected),
-        tuple((info.id, outcome.text) for info, outcome in phone.trace),
-        tuple((info.id, outcome.text) for info, outcome in email.trace),
-        tuple(_actions(s, phone, email)),
-    )
-
-
-def _signature_on(facts: ContactFacts, now: date, settings: PolicySettings) -> _Signature:
+    found = candidates(facts, now=now, settings=settings, catalogue=CATALOGUE)
     s = situation_of(facts, now=now, settings=settings)
+    day = _first_change(s, _shown_on(s), [day for day, _ in found])
+    return None if day is None else (day, dict(found)[day])
+
+
+_ChannelShown = tuple[bool | None, Basis, tuple[tuple[str, str], ...]]
+
+
+class _Shown(NamedTuple):
+    """What a decision shows, which must stay the same for the decision to hold: per channel the verdict, its
+    basis and the rules with their words; then review, category and actions (every field lawful-crm writes, the
+    reason text included, derives from these)."""
+
+    phone: _ChannelShown
+    email: _ChannelShown
+    review: bool
+    lawful_use: LawfulUse
+    actions: tuple[str, ...]
+
+
+def _shown(channel: _ChannelResult) -> _ChannelShown:
+    verdict = channel.verdict
+    return verdict.allowed, verdict.basis, tuple([(info.id, outcome.text) for info, outcome in channel.trace])
+
+
+def _shown_on(s: Situation) -> _Shown:
     phone = _decide(s, "phone")
     email = _decide(s, "email")
-    return _signature(s, phone, email)
+    objected = phone.objected or email.objected
+    return _Shown(
+        _shown(phone), _shown(email), phone.review or email.review, lawful_use_of(s, objected=objected),
+        _actions(s, phone, email),
+    )  # fmt: skip
 
 
-def _next_change(
-    facts: ContactFacts, now: date, settings: PolicySettings, today: _Signature
-) -> tuple[date, tuple[str, ...]] | None:
-    for day, causes in candidates(facts, now=now, settings=settings, catalogue=CATALOGUE):
-        if _signature_on(facts, day, settings) != today:
-            return day, causes
+def _first_change(today: Situation, shown: _Shown, days: Iterable[date]) -> date | None:
+    """The first of ``days`` on which the decision differs from ``shown``, or None.
+
+    Each day is decided again; the phone channel first, so that a day on which the phone verdict changes costs
+    half a decision."""
+    for day in days:
+        s = situation_on(today, day)
+        phone = _decide(s, "phone")
+        if _shown(phone) != shown.phone:
+            return day
+        email = _decide(s, "email")
+        if _shown(email) != shown.email:
+            return day
+        objected = phone.objected or email.objected
+        if (
+            phone.review or email.review,
+            lawful_use_of(s, objected=objected),
+            _actions(s, phone, email),
+        ) != (shown.review, shown.lawful_use, shown.actions):
+            return day
     return None
 
 

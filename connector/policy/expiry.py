@@ -19,7 +19,7 @@ from connector.policy.rule import RuleInfo
 from connector.policy.settings import PolicySettings
 from connector.policy.situation import period_end
 
-__all__ = ["Candidate", "candidates"]
+__all__ = ["Candidate", "candidate_days", "candidates"]
 
 _DAY = timedelta(days=1)
 _NL_CUSTOMER_CALL_MONTHS = 36
@@ -83,6 +83,11 @@ def _law(country: str | None, catalogue: tuple[RuleInfo, ...]) -> tuple[Candidat
     return tuple(found)
 
 
+@lru_cache(maxsize=64)
+def _law_days(country: str | None, catalogue: tuple[RuleInfo, ...]) -> tuple[date, ...]:
+    return tuple(sorted({day for day, _ in _law(country, catalogue)}))
+
+
 def candidates(
     facts: ContactFacts, *, now: date, settings: PolicySettings, catalogue: tuple[RuleInfo, ...]
 ) -> list[tuple[date, tuple[str, ...]]]:
@@ -92,3 +97,19 @@ def candidates(
         if day > now and cause not in found.setdefault(day, []):
             found[day].append(cause)
     return [(day, tuple(found[day])) for day in sorted(found)]
+
+
+def candidate_days(
+    facts: ContactFacts, *, now: date, settings: PolicySettings, catalogue: tuple[RuleInfo, ...]
+) -> list[date]:
+    """The dates of ``candidates`` without their causes, in order: all that ``evaluate`` needs, for less work
+    (most contacts have none, and then no decision is made again)."""
+    days = (
+        {day for day, _ in _dated(facts, settings) if day > now}
+        if facts.consents or facts.customer is not None or facts.dnc
+        else set()
+    )
+    law = _law_days(facts.country, catalogue)
+    if law and law[-1] > now:
+        days.update(day for day in law if day > now)
+    return sorted(days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from connector.models import Basis
 from connector.policy.situation import Situation
@@ -15,9 +15,11 @@ __all__ = ["Channel", "Outcome", "PostRule", "Rule", "RuleInfo", "allow", "deny"
 Channel = Literal["phone", "email"]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a rule found. ``allowed`` None is a note: it is reported and the chain goes on."""
+class Outcome(NamedTuple):
+    """What a rule found. ``allowed`` None is a note: it is reported and the chain goes on.
+
+    A named tuple rather than a frozen dataclass: just as immutable, and several times cheaper to build, which
+    matters because every evaluation builds a few of them."""
 
     allowed: bool | None
     text: str

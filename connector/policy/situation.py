@@ -31,6 +31,7 @@ __all__ = [
     "add_months",
     "period_end",
     "situation_of",
+    "situation_on",
 ]
 
 FIRST_PARTY_SOURCES = frozenset(
@@ -67,13 +68,18 @@ class ConsentStatus(Enum):
     NONE = "none"
 
 
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(start: date, months: int) -> date:
     """The same calendar day ``months`` later, or the month's last day when it has no such day (29 Feb ->
     28 Feb)."""
-    index = start.year * 12 + start.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
+    day = start.day
+    if day > 28:  # only then can the target month be too short (a table, not calendar.monthrange: hot path)
+        last = 29 if month == 1 and calendar.isleap(year) else _MONTH_DAYS[month]
+        day = min(day, last)
+    return date(year, month + 1, day)
 
 
 def period_end(start: date, *, months: int = 0, days: int = 0) -> date:
@@ -82,7 +88,8 @@ def period_end(start: date, *, months: int = 0, days: int = 0) -> date:
     "36 months" from 31 May 2023 runs to 31 May 2026 inclusive; "30 days" from 1 March to 31 March inclusive.
     A date is within the period when it is on or before this day.
     """
-    return add_months(start, months) + timedelta(days=days)
+    end = add_months(start, months) if months else start
+    return end + timedelta(days=days) if days else end
 
 
 @dataclass(slots=True)
@@ -97,6 +104,9 @@ class Situation:
     indirect: bool
     phone_consent: ConsentStatus
     email_consent: ConsentStatus
+    customer: Customer | None
+    """The customer relationship, unless it is dated after now: a sale or an end of the relationship that lies
+    in the future is no relationship yet (§9.1), so it never loosens a rule."""
 
     @property
     def natural_person(self) -> bool:
@@ -131,17 +141,6 @@ class Situation:
         if screening is None or screening.checked > self.now:
             return False
         return self.now <= period_end(screening.checked, days=self.settings.dnc_screen_max_age_days)
-
-    @property
-    def customer(self) -> Customer | None:
-        """The customer relationship, unless it is dated after now: a sale or an end of the relationship that
-        lies in the future is no relationship yet (§9.1), so it never loosens a rule."""
-        customer = self.facts.customer
-        if customer is None:
-            return None
-        if any(d is not None and d > self.now for d in (customer.last_sale, customer.relationship_end)):
-            return None
-        return customer
 
     def customer_anchor(self) -> date | None:
         """The later of last sale and relationship end, from which customer periods run; None when neither is
@@ -189,16 +188,47 @@ def _consent_status(facts: ContactFacts, channel: str, now: date, max_idle: int)
     return best
 
 
+def _current_customer(customer: Customer | None, now: date) -> Customer | None:
+    if customer is None:
+        return None
+    last_sale, end = customer.last_sale, customer.relationship_end
+    if (last_sale is not None and last_sale > now) or (end is not None and end > now):
+        return None
+    return customer
+
+
 def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Situation:
     kinds = frozenset(source.kind for source in facts.sources)
+    first_party = not kinds.isdisjoint(FIRST_PARTY_SOURCES)
+    indirect = not kinds.isdisjoint(INDIRECT_SOURCES)
+    return _situation(facts, now, settings, kinds, first_party=first_party, indirect=indirect)
+
+
+def situation_on(s: Situation, now: date) -> Situation:
+    """The same facts and settings on another date: the parts that do not depend on the date are reused (the
+    engine asks this for every date on which a decision may change)."""
+    return _situation(s.facts, now, s.settings, s.kinds, first_party=s.first_party, indirect=s.indirect)
+
+
+def _situation(
+    facts: ContactFacts,
+    now: date,
+    settings: PolicySettings,
+    kinds: frozenset[SourceKind],
+    *,
+    first_party: bool,
+    indirect: bool,
+) -> Situation:
     max_idle = settings.consent_max_idle_months
+    consents = facts.consents
     return Situation(
         facts=facts,
         now=now,
         settings=settings,
         kinds=kinds,
-        first_party=not kinds.isdisjoint(FIRST_PARTY_SOURCES),
-        indirect=not kinds.isdisjoint(INDIRECT_SOURCES),
-        phone_consent=_consent_status(facts, "phone", now, max_idle),
-        email_consent=_consent_status(facts, "email", now, max_idle),
+        first_party=first_party,
+        indirect=indirect,
+        phone_consent=_consent_status(facts, "phone", now, max_idle) if consents else ConsentStatus.NONE,
+        email_consent=_consent_status(facts, "email", now, max_idle) if consents else ConsentStatus.NONE,
+        customer=_current_customer(facts.customer, now),
     )
