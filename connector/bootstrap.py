@@ -6,6 +6,7 @@ Adapters are imported here lazily, so commands that never talk to a CRM never pa
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -137,6 +138,8 @@ def store_for(settings: Settings, url: str | None = None) -> Store:
     store = open_store(target)
     if created:
         announce_new_store(target)
+    now = datetime.now(UTC)
+    store.runs.close_abandoned(now=now, alive=lambda crm: store.locks.held(f"sync:{crm}", now=now))
     return store
 
 

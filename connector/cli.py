@@ -338,6 +338,21 @@ def db_upgrade(config: ConfigOption = None, store: StoreOption = None) -> None:
 
 
 @app.command()
+def runs(
+    crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """The run history: when, kind, outcome, records read and decided again, flags opened and closed, review,
+    failures, API calls, quota left, duration. A run whose process was killed is shown as interrupted."""
+    from connector.commands.runs import show_runs
+
+    show_runs(crm=crm, limit=limit, as_json=as_json, config=config, store_url=store)
+
+
+@app.command()
 def upcoming(
     days: Annotated[int, typer.Option("--days", min=1, help="How far ahead to look.")] = 90,
     crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,

@@ -45,6 +45,12 @@ class Locks:
                 return False
         return True
 
+    def held(self, name: str, *, now: datetime) -> bool:
+        """Whether a process that may still run holds the unexpired lease ``name``."""
+        with self._engine.connect() as db:
+            row = db.execute(select(locks.c.owner, locks.c.expires_at).where(locks.c.name == name)).first()
+        return row is not None and row.expires_at > now and not _dead_here(row.owner)
+
     def release(self, name: str, owner: str) -> None:
         with self._engine.begin() as db:
             db.execute(delete(locks).where(locks.c.name == name, locks.c.owner == owner))

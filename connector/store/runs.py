@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -85,6 +85,21 @@ class RunLog:
                 .where(runs.c.id == run_id)
                 .values(finished_at=now, outcome=outcome, counts=dict(counts))
             )
+
+    def close_abandoned(self, *, now: datetime, alive: Callable[[str], bool]) -> int:
+        """Mark ``interrupted`` every sync run still ``running`` whose CRM's sync lease nobody alive holds: its
+        process was killed, so it will never record its own end. ``alive(crm)`` says whether a live process
+        holds that CRM's lease. Returns how many were closed."""
+        query = select(runs.c.id, runs.c.crm).where(
+            runs.c.outcome == "running", runs.c.kind.in_(("full", "incremental", "dry_run"))
+        )
+        with self._engine.begin() as db:
+            stale = [row.id for row in db.execute(query) if not alive(row.crm)]
+            if stale:
+                db.execute(
+                    update(runs).where(runs.c.id.in_(stale)).values(outcome="interrupted", finished_at=now)
+                )
+        return len(stale)
 
     def recent(self, crm: str | None = None, *, limit: int = 20) -> list[RunRow]:
         query = select(runs).order_by(runs.c.id.desc()).limit(limit)

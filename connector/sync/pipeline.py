@@ -49,12 +49,14 @@ class PageTally:
     failed: int = 0
     gone: int = 0
     audited: int = 0
+    review: int = 0
+    """Decisions that ask a person to look (``review_needed``)."""
     categories: Counter[str] = field(default_factory=Counter)
     transitions: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: PageTally) -> None:
-        for name in ("read", "deleted", "updates", "written", "failed", "gone", "audited"):
+        for name in ("read", "deleted", "updates", "written", "failed", "gone", "audited", "review"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.categories.update(other.categories)
         self.transitions.update(other.transitions)
@@ -69,6 +71,7 @@ class PageTally:
             "failed": self.failed,
             "gone": self.gone,
             "audited": self.audited,
+            "review": self.review,
             "categories": dict(sorted(self.categories.items())),
             "transitions": dict(sorted(self.transitions.items())),
             "errors": dict(sorted(self.errors.items())),
@@ -237,6 +240,7 @@ class Pipeline:
         entries = []
         for item in decided:
             tally.categories[item.decision.lawful_use.value] += 1
+            tally.review += item.decision.review_needed
             status = self._status(item, outcomes, dry_run=dry_run)
             self._count(tally, item, status, outcomes)
             for change in item.plan.changes:
