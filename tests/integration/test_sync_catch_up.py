@@ -300,3 +300,25 @@ def test_after_a_catch_up_the_next_runs_read_only_its_own_echo(store: Store) -> 
     assert echo.tally.read <= caught_up.tally.written and echo.tally.written == 0
     quiet = sync(crm, store, today=later)
     assert quiet.tally.read == 0 and quiet.redecided == 0
+
+
+def test_the_catch_up_writes_in_full_batches_however_few_records_change(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy change re-decides every record, but the few that change are written in as few calls as a
+    write batch allows, not one call per page of records decided again."""
+    crm = FakeCrm.seeded(1500)
+    sync(crm, store)
+    calls: list[int] = []
+    write = crm.write
+
+    def counted(updates: Any) -> Any:
+        calls.append(len(updates))
+        return write(updates)
+
+    monkeypatch.setattr(crm, "write", counted)
+    stricter = PolicySettings(consent_max_idle_months=6)
+    result = sync(crm, store, policy=stricter)
+    assert result.redecided == 1500 and 0 < result.tally.written
+    assert len(calls) == -(-result.tally.written // 200), (calls, result.tally.written)
+    assert result.tally.written < 200 < 1500, "few changes spread over every page of the store"
