@@ -319,6 +319,6 @@ def test_the_catch_up_writes_in_full_batches_however_few_records_change(
     monkeypatch.setattr(crm, "write", counted)
     stricter = PolicySettings(consent_max_idle_months=6)
     result = sync(crm, store, policy=stricter)
-    assert result.redecided == 1500 and 0 < result.tally.written
+    assert result.redecided == 1500 and result.tally.written > 0
     assert len(calls) == -(-result.tally.written // 200), (calls, result.tally.written)
-    assert result.tally.written < 200 < 1500, "few changes spread over every page of the store"
+    assert result.tally.written < 200, "few changes spread over every page of the store"
