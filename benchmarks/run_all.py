@@ -204,6 +204,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['incremental_calls']} | {row['incremental_seconds']} |"
         )
     lines += ["", results.get("notes", "").strip(), ""]
+    lines += [
+        "See also [catching up without an edit](performance-catch-up.md): the cost of records due by date and of"
+        " a policy change (`benchmarks/bench_catch_up.py`).",
+        "",
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
