@@ -22,9 +22,9 @@ from typing import NamedTuple
 from connector.models import Basis, ChannelBasis, ContactFacts, Decision, LawfulUse, Reason
 from connector.policy.category import lawful_use_of
 from connector.policy.expiry import candidate_days, candidates
-from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, note
-from connector.policy.rules import be, de, fr, nl, uk
-from connector.policy.rules.common import CONSENT_RULES, GATES, L1, PACK_COUNTRIES, SOFT_OPT_IN_RULES
+from connector.policy.rule import Channel, Outcome, RuleInfo, note
+from connector.policy.rules.common import CONSENT_RULES, GATES, L1, SOFT_OPT_IN_RULES
+from connector.policy.rules.packs import PACK_COUNTRIES, PACKS, pack_for
 from connector.policy.settings import PolicySettings
 from connector.policy.situation import Situation, situation_of, situation_on
 
@@ -32,20 +32,11 @@ __all__ = ["CATALOGUE", "evaluate", "next_change"]
 
 _DAY = timedelta(days=1)
 
-_PACKS: dict[str, tuple[tuple[Rule, ...], tuple[Rule, ...]]] = {
-    "NL": (nl.PHONE, nl.EMAIL),
-    "DE": (de.PHONE, de.EMAIL),
-    "BE": (be.PHONE, be.EMAIL),
-    "FR": (fr.PHONE, fr.EMAIL),
-    "GB": (uk.PHONE, uk.EMAIL),
-}
-_EMPTY_PACK: tuple[tuple[Rule, ...], tuple[Rule, ...]] = ((), ())
-
 _ALL_RULES = (
     *GATES,
     *CONSENT_RULES,
     *SOFT_OPT_IN_RULES,
-    *(r for pack in _PACKS.values() for p in pack for r in p),
+    *(rule for pack in PACKS for rule in (*pack.phone, *pack.email)),
 )
 CATALOGUE: tuple[RuleInfo, ...] = (*(rule.info for rule in _ALL_RULES), L1.info)
 
@@ -67,18 +58,18 @@ _LAW_DAYS: tuple[date, ...] = tuple(
 
 def _chain_on(country: str | None, channel: Channel, now: date) -> tuple[_Step, ...]:
     """The rules that apply to a channel in a country on a date, in precedence order."""
-    return _chain(country if country in _PACKS else None, channel, bisect_right(_LAW_DAYS, now))
+    return _chain(country if country in PACK_COUNTRIES else None, channel, bisect_right(_LAW_DAYS, now))
 
 
 @lru_cache(maxsize=256)
 def _chain(country: str | None, channel: Channel, period: int) -> tuple[_Step, ...]:
     """The chain for the ``period``-th stretch of the law's calendar (cached: a few keys serve every date)."""
     on = _LAW_DAYS[period - 1] if period else date.min
-    phone_pack, email_pack = _PACKS.get(country or "", _EMPTY_PACK)
+    pack = pack_for(country)
     if channel == "phone":
-        rules = (*GATES, *CONSENT_RULES, *phone_pack)
+        rules = (*GATES, *CONSENT_RULES, *(pack.phone if pack else ()))
     else:
-        rules = (*GATES, *CONSENT_RULES, *SOFT_OPT_IN_RULES, *email_pack)
+        rules = (*GATES, *CONSENT_RULES, *SOFT_OPT_IN_RULES, *(pack.email if pack else ()))
     return tuple(
         (r.info, r.check) for r in rules if r.info.channel in ("both", channel) and r.info.in_force(on)
     )

@@ -110,6 +110,12 @@ PACK_STATUTES = {
 }
 
 
+def test_the_statute_table_covers_every_pack() -> None:
+    from connector.policy.rules.packs import PACK_COUNTRIES
+
+    assert set(PACK_STATUTES) == PACK_COUNTRIES
+
+
 @given(contact_facts, evaluation_dates, profiles, st.sampled_from(sorted(PACK_STATUTES)))
 def test_reasons_cite_only_the_law_of_the_contacts_country(
     facts: ContactFacts, now: date, settings: PolicySettings, country: str

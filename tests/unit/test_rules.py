@@ -411,3 +411,13 @@ def test_negative_thresholds_are_rejected() -> None:
     """A negative month count is a configuration error, not a silently odd policy."""
     with pytest.raises(ValueError, match="consent_max_idle_months"):
         PolicySettings(consent_max_idle_months=-1)
+
+
+def test_every_pack_has_its_own_citations_for_the_common_rules() -> None:
+    """A new country pack must say which of its statutes each common rule rests on: adding an entry to PACKS
+    without them fails here rather than citing another country's law."""
+    from connector.policy.rules.packs import PACK_COUNTRIES
+
+    by_id = {info.id: info for info in CATALOGUE}
+    for rule_id in ("G1", "G2", "G3", "G7", "C1", "C2", "C3", "S1", "S2", "S3"):
+        assert set(by_id[rule_id].citations) == set(PACK_COUNTRIES), rule_id

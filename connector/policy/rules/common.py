@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from connector.models import Basis, EmailKind, EntityType, Profile, RegisterList, SourceKind
 from connector.policy.rule import Channel, Outcome, PostRule, Rule, RuleInfo, allow, deny, note
+from connector.policy.rules.packs import PACK_COUNTRIES
 from connector.policy.situation import ConsentStatus, Situation
 
-__all__ = ["CONSENT_RULES", "GATES", "L1", "PACK_COUNTRIES", "SOFT_OPT_IN_RULES"]
-
-PACK_COUNTRIES = frozenset({"NL", "DE", "BE", "FR", "GB"})
+__all__ = ["CONSENT_RULES", "GATES", "L1", "SOFT_OPT_IN_RULES"]
 
 
 def _objection(s: Situation, channel: Channel) -> Outcome | None:
