@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from connector import bootstrap
-from connector.commands.common import EXIT, configure_logging, fail_configuration
+from connector.commands.common import EXIT, configure_logging, fail_configuration, settings_or_exit
 from connector.errors import ConfigurationError, FatalError
 
 __all__ = ["check_mappings", "install", "upgrade_database"]
@@ -94,10 +94,7 @@ def check_mappings(*, crm: str, config: Path | None, offline: bool) -> None:
 def upgrade_database(*, config: Path | None, store_url: str | None) -> None:
     from connector.store.engine import HEAD, create_store_engine, current_revision, upgrade
 
-    try:
-        settings = bootstrap.load(config)
-    except ConfigurationError as error:
-        fail_configuration(error)
+    settings = settings_or_exit(config)
     target = store_url or settings.store.url
     created = bootstrap.store_is_new(target)
     engine = create_store_engine(target)

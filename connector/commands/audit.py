@@ -14,19 +14,14 @@ from rich.table import Table
 from rich.text import Text
 
 from connector import bootstrap
-from connector.commands.common import fail_configuration
-from connector.errors import ConfigurationError
+from connector.commands.common import store_or_exit
 from connector.store import AuditRow, Store
 
 __all__ = ["export_record", "forget_record", "show_record"]
 
 
 def _store(config: Path | None, store_url: str | None) -> Store:
-    try:
-        settings = bootstrap.load(config)
-    except ConfigurationError as error:
-        fail_configuration(error)
-    return bootstrap.store_for(settings, store_url)
+    return store_or_exit(config, store_url)
 
 
 def _nothing_kept(store: Store, crm: str, record_id: str) -> str:

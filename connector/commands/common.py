@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 
+from connector import bootstrap
 from connector.errors import ConfigurationError
+from connector.store import Store
 
-__all__ = ["EXIT", "configure_logging", "fail_configuration"]
+__all__ = ["EXIT", "configure_logging", "fail_configuration", "settings_or_exit", "store_or_exit"]
 
 EXIT = {
     "completed": 0,
@@ -40,3 +43,16 @@ def fail_configuration(error: ConfigurationError) -> NoReturn:
     for problem in error.problems:
         print(f"  - {problem}", file=sys.stderr)
     raise typer.Exit(code=EXIT["usage"])
+
+
+def settings_or_exit(config: Path | None) -> bootstrap.Settings:
+    """The validated configuration, or every problem printed and exit status 2."""
+    try:
+        return bootstrap.load(config)
+    except ConfigurationError as error:
+        fail_configuration(error)
+
+
+def store_or_exit(config: Path | None, store_url: str | None) -> Store:
+    """The store the configuration (or ``--store``) names, opened and migrated; exit 2 on a bad configuration."""
+    return bootstrap.store_for(settings_or_exit(config), store_url)

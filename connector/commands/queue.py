@@ -9,20 +9,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from connector import bootstrap
-from connector.commands.common import fail_configuration
-from connector.errors import ConfigurationError
+from connector.commands.common import store_or_exit
 from connector.store import Store
 
 __all__ = ["retry_dead_letters", "show_queue"]
 
 
 def _store(config: Path | None, store_url: str | None) -> Store:
-    try:
-        settings = bootstrap.load(config)
-    except ConfigurationError as error:
-        fail_configuration(error)
-    return bootstrap.store_for(settings, store_url)
+    return store_or_exit(config, store_url)
 
 
 def show_queue(*, crm: str | None, limit: int, config: Path | None, store_url: str | None) -> None:

@@ -14,9 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector import bootstrap
-from connector.commands.common import fail_configuration
-from connector.errors import ConfigurationError
+from connector.commands.common import store_or_exit
 from connector.store import RunRow
 
 __all__ = ["flag_moves", "run_summary", "show_runs"]
@@ -65,11 +63,7 @@ def show_runs(
     *, crm: str | None, limit: int, as_json: bool, config: Path | None, store_url: str | None
 ) -> None:
     """Print the newest ``limit`` runs (of one CRM, or all)."""
-    try:
-        settings = bootstrap.load(config)
-    except ConfigurationError as error:
-        fail_configuration(error)
-    store = bootstrap.store_for(settings, store_url)
+    store = store_or_exit(config, store_url)
     try:
         rows = [run_summary(run) for run in store.runs.recent(crm, limit=limit)]
     finally:

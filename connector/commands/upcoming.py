@@ -20,8 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from connector import bootstrap
-from connector.commands.common import fail_configuration
-from connector.errors import ConfigurationError
+from connector.commands.common import settings_or_exit
 from connector.models import ContactFacts, Decision
 from connector.policy import PolicySettings, evaluate, next_change
 from connector.store import Upcoming
@@ -95,10 +94,7 @@ def show_upcoming(
     store_url: str | None,
 ) -> None:
     """Print the flag changes due in the next ``days`` days, as a table or one JSON object per line."""
-    try:
-        settings = bootstrap.load(config)
-    except ConfigurationError as error:
-        fail_configuration(error)
+    settings = settings_or_exit(config)
     store = bootstrap.store_for(settings, store_url)
     try:
         rows = store.due.upcoming(crm, start=date.min, end=as_of + timedelta(days=days))
