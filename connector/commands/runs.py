@@ -15,9 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from connector.commands.common import store_or_exit
+from connector.mapping.own_fields import FLAGS
 from connector.store import RunRow
 
 __all__ = ["flag_moves", "run_summary", "show_runs"]
+
+_PERMISSIVE: dict[str, str] = {flag.role: str(flag.permissive).lower() for flag in FLAGS}
+"""Flag role -> its permissive value as a run's transitions spell it."""
 
 
 def flag_moves(transitions: Mapping[str, int]) -> dict[str, int]:
@@ -30,7 +34,7 @@ def flag_moves(transitions: Mapping[str, int]) -> dict[str, int]:
         if old == "unset":
             moves["first"] += count
             continue
-        permissive = new == ("false" if flag == "do_not_cold_call" else "true")
+        permissive = new == _PERMISSIVE.get(flag, "true")
         moves["opened" if permissive else "closed"] += count
     return moves
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from connector.crm.port import FieldInfo
+from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
 
 __all__ = ["MappingProblem", "check_mapping"]
@@ -63,15 +64,7 @@ def check_mapping(
                 problems.append(
                     MappingProblem(object_type, name, "missing_field", "no such field in the CRM")
                 )
-        for name in (
-            wb.do_not_cold_call,
-            wb.email_allowed,
-            wb.lawful_use,
-            wb.reason,
-            wb.review,
-            wb.checked,
-            *wb.mirror,
-        ):
+        for name in written_names(wb):
             info = fields.get(name)
             if info is None:
                 problems.append(

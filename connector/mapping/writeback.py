@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from connector.mapping.own_fields import OWN_FIELDS, decided_value, field_names
 from connector.mapping.schema import WriteBack
 from connector.models import Decision, Reason
 from connector.policy import CATALOGUE
@@ -73,14 +74,14 @@ def _native(value: Any, crm: Crm) -> Any:
 
 
 def written_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[str, Any]:
-    """The flag fields' wanted values, keyed by CRM field name (without ``checked`` and mirrors)."""
-    wanted: dict[str, Any] = {
-        writeback.do_not_cold_call: decision.do_not_cold_call,
-        writeback.email_allowed: decision.email_allowed,
-        writeback.lawful_use: decision.lawful_use.value,
-        writeback.reason: reason_text(decision, max_length=writeback.reason_max_length),
-        writeback.review: decision.review_needed,
-    }
+    """The own fields' wanted values, keyed by CRM field name (without ``checked`` and mirrors)."""
+    names = field_names(writeback)
+    wanted: dict[str, Any] = {}
+    for field in OWN_FIELDS:
+        if field.role == "reason":
+            wanted[names[field.role]] = reason_text(decision, max_length=writeback.reason_max_length)
+        elif field.decision_field is not None:
+            wanted[names[field.role]] = decided_value(field, decision)
     return {field: _native(value, crm) for field, value in wanted.items()}
 
 

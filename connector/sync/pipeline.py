@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from connector.crm.port import CrmPort, CrmRecord, WriteOutcome, completed_writes
 from connector.errors import ConnectorError
 from connector.mapping.facts import CompiledMapping, facts_from_record
+from connector.mapping.own_fields import flag_names
 from connector.mapping.writeback import Crm, mirror_values, written_values
 from connector.models import ContactFacts, Decision
 from connector.policy import PolicySettings, evaluate
@@ -285,8 +286,7 @@ class Pipeline:
     @cached_property
     def _flag_names(self) -> dict[str, str]:
         """CRM field name -> flag name, for the transition counts of the summary."""
-        wb = self.compiled.mapping.writeback
-        return {wb.do_not_cold_call: "do_not_cold_call", wb.email_allowed: "email_allowed"}
+        return dict(flag_names(self.compiled.mapping.writeback))
 
     @staticmethod
     def _status(item: Decided, outcomes: dict[str, WriteOutcome], *, dry_run: bool) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.crm.port import FieldUpdate
+from connector.mapping.own_fields import FLAGS, decided_value, field_names
 from connector.mapping.schema import WriteBack
 from connector.mapping.writeback import Crm, changed_fields, checked_value, mirror_values, written_values
 from connector.models import Decision
@@ -51,9 +52,12 @@ def _is_true(value: Any) -> bool:
 def _loosens(current: Mapping[str, Any], decision: Decision, writeback: WriteBack) -> bool:
     if not _was_written(current, writeback):
         return False
-    call_opened = _is_true(current.get(writeback.do_not_cold_call)) and not decision.do_not_cold_call
-    email_opened = not _is_true(current.get(writeback.email_allowed)) and decision.email_allowed
-    return call_opened or email_opened
+    names = field_names(writeback)
+    return any(
+        decided_value(flag, decision) is flag.permissive
+        and _is_true(current.get(names[flag.role])) is not flag.permissive
+        for flag in FLAGS
+    )
 
 
 def plan_record(

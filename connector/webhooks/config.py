@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile, WriteBack
 from connector.settings import Settings
 from connector.webhooks.events import HubSpotRules
@@ -75,15 +76,7 @@ class ReceiverConfig:
 
 def own_fields(writeback: WriteBack) -> frozenset[str]:
     """Every field lawful-crm writes: its own six and any mirrored standard field."""
-    names = {
-        writeback.do_not_cold_call,
-        writeback.email_allowed,
-        writeback.lawful_use,
-        writeback.reason,
-        writeback.review,
-        writeback.checked,
-    }
-    return frozenset(names | set(writeback.mirror))
+    return frozenset(written_names(writeback))
 
 
 def _plain(secret: object) -> str | None:

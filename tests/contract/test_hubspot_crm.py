@@ -19,6 +19,7 @@ from connector.crm.port import Cursor, FieldUpdate
 from connector.crm.retry import RetryPolicy, set_testing
 from connector.errors import AuthenticationError, ConnectorError, QuotaExhaustedError
 from connector.mapping.load import load_mapping
+from connector.mapping.own_fields import OWN_FIELDS
 from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.sandbox.people import DATA_START
 from connector.settings import HubSpotConfig
@@ -138,19 +139,19 @@ def test_a_second_install_reports_everything_unchanged() -> None:
 
 
 def test_uninstall_archives_the_properties_and_the_group() -> None:
-    """Uninstall archives the six properties and removes the group; a second uninstall removes nothing."""
+    """Uninstall archives the own properties and removes the group; a second uninstall removes nothing."""
     with portal() as hs:
         crm = adapter(hs)
         crm.install(dry_run=False, uninstall=False)
         report = crm.install(dry_run=False, uninstall=True)
-        assert len(report.removed) == 7 and report.removed[-1] == f"group:{GROUP}"
+        assert len(report.removed) == len(OWN_FIELDS) + 1 and report.removed[-1] == f"group:{GROUP}"
         assert "lawful_use" in hs.state.registry.archived["contacts"]
         assert "lawful_use" not in hs.state.registry.defs["contacts"]
         assert GROUP not in hs.state.registry.groups["contacts"]
         again = crm.install(dry_run=False, uninstall=True)
-        assert again.removed == () and len(again.unchanged) == 7
+        assert again.removed == () and len(again.unchanged) == len(OWN_FIELDS) + 1
         reinstall = crm.install(dry_run=False, uninstall=False)
-        assert len(reinstall.problems) == 6 and all("archived" in p for p in reinstall.problems)
+        assert len(reinstall.problems) == len(OWN_FIELDS) and all("archived" in p for p in reinstall.problems)
 
 
 def test_a_dry_run_writes_nothing() -> None:
@@ -158,7 +159,7 @@ def test_a_dry_run_writes_nothing() -> None:
     with portal() as hs:
         before = {name for name in hs.state.registry.defs["contacts"]}
         report = adapter(hs).install(dry_run=True, uninstall=False)
-        assert len(report.created) == 7
+        assert len(report.created) == len(OWN_FIELDS) + 1
         assert set(hs.state.registry.defs["contacts"]) == before
         assert GROUP not in hs.state.registry.groups["contacts"]
         assert not any(key.startswith(("POST", "DELETE", "PATCH")) for key in hs.state.calls)

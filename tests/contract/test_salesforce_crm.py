@@ -29,6 +29,7 @@ from connector.errors import (
     ServiceUnavailableError,
 )
 from connector.mapping.load import load_mapping
+from connector.mapping.own_fields import written_names
 from connector.models import LawfulUse
 from connector.sandbox.salesforce.ids import make_id, parse_id
 from connector.sandbox.salesforce.query import format_value
@@ -37,8 +38,7 @@ from connector.sandbox.salesforce.server import SalesforceSandbox, running_sales
 from connector.settings import SalesforceConfig
 
 MAPPING = load_mapping("salesforce")
-OWN_FIELDS = ("Do_Not_Cold_Call__c", "Email_Allowed__c", "Lawful_Use__c", "Lawful_Use_Reason__c",
-              "Lawful_Use_Review__c", "Lawful_Use_Checked__c")  # fmt: skip
+OWN_FIELDS = written_names(MAPPING.writeback)
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +118,7 @@ class TestInstall:
             assert fields <= set(report.created) and report.problems == () and report.unchanged == ()
             assert "permission set Lawful_CRM_Integration" in report.created
             assert "assignment of Lawful_CRM_Integration to the integration user" in report.created
-            assert sum(item.startswith("edit permission on") for item in report.created) == 12
+            assert sum(item.startswith("edit permission on") for item in report.created) == len(fields)
 
             target = make_id("003", 7)
             outcome = crm.write([flags(target, Do_Not_Cold_Call__c=True, Lawful_Use__c="opt_in")])
@@ -158,7 +158,8 @@ class TestInstall:
         with running_salesforce(contacts=20, seed=2) as sandbox:
             crm = adapter(sandbox)
             planned = crm.install(dry_run=True, uninstall=False)
-            assert len(planned.created) == 26 and planned.problems == ()
+            fields_and_grants = 2 * len(OWN_FIELDS) * len(MAPPING.objects)
+            assert len(planned.created) == fields_and_grants + 2 and planned.problems == ()
             assert {key.split(" ")[0] for key in sandbox.state.counters} == {"GET"}
             assert "Do_Not_Cold_Call__c" not in crm.describe("Contact")
             crm.install(dry_run=False, uninstall=False)

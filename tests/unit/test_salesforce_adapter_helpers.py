@@ -22,6 +22,7 @@ from connector.crm.salesforce.records import parse_datetime, to_record, value_at
 from connector.crm.salesforce.soql import datetime_literal, is_record_id, keyset_after, name, string_literal
 from connector.errors import ConfigurationError, QuotaExhaustedError
 from connector.mapping.load import load_mapping
+from connector.mapping.own_fields import OWN_FIELDS
 from connector.models import LawfulUse
 
 MAPPING = load_mapping("salesforce")
@@ -155,10 +156,10 @@ class TestQuota:
         assert meter.usage().remaining == 200
 
 
-def test_install_defines_six_fields_per_object_with_labels_and_the_lawful_use_values() -> None:
+def test_install_defines_the_own_fields_on_every_object_with_labels_and_the_lawful_use_values() -> None:
     """Checkboxes default false, the picklist lists LawfulUse, the reason is Text(255), all with help texts."""
     definitions = {definition.full_name: definition.metadata for definition in field_definitions(MAPPING)}
-    assert len(definitions) == 12
+    assert len(definitions) == len(OWN_FIELDS) * len(MAPPING.objects)
     assert definitions["Lead.Do_Not_Cold_Call__c"]["type"] == "Checkbox"
     assert definitions["Lead.Do_Not_Cold_Call__c"]["defaultValue"] == "false"
     values = definitions["Contact.Lawful_Use__c"]["valueSet"]["valueSetDefinition"]["value"]

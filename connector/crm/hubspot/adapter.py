@@ -31,6 +31,7 @@ from connector.crm.port import (
 from connector.crm.readahead import read_ahead
 from connector.crm.retry import RetryPolicy
 from connector.errors import ConfigurationError
+from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
 from connector.settings import HubSpotConfig
 
@@ -127,13 +128,4 @@ class HubSpotCrm:
 
 
 def _writeback_fields(mapping: MappingFile) -> list[str]:
-    wb = mapping.writeback
-    return [
-        wb.do_not_cold_call,
-        wb.email_allowed,
-        wb.lawful_use,
-        wb.reason,
-        wb.review,
-        wb.checked,
-        *wb.mirror,
-    ]
+    return list(written_names(mapping.writeback))

@@ -1,7 +1,7 @@
 """Installing the connector's own contact properties in the group ``lawful_crm``, and removing them.
 
-``definitions`` (pure) says what the mapping's write-back needs: two yes/no flags, the ``lawful_use``
-category (one option per canonical value), the reason text, the review flag and the time of the last check.
+``definitions`` (pure) says what the mapping's write-back needs, from the own-fields table: yes/no checkboxes,
+the ``lawful_use`` category (one option per canonical value), the reason text and the time of the last check.
 ``Installer`` compares that with what the portal has: what is missing is created, what exists is left alone
 (a 409 from a concurrent install counts as existing), and a property of the same name that differs in type,
 lacks options or sits archived is reported as a problem, never changed. A dry run only reads. Uninstall
@@ -18,8 +18,8 @@ from connector.crm.hubspot.records import OBJECT_TYPE
 from connector.crm.hubspot.session import HubSpotSession
 from connector.crm.hubspot.translate import RequestRejected
 from connector.crm.port import InstallReport
+from connector.mapping.own_fields import OWN_FIELDS, FieldKind, OwnField, field_names
 from connector.mapping.schema import WriteBack
-from connector.models import LawfulUse
 
 __all__ = ["GROUP", "Installer", "PropertySpec", "definitions"]
 
@@ -60,51 +60,29 @@ class PropertySpec:
         return body
 
 
-def _flag(name: str, label: str, meaning: str) -> PropertySpec:
-    return PropertySpec(name, label, "bool", "booleancheckbox", meaning + OWNED, [dict(o) for o in YES_NO])
+_TYPES = {
+    FieldKind.CHECKBOX: ("bool", "booleancheckbox"),
+    FieldKind.PICKLIST: ("enumeration", "select"),
+    FieldKind.TEXT: ("string", "text"),
+    FieldKind.DATETIME: ("datetime", "date"),
+}
+
+
+def _options(field: OwnField) -> list[dict[str, Any]]:
+    if field.kind is FieldKind.CHECKBOX:
+        return [dict(o) for o in YES_NO]
+    return [
+        {"label": label, "value": value, "displayOrder": i, "hidden": False}
+        for i, (value, label) in enumerate(field.options)
+    ]
 
 
 def definitions(writeback: WriteBack) -> list[PropertySpec]:
     """The properties the write-back of a mapping needs, named as it names them."""
-    categories = [
-        {
-            "label": use.value.replace("_", " ").capitalize(),
-            "value": use.value,
-            "displayOrder": i,
-            "hidden": False,
-        }
-        for i, use in enumerate(LawfulUse)
-    ]
+    names = field_names(writeback)
     return [
-        _flag(
-            writeback.do_not_cold_call, "Do not cold call", "Yes: no unsolicited sales call to this contact."
-        ),
-        _flag(
-            writeback.email_allowed, "Marketing e-mail allowed", "Yes: newsletters and offers may be sent."
-        ),
-        PropertySpec(
-            writeback.lawful_use,
-            "Lawful use",
-            "enumeration",
-            "select",
-            "The contact's category: its strongest legal basis, else where its data came from." + OWNED,
-            categories,
-        ),
-        PropertySpec(
-            writeback.reason,
-            "Lawful use reason",
-            "string",
-            "text",
-            "The rules that decided, with their legal citations." + OWNED,
-        ),
-        _flag(writeback.review, "Lawful use review needed", "Yes: a person should look at this contact."),
-        PropertySpec(
-            writeback.checked,
-            "Lawful use checked",
-            "datetime",
-            "date",
-            "When lawful-crm last decided this contact's lawful use." + OWNED,
-        ),
+        PropertySpec(names[field.role], field.label, *_TYPES[field.kind], field.help + OWNED, _options(field))
+        for field in OWN_FIELDS
     ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from connector.crm.salesforce import soql
 from connector.errors import ConfigurationError
+from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
 
 __all__ = ["WON_DEAL_FIELD", "ObjectFields", "object_fields", "own_fields", "scope"]
@@ -47,16 +48,7 @@ class ObjectFields:
 
 def own_fields(mapping: MappingFile) -> tuple[str, ...]:
     """The connector's write-back fields and the mirror fields: the only fields it ever writes."""
-    back = mapping.writeback
-    names = (
-        back.do_not_cold_call,
-        back.email_allowed,
-        back.lawful_use,
-        back.reason,
-        back.review,
-        back.checked,
-    )
-    return tuple(dict.fromkeys((*names, *back.mirror)))
+    return written_names(mapping.writeback)
 
 
 def object_fields(mapping: MappingFile, object_type: str) -> ObjectFields:

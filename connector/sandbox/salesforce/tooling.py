@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from connector.mapping.load import load_mapping
+from connector.mapping.own_fields import OWN_FIELDS, FieldKind, OwnField, field_names, max_length
+from connector.mapping.schema import MappingFile, WriteBack
 from connector.sandbox.salesforce.rest import Call, Reply, not_found
 from connector.sandbox.salesforce.schema import FieldSpec
 from connector.sandbox.salesforce.state import ApiError, SalesforceState
@@ -82,20 +85,33 @@ def delete_custom_field(state: SalesforceState, call: Call, record_id: str) -> R
     return Reply(status=204)
 
 
-CONNECTOR_FIELDS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("Do_Not_Cold_Call__c", {"label": "Do Not Cold Call", "type": "Checkbox", "defaultValue": "false"}),
-    ("Email_Allowed__c", {"label": "Email Allowed", "type": "Checkbox", "defaultValue": "false"}),
-    ("Lawful_Use__c", {"label": "Lawful Use", "type": "Text", "length": 80}),
-    ("Lawful_Use_Reason__c", {"label": "Lawful Use Reason", "type": "LongTextArea", "length": 32768}),
-    ("Lawful_Use_Review__c", {"label": "Lawful Use Review", "type": "Checkbox", "defaultValue": "false"}),
-    ("Lawful_Use_Checked__c", {"label": "Lawful Use Checked", "type": "DateTime"}),
-)
+def installed_fields(writeback: WriteBack) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(name, Tooling metadata) of the connector's own fields as `lawful-crm install` creates them: the
+    own-fields table joined with the mapping's names (type, label, length, default, picklist values)."""
+    names = field_names(writeback)
+    return tuple((names[field.role], _metadata(field, writeback)) for field in OWN_FIELDS)
 
 
-def preinstall_connector_fields(state: SalesforceState) -> None:
-    """Create the connector's own fields on Contact and Lead, readable and writable (an installed org)."""
-    for obj in ("Contact", "Lead"):
-        for name, metadata in CONNECTOR_FIELDS:
+def _metadata(field: OwnField, writeback: WriteBack) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"label": field.label}
+    if field.kind is FieldKind.CHECKBOX:
+        return metadata | {"type": "Checkbox", "defaultValue": "false"}
+    if field.kind is FieldKind.PICKLIST:
+        values = [{"fullName": value, "label": label, "default": False} for value, label in field.options]
+        value_set = {"restricted": False, "valueSetDefinition": {"sorted": False, "value": values}}
+        return metadata | {"type": "Picklist", "valueSet": value_set}
+    if field.kind is FieldKind.TEXT:
+        length = max_length(field, writeback) or 255
+        return metadata | {"type": "Text" if length <= 255 else "LongTextArea", "length": length}
+    return metadata | {"type": "DateTime"}
+
+
+def preinstall_connector_fields(state: SalesforceState, mapping: MappingFile | None = None) -> None:
+    """Create the connector's own fields on every object of `mapping` (the shipped Salesforce mapping by
+    default), readable and writable: an org after `lawful-crm install`."""
+    mapping = mapping if mapping is not None else load_mapping("salesforce")
+    for obj in mapping.objects:
+        for name, metadata in installed_fields(mapping.writeback):
             add_custom_field(state, f"{obj}.{name}", metadata)
             state.store.grant_all(obj, name)
 
