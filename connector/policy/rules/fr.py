@@ -34,15 +34,18 @@ def _consumer(s: Situation) -> bool:
     return s.facts.entity_type is EntityType.CONSUMER
 
 
+def _contract_call(text: str) -> Outcome:
+    """L223-1's contract exception, under the Bloctel regime and the opt-in regime alike."""
+    return allow(text, Basis.SOFT_OPT_IN, actions=("offer_objection_in_call", "show_caller_id"))
+
+
 def _consumer_call_optin(s: Situation, channel: Channel) -> Outcome | None:
     if not _consumer(s):
         return None
     if _ongoing_contract_with_us(s):
-        return allow(
+        return _contract_call(
             "Since 2026-08-11 a French consumer may be called without consent only about an offer directly linked"
-            " to an ongoing contract, which is the case here.",
-            Basis.SOFT_OPT_IN,
-            actions=("offer_objection_in_call", "show_caller_id"),
+            " to an ongoing contract, which is the case here."
         )
     return deny(
         "Since 2026-08-11 calling a French consumer needs prior consent, unless the offer is linked to an ongoing"
@@ -54,11 +57,9 @@ def _bloctel(s: Situation, channel: Channel) -> Outcome | None:
     if not _consumer(s):
         return None
     if _ongoing_contract_with_us(s):
-        return allow(
+        return _contract_call(
             "A French consumer with an ongoing contract with us may be called about an offer linked to it, Bloctel"
-            " or not.",
-            Basis.SOFT_OPT_IN,
-            actions=("offer_objection_in_call", "show_caller_id"),
+            " or not."
         )
     screening = s.screening(RegisterList.FR_BLOCTEL)
     unchecked = unchecked_register(s, RegisterList.FR_BLOCTEL, screening)
