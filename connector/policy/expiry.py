@@ -16,13 +16,13 @@ from functools import lru_cache
 
 from connector.models import ContactFacts
 from connector.policy.rule import RuleInfo
+from connector.policy.rules.nl import CUSTOMER_CALL_MONTHS
 from connector.policy.settings import PolicySettings
 from connector.policy.situation import period_end
 
 __all__ = ["Candidate", "candidate_days", "candidates"]
 
 _DAY = timedelta(days=1)
-_NL_CUSTOMER_CALL_MONTHS = 36
 
 Candidate = tuple[date, str]
 """A date on which a decision may change, and why in plain words (``upcoming`` groups by it)."""
@@ -52,7 +52,7 @@ def _dated(facts: ContactFacts, settings: PolicySettings) -> Iterator[Candidate]
             yield start, "a customer relationship dated ahead starts or ends"
             yield _after(period_end(start, months=settings.soft_opt_in_max_months)), "the soft opt-in ends"
             yield (
-                _after(period_end(start, months=_NL_CUSTOMER_CALL_MONTHS)),
+                _after(period_end(start, months=CUSTOMER_CALL_MONTHS)),
                 "the three-year customer call exception ends",
             )
     for screening in facts.dnc:

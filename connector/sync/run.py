@@ -32,18 +32,18 @@ log = logging.getLogger("lawful_crm.sync")
 RETRY_PAGE = 200
 """Records whose write failed are read again by id, this many per call (the adapters' read batch)."""
 RETRY_LIMIT = 10_000
+"""At most this many are read again per run, oldest failures first; the rest wait for the next run."""
 DUE_PAGE = 1_000
 """Records decided again from the store per query."""
 WRITE_BATCH = 200
 """Changed records written together by the catch-up (a Salesforce collection; two HubSpot batches). A record
 held back is still due, so a run killed before writing it redoes it."""
-"""At most this many are read again per run, oldest failures first; the rest wait for the next run."""
 
 
 class Outcome(StrEnum):
     COMPLETED = "completed"
     INTERRUPTED = "interrupted"
-    """Ctrl-C, SIGTERM or an unexpected error: what the run owed (a full pull, due records) stays owed."""
+    """Ctrl-C or SIGTERM: what the run owed (a full pull, due records) stays owed."""
     STOPPED = "stopped"
     """Quota spent or a limit reached: the next run resumes from the checkpoint."""
     REFUSED = "refused"

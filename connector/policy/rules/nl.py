@@ -8,11 +8,12 @@ from connector.models import Basis, CallTarget, EntityType, SourceKind
 from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, allow, deny
 from connector.policy.situation import Situation
 
-__all__ = ["EMAIL", "PHONE"]
+__all__ = ["CUSTOMER_CALL_MONTHS", "EMAIL", "PHONE"]
 
 CUSTOMER_CALLS_END = date(2026, 7, 1)
 _LAST_CUSTOMER_CALL_DAY = date(2026, 6, 30)
-_CUSTOMER_CALL_MONTHS = 36
+CUSTOMER_CALL_MONTHS = 36
+"""The Code Telemarketing's three years for calls to customers (N3, N9)."""
 
 
 def _natural_person(s: Situation) -> bool:
@@ -24,7 +25,7 @@ def _customer_call_conditions(s: Situation) -> bool:
     c = s.customer
     if c is None or not (c.paid and c.same_entity and c.informed_at_collection and c.similar_offer):
         return False
-    return bool(s.customer_within(_CUSTOMER_CALL_MONTHS))
+    return bool(s.customer_within(CUSTOMER_CALL_MONTHS))
 
 
 def _customer_exception(s: Situation, channel: Channel) -> Outcome | None:
