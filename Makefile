@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench performance clean
+.PHONY: demo test lint typecheck unit bench performance clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,8 +23,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy connector
 
-test: lint typecheck
+test: lint typecheck chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The browser test drives Debian's chromium (Playwright downloads no browser of its own): install it when missing.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else \
+		echo "The browser test needs $(CHROMIUM): run 'sudo apt-get install --no-install-recommends chromium'"; \
+		echo "(without it tests/browser is skipped)"; \
+	fi
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
