@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from connector.config_paths import sqlite_file
-from connector.crm.port import CrmPort
+from connector.crm.port import CrmAdapter
 from connector.errors import ConfigurationError
 from connector.mapping.load import load_mapping, validation_problems
 from connector.mapping.schema import MappingFile
@@ -83,7 +83,7 @@ def mapping_for(settings: Settings, crm: CrmName) -> MappingFile:
     return load_mapping(crm, table.mapping_file if table is not None else None)
 
 
-def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmPort:
+def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmAdapter:
     if crm == "salesforce":
         from connector.crm.salesforce import SalesforceCrm
 

@@ -16,9 +16,7 @@ from connector.crm.port import (
     ApiUsage,
     CrmRecord,
     Cursor,
-    FieldInfo,
     FieldUpdate,
-    InstallReport,
     Page,
     WriteOutcome,
 )
@@ -149,15 +147,6 @@ class FakeCrm:
                     self.writes.append(update)
                     outcomes.append(WriteOutcome(update.record_id, ok=True))
         return outcomes
-
-    def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
-        return InstallReport()
-
-    def describe(self, object_type: str) -> dict[str, FieldInfo]:
-        return {}
-
-    def value_counts(self, object_type: str, field: str) -> dict[str, int]:
-        return {}
 
     def usage(self) -> ApiUsage:
         return ApiUsage(calls=self.calls)

@@ -19,7 +19,7 @@ from rich.console import Console
 
 from connector.commands.common import configure_logging
 from connector.commands.summary import print_summary
-from connector.crm.port import CrmPort
+from connector.crm.port import CrmAdapter
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
@@ -32,7 +32,7 @@ from connector.sync.run import SyncOptions, SyncResult, run_sync
 __all__ = ["run_demo"]
 
 
-def _adapters(sandboxes: Sandboxes) -> dict[str, CrmPort]:
+def _adapters(sandboxes: Sandboxes) -> dict[str, CrmAdapter]:
     from connector.crm.hubspot import HubSpotCrm
     from connector.crm.salesforce import SalesforceCrm
 
@@ -50,7 +50,7 @@ def _adapters(sandboxes: Sandboxes) -> dict[str, CrmPort]:
 
 
 def _sync_all(
-    adapters: dict[str, CrmPort], store: Store, options: SyncOptions, console: Console, today: date
+    adapters: dict[str, CrmAdapter], store: Store, options: SyncOptions, console: Console, today: date
 ) -> dict[str, SyncResult]:
     """Sync both CRMs at once (they share nothing but the store), then print each summary."""
     policy = PolicySettings()

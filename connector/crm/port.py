@@ -1,4 +1,5 @@
-"""The CrmPort protocol: what the sync needs from a CRM, in plain typed values (never SDK objects)."""
+"""The CRM protocols, in plain typed values (never SDK objects): `CrmPort`, what a sync needs from a CRM, and
+`CrmAdmin`, what the admin commands need; an adapter implements both (`CrmAdapter`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from connector.errors import ConnectorError
+
 __all__ = [
     "ApiUsage",
+    "CrmAdapter",
+    "CrmAdmin",
     "CrmPort",
     "CrmRecord",
     "Cursor",
@@ -16,9 +21,9 @@ __all__ = [
     "FieldUpdate",
     "InstallReport",
     "Page",
+    "WriteInterrupted",
     "WriteOutcome",
-    "completed_writes",
-    "note_completed_writes",
+    "interrupted",
 ]
 
 
@@ -75,21 +80,24 @@ class WriteOutcome:
     gone: bool = False
 
 
-_COMPLETED = "lawful_crm_completed_writes"
+class WriteInterrupted(ConnectorError):
+    """A ``write`` cut short after some of its calls went through.
+
+    An adapter writes in several calls; when one of them fails for good (retries spent, quota, a refused
+    field), the records of the calls that went through are written all the same. The caller records
+    ``completed`` (their outcomes: written, refused or gone), then handles ``reason`` as its type says (retry
+    later, stop the run, abort). The updates with no outcome may or may not have reached the CRM."""
+
+    def __init__(self, reason: ConnectorError, *, completed: Sequence[WriteOutcome]) -> None:
+        super().__init__(f"a write stopped after {len(completed)} outcomes: {type(reason).__name__}")
+        self.reason = reason
+        self.completed = tuple(completed)
 
 
-def note_completed_writes(error: BaseException, outcomes: Sequence[WriteOutcome]) -> None:
-    """Attach to `error` the outcomes of the writes a ``write`` call finished before `error` cut it short.
-
-    An adapter writes in several calls; when retries run out in the middle, the records of the calls that went
-    through are written all the same, and the caller must still audit them."""
-    setattr(error, _COMPLETED, tuple(outcomes))
-
-
-def completed_writes(error: BaseException) -> tuple[WriteOutcome, ...]:
-    """The outcomes `note_completed_writes` attached to `error` (none when the write sent nothing)."""
-    found = getattr(error, _COMPLETED, ())
-    return found if isinstance(found, tuple) else ()
+def interrupted(reason: ConnectorError, completed: Sequence[WriteOutcome]) -> ConnectorError:
+    """What a ``write`` raises when ``reason`` stops it: ``reason`` itself when no record got an outcome yet
+    (nothing to record), else a WriteInterrupted carrying the outcomes so far."""
+    return WriteInterrupted(reason, completed=completed) if completed else reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +131,7 @@ class ApiUsage:
 
 
 class CrmPort(Protocol):
-    """A CRM as the sync sees it. Implementations: SalesforceCrm, HubSpotCrm."""
+    """A CRM as a sync sees it: pull, read, write, usage. Implementations: SalesforceCrm, HubSpotCrm."""
 
     name: str
     """``salesforce`` or ``hubspot``: the key of its cursors and audit entries."""
@@ -139,8 +147,21 @@ class CrmPort(Protocol):
         ...
 
     def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
-        """Write the updates in batches, retrying what is retriable; one outcome per update, same order."""
+        """Write the updates in batches, retrying what is retriable; one outcome per update, same order.
+
+        An error that stops the writing after some records got their outcome leaves as WriteInterrupted."""
         ...
+
+    def usage(self) -> ApiUsage:
+        """Calls made so far and quota left, for the run summary."""
+        ...
+
+
+class CrmAdmin(Protocol):
+    """A CRM as the admin commands see it (``install``, ``mappings check``): its fields, not its records."""
+
+    name: str
+    """``salesforce`` or ``hubspot``."""
 
     def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
         """Create (or remove) the write-back fields and their permissions; idempotent."""
@@ -154,6 +175,6 @@ class CrmPort(Protocol):
         """How many records hold each non-empty value of ``field`` (for ``mappings check``)."""
         ...
 
-    def usage(self) -> ApiUsage:
-        """Calls made so far and quota left, for the run summary."""
-        ...
+
+class CrmAdapter(CrmPort, CrmAdmin, Protocol):
+    """A whole CRM adapter, both faces: what the composition root builds and hands to a sync or a command."""

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connector.crm.port import CrmPort, CrmRecord
+from connector.crm.port import CrmAdapter, CrmRecord
 from connector.mapping.load import load_mapping
 from connector.sandbox.launch import Sandboxes, running_sandboxes
 from connector.sandbox.people import person
@@ -94,7 +94,7 @@ def assert_a_full_redecision_plans_nothing(root: Path, crm: str, as_of: date | N
     assert report["count"] == 0, f"{report['count']} planned changes, e.g. {drift[:5]}"
 
 
-def adapter(sandbox: Sandboxes, crm: str) -> CrmPort:
+def adapter(sandbox: Sandboxes, crm: str) -> CrmAdapter:
     """The real SDK adapter, to read what the CRM holds."""
     if crm == "salesforce":
         from connector.crm.salesforce import SalesforceCrm

@@ -39,7 +39,7 @@ __all__ = ["HubSpotCrm"]
 
 
 class HubSpotCrm:
-    """HubSpot contacts behind the CrmPort protocol; one instance per run and thread."""
+    """HubSpot contacts behind the CrmPort and CrmAdmin protocols; one instance per run and thread."""
 
     name = "hubspot"
 

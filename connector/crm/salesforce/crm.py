@@ -44,7 +44,7 @@ logging.getLogger("simple_salesforce").setLevel(logging.WARNING)
 
 
 class SalesforceCrm:
-    """Contacts and leads of one Salesforce org, as the sync sees them (see `connector.crm.port.CrmPort`)."""
+    """Contacts and leads of one Salesforce org, for a sync and the admin commands (CrmPort, CrmAdmin)."""
 
     name = "salesforce"
 
