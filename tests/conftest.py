@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from hypothesis import settings
 
 from connector.models import ContactFacts
+
+pytest_plugins = ["tests.postgres"]
+
+# Commands run by the tests keep their do-not-call key file here, never in the working directory.
+os.environ.setdefault("LAWFUL_CRM_DNC__KEY_FILE", str(Path(tempfile.mkdtemp()) / "lawful-crm.dnc-key"))
 
 settings.register_profile("thorough", max_examples=3000, deadline=None)
 settings.register_profile("default", deadline=None)

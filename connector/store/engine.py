@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["HEAD", "create_store_engine", "current_revision", "upgrade"]
+__all__ = ["HEAD", "create_store_engine", "current_revision", "downgrade", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -62,3 +62,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo the migrations above ``revision`` (``base``: all of them), to step back a release."""
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

@@ -133,10 +133,15 @@ class EventQueue:
             .limit(limit)
         )
         if self._engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
+            # Several workers claim at once: each skips the rows another is claiming. The CTE is evaluated
+            # once; as an ``IN`` subquery PostgreSQL may run it again per row and claim past the limit.
+            locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+            chosen: Any = events.c.id.in_(select(locked.c.id))
+        else:
+            chosen = events.c.id.in_(due)
         claim = (
             update(events)
-            .where(events.c.id.in_(due), events.c.status == "pending", events.c.next_attempt_at <= now)
+            .where(chosen, events.c.status == "pending", events.c.next_attempt_at <= now)
             .values(attempts=events.c.attempts + 1, next_attempt_at=now + lease)
             .returning(
                 events.c.id, events.c.crm, events.c.object_type, events.c.record_id, events.c.kind,

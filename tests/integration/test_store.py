@@ -1,20 +1,22 @@
-"""The store on a real SQLite file: migrations match the tables, the audit keeps changes only, deletion and
-retention erase, cursors and locks hold between processes."""
+"""The store on a real SQLite file and a real PostgreSQL schema: migrations match the tables, the audit keeps
+changes only, deletion and retention erase, cursors and locks hold between processes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 
 from connector.crm.port import Cursor
 from connector.models import ContactFacts
 from connector.policy import PolicySettings, evaluate
 from connector.store import AuditEntry, Store, open_store
-from connector.store.engine import HEAD, create_store_engine, current_revision
+from connector.store.engine import HEAD, create_store_engine, current_revision, downgrade, upgrade
 from connector.store.tables import metadata
 from tests.conftest import NOW, facts
 
@@ -22,8 +24,10 @@ T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path / 'store.db'}")
+def store(store_url: str) -> Iterator[Store]:
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
 
 
 def entry(record_id: str, contact: ContactFacts | None = None, status: str = "written") -> AuditEntry:
@@ -32,17 +36,32 @@ def entry(record_id: str, contact: ContactFacts | None = None, status: str = "wr
     return AuditEntry("Contact", record_id, contact, decision, status, {"Email_Allowed__c": False})
 
 
-def test_migrations_create_exactly_the_declared_tables(tmp_path: Path) -> None:
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+def test_migrations_create_exactly_the_declared_tables(store_url: str) -> None:
+    engine = create_store_engine(store_url)
     assert current_revision(engine) is None
-    open_store(str(engine.url))
+    open_store(store_url).close()
     assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
     assert diff == []
 
 
+def test_migrations_go_down_to_nothing_and_up_again(store_url: str) -> None:
+    """Every migration's downgrade undoes its upgrade, so an admin can step back a release."""
+    engine = create_store_engine(store_url)
+    upgrade(engine)
+    downgrade(engine, "base")
+    assert current_revision(engine) is None
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    assert current_revision(engine) == HEAD
+    engine.dispose()
+
+
 def test_sqlite_store_runs_in_wal_mode(store: Store) -> None:
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("write-ahead logging is SQLite's")
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -67,8 +86,9 @@ def test_forget_erases_every_entry_of_one_person_only(store: Store) -> None:
     assert len(store.audit.history("salesforce", "003B")) == 1
 
 
-def test_forget_leaves_no_fragment_of_the_person_in_the_database_files(store: Store, tmp_path: Path) -> None:
+def test_forget_leaves_no_fragment_of_the_person_in_the_database_files(tmp_path: Path) -> None:
     """Deleted rows are overwritten and the write-ahead log emptied: the files hold no trace of the record."""
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
     marker = "LIA-ERASE-ME-7f3a9c"
     store.audit.record("salesforce", 1, [entry("003ZZ9", facts(id="003ZZ9", lia_ref=marker))], now=T0)
     store.audit.record("salesforce", 1, [entry("003B")], now=T0)
@@ -96,14 +116,15 @@ def test_cursors_round_trip_with_aware_utc_times(store: Store) -> None:
     assert store.cursors.get("hubspot", "Contact") is None
 
 
-def test_a_lock_is_exclusive_until_released_or_expired(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    one, two = open_store(url), open_store(url)
+def test_a_lock_is_exclusive_until_released_or_expired(store_url: str) -> None:
+    one, two = open_store(store_url), open_store(store_url)
     assert one.locks.acquire("sync:salesforce", "a", now=T0, ttl=timedelta(hours=1))
     assert not two.locks.acquire("sync:salesforce", "b", now=T0, ttl=timedelta(hours=1))
     assert two.locks.acquire("sync:salesforce", "b", now=T0 + timedelta(hours=2), ttl=timedelta(hours=1))
     two.locks.release("sync:salesforce", "b")
     assert one.locks.acquire("sync:salesforce", "a", now=T0 + timedelta(hours=2), ttl=timedelta(hours=1))
+    one.close()
+    two.close()
 
 
 def test_a_lock_held_by_a_dead_process_on_this_host_is_taken_over(store: Store) -> None:
