@@ -10,6 +10,8 @@ not a guess) and dates are ``YYYY-MM-DD`` only.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -22,12 +24,15 @@ __all__ = [
     "ChannelBasis",
     "Consent",
     "ContactFacts",
+    "CrmName",
     "Customer",
     "DataIssue",
     "Decision",
     "Email",
     "EmailKind",
     "EntityType",
+    "FieldInfo",
+    "FieldUpdate",
     "IsoDate",
     "LawfulUse",
     "Profile",
@@ -275,3 +280,32 @@ class Decision(_Value):
     """The first date after ``now`` on which the same facts give a different decision (the law's calendar,
     a consent going stale, a soft opt-in or a screening running out), or None when no date can change it.
     A flag written from this decision is right until then; the sync decides again on that day."""
+
+
+# The CRMs and the values the sync exchanges with them: plain dataclasses, since a sync makes millions of them.
+
+CrmName = Literal["salesforce", "hubspot"]
+"""The CRMs the connector speaks to: the key of their settings tables, mapping files, adapters, cursors and
+audit entries. A new CRM starts here."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUpdate:
+    """The values to write to one record's own fields (only those that change)."""
+
+    object_type: str
+    record_id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One field (or property) as the CRM describes it; parent fields are named ``Account.Type``."""
+
+    name: str
+    type: str
+    """The CRM's own type name: ``picklist``, ``boolean``, ``enumeration``, ``string``, …"""
+    writable: bool
+    """Whether the connected user or app may update it (field-level security included)."""
+    values: tuple[str, ...] | None = None
+    """The active picklist or enumeration values; None for free fields."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from connector.errors import ConnectorError
+from connector.models import FieldInfo, FieldUpdate  # value types the protocols speak, kept with the models
 
 __all__ = [
     "ApiUsage",
@@ -23,7 +24,6 @@ __all__ = [
     "Page",
     "WriteInterrupted",
     "WriteOutcome",
-    "interrupted",
 ]
 
 
@@ -64,13 +64,6 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class FieldUpdate:
-    object_type: str
-    record_id: str
-    values: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     """Per-record result of a write: ``ok``, or the vendor error code and whether the record is gone."""
 
@@ -94,31 +87,12 @@ class WriteInterrupted(ConnectorError):
         self.completed = tuple(completed)
 
 
-def interrupted(reason: ConnectorError, completed: Sequence[WriteOutcome]) -> ConnectorError:
-    """What a ``write`` raises when ``reason`` stops it: ``reason`` itself when no record got an outcome yet
-    (nothing to record), else a WriteInterrupted carrying the outcomes so far."""
-    return WriteInterrupted(reason, completed=completed) if completed else reason
-
-
 @dataclass(frozen=True, slots=True)
 class InstallReport:
     created: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True, slots=True)
-class FieldInfo:
-    """One field (or property) as the CRM describes it; parent fields are named ``Account.Type``."""
-
-    name: str
-    type: str
-    """The CRM's own type name: ``picklist``, ``boolean``, ``enumeration``, ``string``, …"""
-    writable: bool
-    """Whether the connected user or app may update it (field-level security included)."""
-    values: tuple[str, ...] | None = None
-    """The active picklist or enumeration values; None for free fields."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from connector.crm.port import FieldInfo
 from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
+from connector.models import FieldInfo
 
 __all__ = ["MappingProblem", "check_mapping"]
 

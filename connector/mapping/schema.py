@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
-from connector.models import CallTarget, EntityType, SourceKind
+from connector.models import CallTarget, CrmName, EntityType, SourceKind
 
 __all__ = [
     "Defaults",
@@ -154,7 +154,7 @@ class WriteBack(_Strict):
 
 
 class MappingFile(_Strict):
-    crm: Literal["salesforce", "hubspot"]
+    crm: CrmName
     version: Literal[1] = 1
     objects: dict[str, ObjectMapping]
     sources: dict[str, SourceKind]

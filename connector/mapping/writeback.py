@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from connector.mapping.own_fields import OWN_FIELDS, decided_value, field_names
 from connector.mapping.schema import WriteBack
-from connector.models import Decision, Reason
+from connector.models import CrmName, Decision, Reason
 from connector.policy import CATALOGUE
 
 __all__ = [
-    "Crm",
     "changed_fields",
     "checked_value",
     "mirror_values",
@@ -27,7 +26,6 @@ __all__ = [
     "written_values",
 ]
 
-Crm = Literal["salesforce", "hubspot"]
 _ELLIPSIS = "…"
 _SUMMARIES = {info.id: info.summary for info in CATALOGUE}
 
@@ -61,7 +59,7 @@ def reason_text(decision: Decision, *, max_length: int) -> str:
     return text
 
 
-def _native(value: Any, crm: Crm) -> Any:
+def _native(value: Any, crm: CrmName) -> Any:
     if crm == "hubspot":
         if isinstance(value, bool):
             return "true" if value else "false"
@@ -73,7 +71,7 @@ def _native(value: Any, crm: Crm) -> Any:
     return value
 
 
-def written_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[str, Any]:
+def written_values(decision: Decision, writeback: WriteBack, crm: CrmName) -> dict[str, Any]:
     """The own fields' wanted values, keyed by CRM field name (without ``checked`` and mirrors)."""
     names = field_names(writeback)
     wanted: dict[str, Any] = {}
@@ -85,7 +83,7 @@ def written_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[s
     return {field: _native(value, crm) for field, value in wanted.items()}
 
 
-def mirror_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[str, Any]:
+def mirror_values(decision: Decision, writeback: WriteBack, crm: CrmName) -> dict[str, Any]:
     """Standard fields the admin asked to mirror, only where the decision sets them (never clears)."""
     raised = {
         "do_not_cold_call": decision.do_not_cold_call,
@@ -95,7 +93,7 @@ def mirror_values(decision: Decision, writeback: WriteBack, crm: Crm) -> dict[st
     return {field: on for field, source in writeback.mirror.items() if raised[source]}
 
 
-def checked_value(now: datetime, crm: Crm) -> Any:
+def checked_value(now: datetime, crm: CrmName) -> Any:
     return _native(now, crm)
 
 

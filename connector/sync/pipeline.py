@@ -15,8 +15,8 @@ from connector.crm.port import CrmPort, CrmRecord, WriteOutcome, completed_write
 from connector.errors import ConnectorError
 from connector.mapping.facts import CompiledMapping, facts_from_record
 from connector.mapping.own_fields import flag_names
-from connector.mapping.writeback import Crm, mirror_values, written_values
-from connector.models import ContactFacts, Decision
+from connector.mapping.writeback import mirror_values, written_values
+from connector.models import ContactFacts, CrmName, Decision
 from connector.policy import PolicySettings, evaluate
 from connector.store import AuditEntry, DueRecord, Grounds, Store
 from connector.sync.plan import PlannedChange, RecordPlan, plan_record
@@ -94,7 +94,7 @@ class Pipeline:
     screener: PhoneScreener | None = None
 
     @property
-    def crm_name(self) -> Crm:
+    def crm_name(self) -> CrmName:
         return self.compiled.mapping.crm
 
     @cached_property

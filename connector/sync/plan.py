@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.crm.port import FieldUpdate
 from connector.mapping.own_fields import FLAGS, decided_value, field_names
 from connector.mapping.schema import WriteBack
-from connector.mapping.writeback import Crm, changed_fields, checked_value, mirror_values, written_values
-from connector.models import Decision
+from connector.mapping.writeback import changed_fields, checked_value, mirror_values, written_values
+from connector.models import CrmName, Decision, FieldUpdate
 
 __all__ = ["BlastRadiusGuard", "GuardVerdict", "PlannedChange", "RecordPlan", "plan_record"]
 
@@ -67,7 +66,7 @@ def plan_record(
     decision: Decision,
     *,
     writeback: WriteBack,
-    crm: Crm,
+    crm: CrmName,
     now: datetime,
 ) -> RecordPlan:
     """The update for one record (None when every written value already holds) and what it changes."""
