@@ -24,6 +24,7 @@ import argparse
 import json
 import math
 import os
+import secrets
 import tempfile
 import time
 from collections import Counter
@@ -45,8 +46,9 @@ from sandbox_process import (
 )
 from sqlalchemy import func, select
 
-from connector import bootstrap
 from connector.crm.port import CrmPort
+from connector.dnc.keys import KeySource
+from connector.dnc.registers import DncRegisters
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.models import Profile
@@ -55,10 +57,11 @@ from connector.store import Store, open_store
 from connector.store.due import DueRecords
 from connector.store.tables import record_states
 from connector.sync import run as sync_run
-from connector.sync.pipeline import Pipeline
-from connector.sync.plan import PlannedChange
+from connector.sync.pipeline import Decided, Pipeline
 from connector.sync.run import SyncOptions, run_sync
 
+DNC_KEY = KeySource(file=Path("unused"), value=secrets.token_hex(32))
+"""The do-not-call hash key of this process's stores (the variable wins over the file, so none is written)."""
 WRITE_BATCH = {"salesforce": 200, "hubspot": 100}
 """Records per write call: a Salesforce sObject collection, a HubSpot batch update."""
 
@@ -78,10 +81,10 @@ class Phases:
     fields: Counter[str] = field(default_factory=Counter)
     records: set[tuple[str, str]] = field(default_factory=set)
 
-    def sink(self, change: PlannedChange, status: str) -> None:
+    def sink(self, item: Decided, status: str) -> None:
         if self.inside and status == "written":
-            self.fields[change.field] += 1
-            self.records.add((change.object_type, change.record_id))
+            self.fields.update(change.field for change in item.plan.changes)
+            self.records.add((item.record.object_type, item.record.id))
 
 
 def _timed(phases: Phases, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -140,7 +143,7 @@ def measure(
     """One ordinary (or full) run as ``lawful-crm sync`` makes it, with the catch-up phase measured apart."""
     port = adapter(crm, info, per_ten_seconds=HUBSPOT_LIMIT_PER_TEN_SECONDS if limited else UNLIMITED)
     mapping = CompiledMapping(load_mapping(crm))
-    screener = bootstrap.screening_for(store)
+    screener = DncRegisters(store, key=DNC_KEY)
     today = options.as_of or date.today()
     registers = screener.version() or "none"
     due = store.due.tally(crm, today=today, policy_id=policy.policy_id, registers=registers)

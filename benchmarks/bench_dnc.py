@@ -20,6 +20,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from connector.dnc.keys import KeySource
 from connector.dnc.registers import DncRegisters
 from connector.models import RegisterList
 from connector.store import open_store
@@ -71,7 +72,7 @@ def bench(count: int, lookups: int, workdir: Path) -> dict[str, object]:
     write_list(listing, count)
     db = workdir / "store.db"
     store = open_store(f"sqlite:///{db}")
-    registers = DncRegisters(store, today=lambda: date(2026, 11, 28))
+    registers = DncRegisters(store, key=KeySource(file=workdir / "dnc.key"), today=lambda: date(2026, 11, 28))
     samples: list[float] = []
 
     def progress(stage: str, done: int) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -23,6 +23,9 @@ from connector.settings import Settings, load_settings
 from connector.store import Store, open_store
 from connector.sync.screening import PhoneScreener
 
+if TYPE_CHECKING:
+    from connector.dnc.keys import KeySource
+
 __all__ = [
     "CRMS",
     "CrmName",
@@ -32,6 +35,7 @@ __all__ = [
     "build_crm",
     "configured_crms",
     "describe_store",
+    "dnc_key",
     "load",
     "mapping_for",
     "screening_for",
@@ -143,9 +147,20 @@ def store_for(settings: Settings, url: str | None = None) -> Store:
     return store
 
 
-def screening_for(store: Store) -> PhoneScreener:
+def dnc_key(settings: Settings) -> KeySource:
+    """Where the do-not-call hash key comes from: ``LAWFUL_CRM_DNC_KEY``, else ``[dnc] key_file``."""
+    from connector.dnc.keys import KeySource
+
+    value = settings.dnc_key.get_secret_value() if settings.dnc_key is not None else None
+    return KeySource(file=settings.dnc.key_file.absolute(), value=value)
+
+
+def screening_for(store: Store, settings: Settings) -> PhoneScreener:
     """The do-not-call screener of this store. It is used even before any register is imported, so that each
-    record's hashed numbers are kept and a later import re-screens them from the store."""
+    record's hashed numbers are kept and a later import re-screens them from the store. Its key is read and
+    checked here, so a command without the store's key stops before it starts (a ConfigurationError)."""
     from connector.dnc.registers import DncRegisters
 
-    return DncRegisters(store)
+    registers = DncRegisters(store, key=dnc_key(settings))
+    registers.unlock()
+    return registers

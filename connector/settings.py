@@ -28,6 +28,7 @@ from connector.policy import PolicySettings
 
 __all__ = [
     "CONFIG_FILE",
+    "DncConfig",
     "HubSpotConfig",
     "PolicyConfig",
     "SalesforceConfig",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 CONFIG_FILE = Path("lawful-crm.toml")
+DNC_KEY_FILE = "lawful-crm.dnc-key"
 
 
 class PolicyConfig(BaseModel):
@@ -143,6 +145,14 @@ class StoreConfig(_Table):
     against that file's directory."""
 
 
+class DncConfig(_Table):
+    """The ``[dnc]`` table: where the key of the do-not-call number hashes lives (never in the store)."""
+
+    key_file: Path = Path(DNC_KEY_FILE)
+    """Created with mode 0600 by the first command that needs a key; refused when others may read it. Unset:
+    ``lawful-crm.dnc-key`` beside the configuration file. ``LAWFUL_CRM_DNC_KEY`` wins over the file."""
+
+
 class SyncConfig(_Table):
     guard_share: float = Field(0.05, ge=0, le=1)
     """Share of pulled records that may move from restrictive to permissive before a run is refused."""
@@ -206,6 +216,10 @@ class Settings(BaseSettings):
     store: StoreConfig = StoreConfig()
     sync: SyncConfig = SyncConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
+    dnc: DncConfig = DncConfig()
+    dnc_key: SecretStr | None = None
+    """The do-not-call hash key as 64 hexadecimal characters, from ``LAWFUL_CRM_DNC_KEY`` (a secrets manager);
+    when unset the key file is used."""
 
     @classmethod
     def settings_customise_sources(
@@ -233,4 +247,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
         "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": config_file}}
     )
     settings: Settings = source_cls()
+    if "key_file" not in settings.dnc.model_fields_set:  # beside the configuration, wherever the command runs
+        key_file = config_file.absolute().parent.resolve() / DNC_KEY_FILE
+        settings.dnc = settings.dnc.model_copy(update={"key_file": key_file})
     return settings

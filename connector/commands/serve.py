@@ -76,7 +76,7 @@ class _Process:
             CompiledMapping(mapping),
             self.settings.policy.to_policy(),
             self.store,
-            bootstrap.screening_for(self.store),
+            bootstrap.screening_for(self.store, self.settings),
         )
 
     def sync_one(self, crm: str) -> SyncResult:
@@ -90,7 +90,7 @@ class _Process:
             self.settings.policy.to_policy(),
             self.store,
             options,
-            screener=bootstrap.screening_for(self.store),
+            screener=bootstrap.screening_for(self.store, self.settings),
         )
 
     def worker(self) -> Worker:
@@ -142,9 +142,11 @@ def _configure(config: Path | None, store_url: str | None, as_of: date | None = 
         names = bootstrap.configured_crms(settings, "all")
         mappings: dict[str, MappingFile] = {name: bootstrap.mapping_for(settings, name) for name in names}
         validate_schedule(settings.sync.schedule, settings.sync.time_zone)
+        store = bootstrap.store_for(settings, store_url)
+        bootstrap.screening_for(store, settings)  # no start without the store's do-not-call key
     except ConfigurationError as error:
         fail_configuration(error)
-    return _Process(settings, mappings, bootstrap.store_for(settings, store_url), as_of=as_of)
+    return _Process(settings, mappings, store, as_of=as_of)
 
 
 def _announce(server: uvicorn.Server, process: _Process, receiver: ReceiverConfig) -> None:

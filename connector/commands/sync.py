@@ -108,8 +108,8 @@ def _sync_one(
     console: Console,
 ) -> SyncResult:
     started = time.monotonic()
-    screener = bootstrap.screening_for(store)
     try:
+        screener = bootstrap.screening_for(store, settings)
         adapter = bootstrap.build_crm(settings, name, mapping)
         result = run_sync(
             adapter,

@@ -68,8 +68,9 @@ _PROGRESS_EVERY = 500_000
 T = TypeVar("T")
 
 
-def _registers(config: Path | None, store_url: str | None) -> DncRegisters:
-    """The lists of the configured store, read the way every command reads its settings (``bootstrap``)."""
+def _registers(config: Path | None, store_url: str | None, *, keyed: bool = True) -> DncRegisters:
+    """The lists of the configured store, read the way every command reads its settings (``bootstrap``);
+    ``keyed``: with the hash key read and checked (created on first need), else exit 2 naming the problem."""
     from connector import bootstrap
     from connector.commands.common import fail_configuration
     from connector.dnc.registers import DncRegisters
@@ -77,11 +78,14 @@ def _registers(config: Path | None, store_url: str | None) -> DncRegisters:
 
     try:
         settings = bootstrap.load(config)
+        registers = DncRegisters(bootstrap.store_for(settings, store_url), key=bootstrap.dnc_key(settings))
+        if keyed:
+            registers.unlock()
     except ConfigurationError as error:
         fail_configuration(error)
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from None
-    return DncRegisters(bootstrap.store_for(settings, store_url))
+    return registers
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -225,7 +229,7 @@ def _print_import(report: ImportReport) -> None:
 @app.command()
 def status(*, as_json: JsonOption = False, config: ConfigOption = None, store: StoreOption = None) -> None:
     """Show every list: date of the copy, size, and whether it is stale, missing or legacy."""
-    statuses = _registers(config, store).status()
+    statuses = _registers(config, store, keyed=False).status()
     if as_json:
         print(json.dumps([s.as_dict() for s in statuses]))
         return

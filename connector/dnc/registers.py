@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from connector.dnc.hashing import NumberHasher
+from connector.dnc.keys import KeySource, unlock
 from connector.dnc.lists import LISTS, lists_for_calling_code
 from connector.dnc.normalise import (
     E164,
@@ -67,17 +68,24 @@ class DncRegisters:
         self,
         store: Store | Engine,
         *,
+        key: KeySource,
         clock: Callable[[], datetime] = _utc_now,
         today: Callable[[], date] = date.today,
     ) -> None:
         self._store = DncStore(store if isinstance(store, Engine) else store.engine)
+        self._key = key
         self._clock = clock
         self._today = today
         self._hasher: NumberHasher | None = None
 
+    def unlock(self) -> None:
+        """Read and check the hash key now (creating it on first need): a missing or wrong key stops a command
+        before it starts (``keys.DncKeyError``), not in the middle of a run."""
+        self._hash()
+
     def _hash(self) -> NumberHasher:
         if self._hasher is None:
-            self._hasher = NumberHasher(self._store.secret(now=self._clock()))
+            self._hasher = NumberHasher(unlock(self._store, self._key, now=self._clock()))
         return self._hasher
 
     def import_list(

@@ -1,4 +1,4 @@
-"""The do-not-call lists in the store: the hash secret, the lists in use, lookups, the own list, clean-up.
+"""The do-not-call lists in the store: the hash key's fingerprint, the lists in use, lookups, the own list, clean-up.
 
 A national register is replaced without ever being half there (``staging``): a new copy is written as a new
 version, the list's ``dnc_current`` pointer is switched in one short transaction, and only then are the old
@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, delete, func, select
 
-from connector.dnc.hashing import new_secret
 from connector.dnc.sql import (
     change_own_size,
     date_reader,
@@ -29,8 +27,10 @@ from connector.dnc.sql import (
     placeholder,
 )
 from connector.dnc.staging import StagedImport, is_abandoned, staged_import
-from connector.dnc.tables import dnc_current, dnc_numbers, dnc_secrets, dnc_versions
+from connector.dnc.tables import dnc_current, dnc_keys, dnc_numbers, dnc_secrets, dnc_versions
 from connector.models import RegisterList
+from connector.store.engine import scrub
+from connector.store.tables import record_states
 
 __all__ = ["CurrentList", "DncStore", "Hits"]
 
@@ -73,20 +73,52 @@ class DncStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def secret(self, *, now: datetime) -> bytes:
-        """The installation's hash secret, created on first use (two processes racing end with the same one)."""
+    def legacy_secret(self) -> bytes | None:
+        """The hash key a store from before kept itself (``keys.unlock`` moves it out), else None."""
         query = select(dnc_secrets.c.secret).where(dnc_secrets.c.name == _SECRET_NAME)
         with self._engine.connect() as db:
             found = db.execute(query).scalar_one_or_none()
-        if found is not None:
-            return bytes(found)
-        try:
-            with self._engine.begin() as db:
-                db.execute(insert(dnc_secrets).values(name=_SECRET_NAME, secret=new_secret(), created_at=now))
-        except IntegrityError:
-            pass
+        return None if found is None else bytes(found)
+
+    def adopt_key(self, fingerprint: bytes, *, now: datetime) -> None:
+        """Keep the key's fingerprint and delete the key itself, leaving no copy in the file or its log."""
+        with self._engine.begin() as db:
+            db.execute(insert_ignoring_duplicates(db, dnc_keys).values(
+                name=_SECRET_NAME, fingerprint=fingerprint, created_at=now
+            ))  # fmt: skip
+            db.execute(delete(dnc_secrets).where(dnc_secrets.c.name == _SECRET_NAME))
+        scrub(self._engine)
+
+    def key_fingerprint(self) -> bytes | None:
         with self._engine.connect() as db:
-            return bytes(db.execute(query).scalar_one())
+            found = db.execute(
+                select(dnc_keys.c.fingerprint).where(dnc_keys.c.name == _SECRET_NAME)
+            ).scalar_one_or_none()
+        return None if found is None else bytes(found)
+
+    def record_key_fingerprint(self, fingerprint: bytes, *, now: datetime) -> bytes:
+        """Keep the fingerprint of the first key used; returns the one kept (another process's if it won)."""
+        with self._engine.begin() as db:
+            db.execute(insert_ignoring_duplicates(db, dnc_keys).values(
+                name=_SECRET_NAME, fingerprint=fingerprint, created_at=now
+            ))  # fmt: skip
+        kept = self.key_fingerprint()
+        assert kept is not None
+        return kept
+
+    def forget_key(self) -> None:
+        """Forget the key's fingerprint (a key rotation, once every hash is gone)."""
+        with self._engine.begin() as db:
+            db.execute(delete(dnc_keys))
+
+    def holds_hashes(self) -> bool:
+        """Whether any number hash is stored: on a list, or as a record's screened numbers."""
+        with self._engine.connect() as db:
+            listed = db.execute(select(dnc_numbers.c.version_id).limit(1)).first()
+            screened = db.execute(
+                select(record_states.c.crm).where(record_states.c.screened_with.is_not(None)).limit(1)
+            ).first()
+        return listed is not None or screened is not None
 
     def current(self) -> dict[RegisterList, CurrentList]:
         with self._engine.connect() as db:

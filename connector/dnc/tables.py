@@ -2,8 +2,9 @@
 
 No table holds a phone number: ``dnc_numbers`` keeps the keyed hash of each E.164 number (``hashing.py``).
 
-* ``dnc_secrets``  the per-installation hash secret (one row, created on first use, never printed). It lives in
-  the store rather than in the settings so that it can never be lost or changed apart from the hashes it made.
+* ``dnc_keys``     the fingerprint of the key the number hashes are made with (``keys``): a wrong key is refused.
+  The key itself lives outside the store, in a key file or the environment.
+* ``dnc_secrets``  where stores from before kept the key itself; emptied the first time such a store is opened.
 * ``dnc_versions`` one row per import of a list: ``loading`` while rows are written, then ``current``, then
   ``retired`` until its rows are deleted. ``owner`` and ``heartbeat_at`` let a later import clean up after one
   that was killed.
@@ -18,13 +19,21 @@ from sqlalchemy import Column, Date, Integer, LargeBinary, String, Table
 
 from connector.store.tables import UtcDateTime, metadata
 
-__all__ = ["dnc_current", "dnc_numbers", "dnc_secrets", "dnc_versions"]
+__all__ = ["dnc_current", "dnc_keys", "dnc_numbers", "dnc_secrets", "dnc_versions"]
 
 dnc_secrets = Table(
     "dnc_secrets",
     metadata,
     Column("name", String(40), primary_key=True),
     Column("secret", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+dnc_keys = Table(
+    "dnc_keys",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("fingerprint", LargeBinary(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 

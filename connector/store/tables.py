@@ -138,6 +138,8 @@ events = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("error_code", String(60)),
+    # host:pid[:role] of the worker holding the claim; a dead owner's claims are released on start.
+    Column("claimed_by", String(120)),
     UniqueConstraint("crm", "dedupe_key"),
     Index(None, "status", "next_attempt_at"),
 )

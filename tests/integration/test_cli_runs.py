@@ -20,6 +20,7 @@ from connector.settings import Settings
 from connector.store import open_store
 from connector.sync.run import SyncOptions, run_sync
 from tests.conftest import NOW
+from tests.dnc_keys import TEST_KEY
 from tests.fakes import FakeCrm
 
 
@@ -43,7 +44,15 @@ def test_runs_lists_the_history_newest_first_as_json(tmp_path: Path) -> None:
     mapping = CompiledMapping(load_mapping("salesforce"))
     for as_of in (NOW, NOW + timedelta(days=3 * 365)):
         options = SyncOptions(as_of=as_of, accept_large_change=True)
-        run_sync(crm, mapping, PolicySettings(), store, options, clock=crm.now, screener=DncRegisters(store))
+        run_sync(
+            crm,
+            mapping,
+            PolicySettings(),
+            store,
+            options,
+            clock=crm.now,
+            screener=DncRegisters(store, key=TEST_KEY),
+        )
     store.close()
     shown = subprocess.run(
         [sys.executable, "-m", "connector.cli", "runs", "--json", "--store", url],

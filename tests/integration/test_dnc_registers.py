@@ -31,6 +31,7 @@ from connector.store.engine import create_store_engine, upgrade
 from connector.sync.run import SyncOptions, run_sync
 from connector.sync.screening import PhonesToScreen
 from tests.conftest import NOW, facts
+from tests.dnc_keys import TEST_KEY
 from tests.fakes import EPOCH, FakeCrm
 
 TPS, CTPS, OWN = RegisterList.UK_TPS, RegisterList.UK_CTPS, RegisterList.OWN
@@ -46,7 +47,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def registers(store: Store) -> DncRegisters:
-    return DncRegisters(store, today=lambda: NOW)
+    return DncRegisters(store, key=TEST_KEY, today=lambda: NOW)
 
 
 def write(path: Path, *lines: str) -> Path:
@@ -328,7 +329,7 @@ def test_of_two_imports_racing_for_one_list_the_first_to_switch_wins_whole(
     registers: DncRegisters, store: Store, tmp_path: Path
 ) -> None:
     registers.import_list(TPS, write(tmp_path / "old.txt", london(0)), OLD)
-    other = DncRegisters(store, today=lambda: NOW)
+    other = DncRegisters(store, key=TEST_KEY, today=lambda: NOW)
     reports = []
 
     def the_other_import_finishes_first(stage: str, count: int) -> None:

@@ -15,6 +15,7 @@ from connector.errors import ConfigurationError
 from connector.mapping.load import load_mapping
 from connector.models import RegisterList
 from connector.store import open_store
+from tests.dnc_keys import TEST_KEY
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -51,6 +52,6 @@ def test_a_mapping_file_that_is_a_device_fails_the_offline_check_cleanly(tmp_pat
 
 
 def test_a_register_file_that_is_a_device_is_refused(tmp_path: Path) -> None:
-    registers = DncRegisters(open_store(f"sqlite:///{tmp_path / 'store.db'}"))
+    registers = DncRegisters(open_store(f"sqlite:///{tmp_path / 'store.db'}"), key=TEST_KEY)
     with pytest.raises(ListFileError, match="not a regular file"):
         registers.import_list(RegisterList.UK_TPS, Path("/dev/zero"))

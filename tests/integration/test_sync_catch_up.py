@@ -28,6 +28,7 @@ from connector.store import Store, open_store
 from connector.store.tables import decisions, record_states
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
 from tests.conftest import NOW
+from tests.dnc_keys import TEST_KEY
 from tests.fakes import FakeCrm
 
 MAPPING = CompiledMapping(load_mapping("salesforce"))
@@ -52,7 +53,7 @@ def sync(
     mapping: CompiledMapping = MAPPING,
     **options: Any,
 ) -> SyncResult:
-    registers = DncRegisters(store, today=lambda: today)
+    registers = DncRegisters(store, key=TEST_KEY, today=lambda: today)
     return run_sync(
         crm, mapping, policy, store, SyncOptions(**options), clock=crm.now, today=today, screener=registers
     )
@@ -105,7 +106,7 @@ def test_a_number_added_to_the_own_list_is_screened_by_the_next_ordinary_run(sto
         crm.edit(record_id, Phone=SHARED_PHONE)  # salespeople record the switchboard number
     sync(crm, store)
     assert all(crm.records[i]["Do_Not_Cold_Call__c"] is False for i in callable_ids)
-    DncRegisters(store, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
+    DncRegisters(store, key=TEST_KEY, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
     pulls_before = crm.pages_served
     result = sync(crm, store)
     assert crm.pages_served - pulls_before <= 1, "no record is read again"
@@ -123,7 +124,7 @@ def test_a_register_change_then_an_interrupted_full_run_is_still_caught_up(store
     for record_id in callable_ids:
         crm.edit(record_id, Phone=SHARED_PHONE)
     sync(crm, store)
-    DncRegisters(store, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
+    DncRegisters(store, key=TEST_KEY, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
     stopped = sync(crm, store, full=True, limit=60)
     assert stopped.outcome is Outcome.STOPPED
     result = sync(crm, store)
@@ -184,7 +185,7 @@ def test_a_run_stopped_by_ctrl_c_is_recorded_interrupted_never_completed(
     def interrupted(updates: Any) -> Any:
         raise KeyboardInterrupt
 
-    DncRegisters(store, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
+    DncRegisters(store, key=TEST_KEY, today=lambda: NOW).add_own(SHARED_PHONE, "NL")
     for record_id in list(crm.records)[:5]:
         crm.edit(record_id, Phone=SHARED_PHONE)
     monkeypatch.setattr(crm, "write", interrupted)
