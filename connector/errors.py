@@ -6,7 +6,8 @@
     ├── RetriableError            try again later, through crm/retry.py
     │   ├── RateLimitedError      429 / rate-limit body; carries retry_after when the CRM said
     │   ├── ServiceUnavailableError  5xx, timeouts, dropped connections
-    │   └── RecordLockedError     UNABLE_TO_LOCK_ROW and the like: retry that record
+    │   ├── RecordLockedError     UNABLE_TO_LOCK_ROW and the like: retry that record
+    │   └── StoreUnavailable      the store's database failed or is out of reach: answer "later" (a webhook 503)
     ├── RunStoppedError           end the run cleanly; the next run resumes from the checkpoint
     │   └── QuotaExhaustedError   the daily API budget (minus the reserve for other integrations) is spent
     ├── FatalError                abort: a person must fix something first
@@ -37,6 +38,7 @@ __all__ = [
     "RetriableError",
     "RunStoppedError",
     "ServiceUnavailableError",
+    "StoreUnavailable",
 ]
 
 
@@ -62,6 +64,11 @@ class RecordLockedError(RetriableError):
     def __init__(self, message: str, *, record_id: str) -> None:
         super().__init__(message)
         self.record_id = record_id
+
+
+class StoreUnavailable(RetriableError):
+    """The store could not be read or written (locked, full, gone, server unreachable). Its message names the
+    database error's type only: a driver's text may quote the values of a statement."""
 
 
 class RunStoppedError(ConnectorError):

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from connector.store.failures import unavailable_on_failure
 from connector.store.tables import events
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "EventQueue",
     "NewEvent",
     "QueueDepth",
+    "Shard",
     "retry_delay",
 ]
 
@@ -97,6 +99,9 @@ class QueueDepth:
 
 
 class EventQueue:
+    """The webhook queue. What the receiver calls (``enqueue``, ``enqueue_many``, ``depth``, ``pending``) raises
+    ``StoreUnavailable`` when the database fails, so the receiver answers 503 and the CRM delivers again."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -104,6 +109,7 @@ class EventQueue:
         """Store the events in one transaction; those whose key is already known are counted as duplicates."""
         return self.enqueue_many([(crm, new)], now=now)[0]
 
+    @unavailable_on_failure
     def enqueue_many(
         self, deliveries: Sequence[tuple[str, Sequence[NewEvent]]], *, now: datetime
     ) -> list[Enqueued]:
@@ -124,14 +130,29 @@ class EventQueue:
             results.append(Enqueued(queued=len(mine), duplicates=len(new) - len(mine)))
         return results
 
-    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedEvent]:
-        """Take up to ``limit`` due events, oldest first, for ``lease``; each claim counts as an attempt."""
+    def claim(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        crm: str | None = None,
+        shard: Shard | None = None,
+    ) -> list[ClaimedEvent]:
+        """Take up to ``limit`` due events, oldest first, for ``lease``; each claim counts as an attempt.
+
+        ``crm`` and ``shard`` narrow the claim to one CRM's events and to one shard of its records (all events
+        of one record fall in the same shard, so one drain job at a time handles a record)."""
         due = (
             select(events.c.id)
             .where(events.c.status == "pending", events.c.next_attempt_at <= now)
             .order_by(events.c.id)
             .limit(limit)
         )
+        if crm is not None:
+            due = due.where(events.c.crm == crm)
+        if shard is not None and shard.count > 1:
+            due = due.where(self._shard_of(shard.count) == shard.index)
         if self._engine.dialect.name == "postgresql":
             # Several workers claim at once: each skips the rows another is claiming. The CTE is evaluated
             # once; as an ``IN`` subquery PostgreSQL may run it again per row and claim past the limit.
@@ -151,6 +172,29 @@ class EventQueue:
         with self._engine.begin() as db:
             rows = db.execute(claim).all()
         return sorted((ClaimedEvent(**row._mapping) for row in rows), key=lambda e: e.id)
+
+    def due_shards(self, *, now: datetime, shards: int) -> list[tuple[str, Shard]]:
+        """The (CRM, shard) pairs that have due events: what the drain jobs must cover."""
+        part = self._shard_of(shards) if shards > 1 else literal(0)
+        query = (
+            select(events.c.crm, part)
+            .where(events.c.status == "pending", events.c.next_attempt_at <= now)
+            .group_by(events.c.crm, part)
+        )
+        with self._engine.connect() as db:
+            return sorted((str(row[0]), Shard(int(row[1]), shards)) for row in db.execute(query))
+
+    def shard_of(self, record_id: str, shards: int) -> int:
+        """The shard of ``record_id`` among ``shards``, as the claims compute it."""
+        if shards <= 1:
+            return 0
+        with self._engine.connect() as db:
+            return int(db.execute(select(_record_shard(literal(record_id), shards))).scalar_one())
+
+    def _shard_of(self, shards: int) -> Any:
+        if self._engine.dialect.name != "postgresql":
+            raise ValueError("events are split into shards on PostgreSQL only (the workers' store)")
+        return _record_shard(events.c.record_id, shards)
 
     def done(self, ids: Iterable[int]) -> None:
         """Settle events: they stay as de-duplication memory until ``prune_done``."""
@@ -175,6 +219,7 @@ class EventQueue:
                 chunk = wanted[start : start + _CHUNK]
                 db.execute(update(events).where(events.c.id.in_(chunk)).values(**values))
 
+    @unavailable_on_failure
     def depth(self, *, settled: bool = True) -> list[QueueDepth]:
         """Events per CRM and status; ``settled=False`` skips counting the done ones (cheap, for /metrics)."""
         query = select(events.c.crm, events.c.status, func.count()).group_by(events.c.crm, events.c.status)
@@ -189,6 +234,7 @@ class EventQueue:
             for crm, c in sorted(counts.items())
         ]
 
+    @unavailable_on_failure
     def pending(self) -> int:
         query = select(func.count()).select_from(events).where(events.c.status == "pending")
         with self._engine.connect() as db:
@@ -228,6 +274,19 @@ class EventQueue:
         query = delete(events).where(events.c.status == "done", events.c.received_at < before)
         with self._engine.begin() as db:
             return int(db.execute(query).rowcount)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Shard:
+    """Shard ``index`` of ``count``: the records whose id hashes to ``index`` modulo ``count``."""
+
+    index: int
+    count: int
+
+
+def _record_shard(record_id: Any, shards: int) -> Any:
+    """PostgreSQL's stable text hash of the record id, modulo ``shards``."""
+    return func.mod(func.abs(func.hashtext(record_id)), shards)
 
 
 def _row(crm: str, event: NewEvent, now: datetime) -> dict[str, Any]:

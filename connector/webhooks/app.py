@@ -20,13 +20,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from connector.errors import StoreUnavailable
 from connector.store.queue import Enqueued, EventQueue
 from connector.webhooks.body import BadContentLength, BodyTooLarge, read_limited
 from connector.webhooks.committer import GroupCommitter
@@ -98,7 +98,7 @@ class _Receiver:
     async def healthz(self, request: Request) -> Response:
         try:
             pending = await run_in_threadpool(self.queue.pending)
-        except SQLAlchemyError:
+        except StoreUnavailable:
             self.metrics.inc("lawful_crm_errors_total", crm="all", code="store_unavailable")
             return JSONResponse({"status": "store_unavailable"}, status_code=503)
         facts = dict(self.health())
@@ -110,7 +110,7 @@ class _Receiver:
         text = self.metrics.render()
         try:
             depth = await run_in_threadpool(lambda: self.queue.depth(settled=False))
-        except SQLAlchemyError:
+        except StoreUnavailable:
             depth = []
         samples = [({"crm": d.crm, "status": s}, getattr(d, s)) for d in depth for s in ("pending", "dead")]
         text += render_gauge("lawful_crm_queue_depth", "Queued events by CRM and status.", samples)
@@ -215,8 +215,8 @@ class _Receiver:
             response = self._refuse(crm, refused.status, refused.reason)
         except ClientDisconnect:
             response = self._refuse(crm, 400, "client_disconnect")
-        except SQLAlchemyError as error:
-            log.error("%s webhook not queued: the store failed (%s)", crm, type(error).__name__)
+        except StoreUnavailable as error:
+            log.error("%s webhook not queued: the store failed (%s)", crm, type(error.__cause__).__name__)
             self.metrics.inc("lawful_crm_errors_total", crm=crm, code="store_unavailable")
             response = self._refuse(crm, 503, "store_unavailable")
         except Exception as error:  # a bug must cost one delivery (the CRM retries), never the server

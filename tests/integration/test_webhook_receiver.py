@@ -301,3 +301,25 @@ def test_behind_a_proxy_the_signature_over_the_public_url_is_accepted(tmp_path: 
         server.should_exit = True
         thread.join(10)
         store.close()
+
+
+def test_a_store_that_fails_is_answered_503_so_the_crm_delivers_again(tmp_path: Path) -> None:
+    """The store raises its own StoreUnavailable: the delivery gets 503 and /healthz says why; no crash."""
+    store = open_store(f"sqlite:///{tmp_path / 'broken.db'}")
+    server, thread, metrics = serve_in_thread(receiver_config(), store)
+    base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    try:
+        with store.engine.begin() as db:
+            db.exec_driver_sql("DROP TABLE events")  # every read and write of the queue now fails
+        response = post_hubspot(f"{base}/webhooks/hubspot", hubspot_batch(1))
+        assert (response.status_code, response.json()) == (503, {"error": "store_unavailable"})
+        health = httpx.get(f"{base}/healthz")
+        assert (health.status_code, health.json()) == (503, {"status": "store_unavailable"})
+        assert httpx.get(f"{base}/metrics").status_code == 200, (
+            "metrics still answer, without the queue depth"
+        )
+        assert metrics.value("lawful_crm_errors_total", crm="hubspot", code="store_unavailable") == 1
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        store.close()
