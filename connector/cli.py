@@ -257,7 +257,7 @@ def sync(
         typer.Option("--accept-large-change", help="Write even if many records would become permissive."),
     ] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="List every planned change in FILE.csv or FILE.json.")
+        Path | None, typer.Option("--report", help="List each person whose flags change in FILE.csv, FILE.json or FILE.html.")
     ] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
@@ -272,8 +272,8 @@ def sync(
     from connector.commands.sync import run_sync_command
     from connector.sync.run import SyncOptions
 
-    if report is not None and report.suffix.lower() not in (".csv", ".json"):
-        raise typer.BadParameter("the report file must end in .csv or .json", param_hint="--report")
+    if report is not None and report.suffix.lower() not in (".csv", ".json", ".html"):
+        raise typer.BadParameter("the report file must end in .csv, .json or .html", param_hint="--report")
     options = SyncOptions(
         full=full,
         dry_run=dry_run,

@@ -92,7 +92,10 @@ def run_sync_command(
         progress.stop()
         if change_report is not None:
             change_report.close()
-            console.print(f"{change_report.count} planned changes listed in {change_report.path}")
+            console.print(
+                f"{change_report.count} {'person' if change_report.count == 1 else 'people'} with changes "
+                f"listed in {change_report.path}"
+            )
         store.close()
     raise typer.Exit(code=_exit_code(results))
 

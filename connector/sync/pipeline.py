@@ -19,16 +19,12 @@ from connector.mapping.writeback import mirror_values, written_values
 from connector.models import ContactFacts, CrmName, Decision
 from connector.policy import PolicySettings, evaluate
 from connector.store import AuditEntry, DueRecord, Grounds, Store
-from connector.sync.plan import PlannedChange, RecordPlan, plan_record
+from connector.sync.plan import RecordPlan, plan_record
 from connector.sync.screening import HashedNumber, PhoneScreener, PhonesToScreen
 
 __all__ = ["Decided", "PageTally", "Pipeline"]
 
 log = logging.getLogger("lawful_crm.sync")
-
-ChangeSink = Callable[[PlannedChange, str], None]
-"""Receives every planned change with its status (``planned``, ``written``, ``failed``, ``gone``)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Decided:
@@ -37,6 +33,11 @@ class Decided:
     decision: Decision
     plan: RecordPlan
     grounds: Grounds = field(default_factory=Grounds)
+
+
+ChangeSink = Callable[[Decided, str], None]
+"""Receives every record whose written values change, with its status (``planned``, ``written``, ``failed``,
+``gone``); its plan lists the changed fields."""
 
 
 @dataclass(slots=True)
@@ -244,9 +245,9 @@ class Pipeline:
             tally.review += item.decision.review_needed
             status = self._status(item, outcomes, dry_run=dry_run)
             self._count(tally, item, status, outcomes)
+            if on_change is not None and item.plan.changes:
+                on_change(item, status)
             for change in item.plan.changes:
-                if on_change is not None:
-                    on_change(change, status)
                 flag = self._flag_names.get(change.field)
                 if flag is not None and status in ("written", "planned"):
                     tally.transitions[f"{flag}: {_flag(change.old)}→{_flag(change.new)}"] += 1

@@ -30,6 +30,8 @@ class PlannedChange:
     old: Any
     new: Any
     rules: tuple[str, ...]
+    role: str | None = None
+    """The own field's role (``do_not_cold_call``, ``lawful_use``, …); None for a mirrored field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +77,9 @@ def plan_record(
     if not changed:
         return RecordPlan(update=None, changes=(), loosens=False)
     rules = tuple(dict.fromkeys(reason.rule for reason in decision.reasons))
+    roles = {name: role for role, name in field_names(writeback).items()}
     changes = tuple(
-        PlannedChange(object_type, record_id, name, current.get(name), value, rules)
+        PlannedChange(object_type, record_id, name, current.get(name), value, rules, roles.get(name))
         for name, value in changed.items()
     )
     values = changed | {writeback.checked: checked_value(now, crm)}

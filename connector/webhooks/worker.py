@@ -22,8 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from connector.errors import ConnectorError
 from connector.store import Store
 from connector.store.queue import ClaimedEvent
-from connector.sync.pipeline import PageTally, Pipeline
-from connector.sync.plan import PlannedChange
+from connector.sync.pipeline import Decided, PageTally, Pipeline
 from connector.webhooks.metrics import Metrics
 
 __all__ = ["READ_LIMITS", "BatchReport", "PipelineFactory", "Worker", "WorkerOptions"]
@@ -173,11 +172,11 @@ class Worker:
         refused: set[str] = set()
         forgotten_now = set(deleted)
 
-        def note(change: PlannedChange, status: str) -> None:
+        def note(item: Decided, status: str) -> None:
             if status == "failed":
-                refused.add(change.record_id)
+                refused.add(item.record.id)
             elif status == "gone":
-                deleted.add(change.record_id)
+                deleted.add(item.record.id)
 
         for object_type, ids in by_type.items():
             for chunk in _chunks(ids, READ_LIMITS.get(crm, 100)):

@@ -91,7 +91,7 @@ def test_edits_in_the_hubspot_ui_are_read_and_only_changed_decisions_written(
     changes: list[str] = []
     result = run_sync(
         adapter(sandbox), COMPILED, POLICY, store, SyncOptions(), today=NOW,
-        on_change=lambda change, status: changes.append(change.record_id),
+        on_change=lambda item, status: changes.append(item.record.id),
     )  # fmt: skip
     assert result.tally.read == len(set(edited))
     assert set(changes) <= set(edited) and result.tally.written == len(set(changes))

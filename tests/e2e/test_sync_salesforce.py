@@ -125,7 +125,7 @@ def test_an_incremental_run_reads_the_edited_records_and_writes_only_changed_dec
     changed: list[str] = []
     result = run_sync(
         adapter(sandbox), COMPILED, POLICY, store, SyncOptions(), today=NOW,
-        on_change=lambda change, status: changed.append(change.record_id),
+        on_change=lambda item, status: changed.append(item.record.id),
     )  # fmt: skip
     edited = set(callable_contacts) | set(quiet)
     assert result.tally.read == len(edited)

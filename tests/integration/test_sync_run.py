@@ -144,7 +144,7 @@ def test_dry_run_writes_nothing_saves_no_cursor_and_reports_every_change(store: 
     changes: list[tuple[str, str, object, object]] = []
     result = run_sync(
         crm, MAPPING, POLICY, store, SyncOptions(dry_run=True), clock=crm.now, today=NOW,
-        on_change=lambda change, status: changes.append((change.record_id, change.field, change.old, change.new)),
+        on_change=lambda item, status: changes.extend((c.record_id, c.field, c.old, c.new) for c in item.plan.changes),
     )  # fmt: skip
     assert crm.writes == [] and result.tally.updates == 120
     assert store.cursors.get("salesforce", "Contact") is None
