@@ -12,7 +12,7 @@ from hypothesis import settings
 
 from connector.models import ContactFacts
 
-pytest_plugins = ["tests.postgres"]
+pytest_plugins = ["tests.postgres", "tests.helpers"]
 
 # Commands run by the tests keep their do-not-call key file here, never in the working directory.
 os.environ.setdefault("LAWFUL_CRM_DNC__KEY_FILE", str(Path(tempfile.mkdtemp()) / "lawful-crm.dnc-key"))

@@ -61,6 +61,10 @@ class FakeCrm:
     calls: int = 0
     pages_served: int = 0
     writes: list[FieldUpdate] = field(default_factory=list)
+    batch_limit: int = 200
+    """The most updates one write call takes, as the Salesforce collections API does."""
+    batch_sizes: list[int] = field(default_factory=list)
+    """The size of every write call made."""
     clock: datetime = EPOCH + timedelta(days=30)
 
     @classmethod
@@ -81,6 +85,11 @@ class FakeCrm:
         self.records[record_id].update(values)
         self.modified[record_id] = self._tick()
 
+    def delete(self, record_id: str) -> None:
+        """A user's deletion: the record goes to the recycle bin, and its deletion is a change."""
+        self.deleted.add(record_id)
+        self.modified[record_id] = self._tick()
+
     def _call(self) -> None:
         if self.quota_after_calls is not None and self.calls >= self.quota_after_calls:
             raise QuotaExhaustedError("daily API budget spent (test)")
@@ -98,11 +107,13 @@ class FakeCrm:
         last_change = self.modified[record_id]
         return since.own_writes_from <= at <= since.own_writes_until and last_change <= since.own_writes_until
 
-    def _record(self, record_id: str) -> CrmRecord:
+    def _record(self, record_id: str, *, pulled: bool = False) -> CrmRecord:
+        """The record as read; a pulled deletion carries no values, as the adapters pull them."""
+        gone = pulled and record_id in self.deleted
         return CrmRecord(
             object_type="Contact",
             id=record_id,
-            fields=dict(self.records[record_id]),
+            fields={} if gone else dict(self.records[record_id]),
             modified=self.modified[record_id],
             created=EPOCH,
             deleted=record_id in self.deleted,
@@ -122,7 +133,8 @@ class FakeCrm:
             chunk = keys[start : start + self.page_size]
             self.pages_served += 1
             last_modified, last_id = chunk[-1]
-            yield Page(tuple(self._record(i) for _, i in chunk), Cursor(object_type, last_modified, last_id))
+            records = tuple(self._record(i, pulled=True) for _, i in chunk)
+            yield Page(records, Cursor(object_type, last_modified, last_id))
 
     def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
         self._call()
@@ -130,10 +142,12 @@ class FakeCrm:
 
     def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
         outcomes = []
-        for start in range(0, len(updates), 200):
+        for start in range(0, len(updates), self.batch_limit):
             self._call()
-            for update in updates[start : start + 200]:
-                if update.record_id in self.gone_on_write:
+            batch = updates[start : start + self.batch_limit]
+            self.batch_sizes.append(len(batch))
+            for update in batch:
+                if update.record_id in self.gone_on_write or update.record_id in self.deleted:
                     outcomes.append(
                         WriteOutcome(update.record_id, ok=False, code="ENTITY_IS_DELETED", gone=True)
                     )
