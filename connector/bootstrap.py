@@ -21,6 +21,7 @@ from connector.mapping.load import load_mapping, validation_problems
 from connector.mapping.schema import MappingFile
 from connector.settings import Settings, load_settings
 from connector.store import Store, open_store
+from connector.store.problems import StoreUnavailableError, store_problem
 from connector.sync.screening import PhoneScreener
 
 if TYPE_CHECKING:
@@ -136,14 +137,22 @@ def announce_new_store(url: str) -> None:
 
 
 def store_for(settings: Settings, url: str | None = None) -> Store:
-    """Open the store (``url``, else ``[store] url``), migrated; say which one when this creates it."""
+    """Open the store (``url``, else ``[store] url``), migrated; say which one when this creates it. Raises
+    StoreUnavailableError (a ConfigurationError) naming the store when it cannot be opened or written."""
     target = url or settings.store.url
     created = store_is_new(target)
-    store = open_store(target)
-    if created:
-        announce_new_store(target)
-    now = datetime.now(UTC)
-    store.runs.close_abandoned(now=now, alive=lambda crm: store.locks.held(f"sync:{crm}", now=now))
+    try:
+        store = open_store(target)
+        if created:
+            announce_new_store(target)
+        now = datetime.now(UTC)
+        store.runs.close_abandoned(now=now, alive=lambda crm: store.locks.held(f"sync:{crm}", now=now))
+    except SQLAlchemyError as error:  # a read-only or missing directory, a full disk, an unreachable server
+        where = describe_store(target)
+        cause = store_problem(error) or f"{type(error).__name__}"
+        raise StoreUnavailableError(
+            f"the store {where} cannot be opened: {cause}", problems=("check [store] url, or --store",)
+        ) from None
     return store
 
 

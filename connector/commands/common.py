@@ -13,7 +13,14 @@ from connector import bootstrap
 from connector.errors import ConfigurationError
 from connector.store import Store
 
-__all__ = ["EXIT", "configure_logging", "fail_configuration", "settings_or_exit", "store_or_exit"]
+__all__ = [
+    "EXIT",
+    "configure_logging",
+    "fail_configuration",
+    "open_store_or_exit",
+    "settings_or_exit",
+    "store_or_exit",
+]
 
 EXIT = {
     "completed": 0,
@@ -55,4 +62,13 @@ def settings_or_exit(config: Path | None) -> bootstrap.Settings:
 
 def store_or_exit(config: Path | None, store_url: str | None) -> Store:
     """The store the configuration (or ``--store``) names, opened and migrated; exit 2 on a bad configuration."""
-    return bootstrap.store_for(settings_or_exit(config), store_url)
+    return open_store_or_exit(settings_or_exit(config), store_url)
+
+
+def open_store_or_exit(settings: bootstrap.Settings, store_url: str | None) -> Store:
+    """The store ``--store`` or the settings name, opened; exit 2 naming it when it cannot be opened or written
+    (a read-only or missing directory, a full disk)."""
+    try:
+        return bootstrap.store_for(settings, store_url)
+    except ConfigurationError as error:
+        fail_configuration(error)

@@ -14,11 +14,12 @@ import typer
 from rich.console import Console
 
 from connector import bootstrap
-from connector.commands.common import EXIT, configure_logging, fail_configuration
+from connector.commands.common import EXIT, configure_logging, fail_configuration, open_store_or_exit
 from connector.commands.summary import SyncProgress, print_summary
 from connector.errors import ConfigurationError, FatalError
 from connector.mapping.facts import CompiledMapping
 from connector.store import Store
+from connector.store.problems import store_problem
 from connector.sync.report import ChangeReport
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
 
@@ -61,7 +62,7 @@ def run_sync_command(
     except ConfigurationError as error:
         fail_configuration(error)
     options = dataclasses.replace(options, guard_share=settings.sync.guard_share)
-    store = bootstrap.store_for(settings, store_url)
+    store = open_store_or_exit(settings, store_url)
     owner = f"{socket.gethostname()}:{os.getpid()}"
     results: list[SyncResult] = []
     change_report = ChangeReport(report) if report is not None else None
@@ -133,9 +134,12 @@ def _sync_one(
         raise typer.Exit(code=EXIT["failed"]) from None
     except Exception as error:  # never a traceback: the type only, since an error text may quote data
         progress.stop()
+        where = bootstrap.describe_store(store.engine.url.render_as_string(hide_password=True))
+        problem = store_problem(error)
+        cause = f"on the store {where}: {problem}" if problem else f"unexpectedly ({type(error).__name__})"
         console.print(
-            f"{name}: the run failed unexpectedly ({type(error).__name__}); it is recorded as failed and the next "
-            "run resumes from the last checkpoint"
+            f"{name}: the run failed {cause}; it is recorded as failed and the next run resumes from the last "
+            "checkpoint"
         )
         raise typer.Exit(code=EXIT["failed"]) from None
     print_summary(console, result, elapsed_s=time.monotonic() - started)

@@ -19,8 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector import bootstrap
-from connector.commands.common import settings_or_exit
+from connector.commands.common import open_store_or_exit, settings_or_exit
 from connector.models import ContactFacts, Decision
 from connector.policy import PolicySettings, evaluate, next_change
 from connector.store import Upcoming
@@ -95,7 +94,7 @@ def show_upcoming(
 ) -> None:
     """Print the flag changes due in the next ``days`` days, as a table or one JSON object per line."""
     settings = settings_or_exit(config)
-    store = bootstrap.store_for(settings, store_url)
+    store = open_store_or_exit(settings, store_url)
     try:
         rows = store.due.upcoming(crm, start=date.min, end=as_of + timedelta(days=days))
     finally:
