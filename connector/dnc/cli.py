@@ -324,5 +324,34 @@ def remove(
     print("removed from OWN" if removed else "not on OWN: nothing to remove")
 
 
+@app.command("rotate-key")
+def rotate_key(
+    *,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete every list and screened number, and make a new key.")
+    ] = False,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Start over with a new hash key: every list and every record's screened numbers are deleted (they were
+    made with the old key); import each register and the own list again, then run `lawful-crm sync --full`."""
+    if not yes:
+        print(
+            "rotate-key deletes every do-not-call list, the own list included, and every record's screened "
+            "numbers; have the list files at hand, then run it again with --yes",
+            file=sys.stderr,
+        )
+        raise typer.Exit(code=2)
+    from connector.commands.common import fail_configuration
+    from connector.errors import ConfigurationError
+
+    registers = _registers(config, store, keyed=False)
+    try:
+        registers.rotate_key()
+    except ConfigurationError as error:
+        fail_configuration(error)
+    print("new key in use; import every register and the own list again, then run `lawful-crm sync --full`")
+
+
 if __name__ == "__main__":
     app()

@@ -25,7 +25,7 @@ from connector.dnc.hashing import SECRET_BYTES, new_secret
 from connector.dnc.store import DncStore
 from connector.errors import ConfigurationError
 
-__all__ = ["KEY_ENV", "DncKeyError", "KeySource", "fingerprint", "unlock"]
+__all__ = ["KEY_ENV", "DncKeyError", "KeySource", "fingerprint", "rotate", "unlock"]
 
 KEY_ENV = "LAWFUL_CRM_DNC_KEY"
 _KEY_FILE_LIMIT = 1024
@@ -91,6 +91,14 @@ def read_key_file(path: Path) -> bytes | None:
     return parse_key(text, origin=f"the key file {path}")
 
 
+def replace_key_file(path: Path, key: bytes) -> None:
+    """Write ``key`` to ``path`` in place of the file there (a key rotation): a new 0600 file moved over it."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.unlink(missing_ok=True)
+    write_key_file(fresh, key)
+    os.replace(fresh, path)
+
+
 def write_key_file(path: Path, key: bytes) -> bytes:
     """Create ``path`` holding ``key`` (mode 0600, never replacing a file); return the key the file holds, which
     is another process's when it created the file first."""
@@ -144,9 +152,21 @@ def unlock(store: DncStore, source: KeySource, *, now: datetime) -> bytes:
     if not hmac.compare_digest(expected, actual):
         raise DncKeyError(
             f"{source.origin} is not the key this store's do-not-call hashes were made with",
-            problems=("give the store's own key, or rotate: `lawful-crm dnc rotate-key` (README, Security)",),
+            problems=(
+                "give the store's own key, or start over with `lawful-crm dnc rotate-key` (README, Security)",
+            ),
         )
     return given
+
+
+def rotate(store: DncStore, source: KeySource, *, now: datetime) -> None:
+    """Start over with a new key: every hash made with the old one is deleted (lists and records' screened
+    numbers), then the new key is written to the key file (or, from ``LAWFUL_CRM_DNC_KEY``, recorded as the
+    store's) and its fingerprint kept. The lists must be imported again; ``sync --full`` screens the records."""
+    store.drop_every_hash()
+    if source.value is None:
+        replace_key_file(source.file, new_secret())
+    unlock(store, source, now=now)
 
 
 def _move_out(

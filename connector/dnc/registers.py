@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from connector.dnc.hashing import NumberHasher
-from connector.dnc.keys import KeySource, unlock
+from connector.dnc.keys import KeySource, rotate, unlock
 from connector.dnc.lists import LISTS, lists_for_calling_code
 from connector.dnc.normalise import (
     E164,
@@ -82,6 +82,11 @@ class DncRegisters:
         """Read and check the hash key now (creating it on first need): a missing or wrong key stops a command
         before it starts (``keys.DncKeyError``), not in the middle of a run."""
         self._hash()
+
+    def rotate_key(self) -> None:
+        """Delete every hash made with the current key and start over with a new one (``keys.rotate``)."""
+        self._hasher = None
+        rotate(self._store, self._key, now=self._clock())
 
     def _hash(self) -> NumberHasher:
         if self._hasher is None:

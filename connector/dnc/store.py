@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from connector.dnc.sql import (
     change_own_size,
@@ -106,10 +106,19 @@ class DncStore:
         assert kept is not None
         return kept
 
-    def forget_key(self) -> None:
-        """Forget the key's fingerprint (a key rotation, once every hash is gone)."""
+    def drop_every_hash(self) -> None:
+        """A key rotation: delete every list, every record's screened numbers and the old key's fingerprint,
+        in one transaction, leaving no fragment in the file. Records screened so far keep their flags until the
+        next full run decides them again."""
         with self._engine.begin() as db:
-            db.execute(delete(dnc_keys))
+            for table in (dnc_numbers, dnc_current, dnc_versions, dnc_keys, dnc_secrets):
+                db.execute(delete(table))
+            db.execute(
+                update(record_states)
+                .where(record_states.c.phones.is_not(None))
+                .values(phones=None, screened_with=None)
+            )
+        scrub(self._engine)
 
     def holds_hashes(self) -> bool:
         """Whether any number hash is stored: on a list, or as a record's screened numbers."""

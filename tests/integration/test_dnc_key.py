@@ -201,3 +201,39 @@ def test_without_the_stores_key_dnc_check_and_sync_exit_2_naming_the_key_file(tm
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert "no key was given" in refused.stderr and str(key_file) in refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_rotating_the_key_deletes_every_hash_and_the_next_import_uses_the_new_key(
+    store: Store, tmp_path: Path
+) -> None:
+    """rotate-key: the old lists and screened numbers are gone, a new 0600 key file replaces the old one, and
+    lists imported afterwards answer again."""
+    key_file = tmp_path / "lawful-crm.dnc-key"
+    import_tps(registers(store, KeySource(file=key_file)), tmp_path)
+    old_key = key_file.read_text()
+
+    registers(store, KeySource(file=key_file)).rotate_key()
+    assert key_file.read_text() != old_key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    with store.engine.connect() as db:
+        assert db.execute(select(dnc_numbers)).first() is None
+    fresh = registers(store, KeySource(file=key_file))
+    assert not listed(fresh, "+442079460007")
+    import_tps(fresh, tmp_path)
+    assert listed(fresh, "+442079460007")
+    with pytest.raises(DncKeyError):
+        registers(store, KeySource(file=tmp_path / "old", value=old_key.strip())).unlock()
+
+
+def test_rotate_key_asks_for_yes_before_deleting_anything(tmp_path: Path) -> None:
+    """Without --yes the command explains what it would delete and exits 2."""
+    (tmp_path / "own.txt").write_text("+44 20 7946 0001\n")
+    assert (
+        lawful_crm(tmp_path, "dnc", "import", "own.txt", "--list", "OWN", "--country", "GB").returncode == 0
+    )
+    refused = lawful_crm(tmp_path, "dnc", "rotate-key")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert (tmp_path / "lawful-crm.dnc-key").exists()
+    rotated = lawful_crm(tmp_path, "dnc", "rotate-key", "--yes")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "import every register and the own list again" in rotated.stdout
