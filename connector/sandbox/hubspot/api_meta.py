@@ -1,5 +1,5 @@
-"""Properties and property groups (v3: list, live or archived; create; archive), contact→company associations
-(v4 batch read) and email subscription status (communication preferences v3), with the SDK's expected status
+"""Properties and property groups (v3: list, live or archived; create; archive), contact→company and
+company→contacts associations (v4 batch read, up to 1,000 inputs, 500 associations a page) and email subscription status (communication preferences v3), with the SDK's expected status
 codes (create → 201, archive → 204)."""
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ from connector.sandbox.hubspot.api_objects import _inputs, body_json, flag
 from connector.sandbox.hubspot.errors import ApiError, json_response
 from connector.sandbox.hubspot.properties import PropertyError, iso_ms
 from connector.sandbox.hubspot.state import HubSpotState
+from connector.sandbox.hubspot.strict import known_keys, known_params
+
+ASSOCIATION_INPUTS = 1000
+ASSOCIATION_PAGE = 500
 
 PROPS = "/crm/v3/properties/{object_type}"
 MARKETING_SUBSCRIPTION_ID = "6125111"
@@ -108,14 +112,35 @@ def build_meta_router(state: HubSpotState) -> APIRouter:
     async def associations_read(request: Request) -> Response:
         from_type = object_type(request.path_params["from_type"])
         to_type = object_type(request.path_params["to_type"])
-        if (from_type, to_type) != ("contacts", "companies"):
+        if (from_type, to_type) not in (("contacts", "companies"), ("companies", "contacts")):
             raise ApiError(
-                400, "VALIDATION_ERROR", "The sandbox supports contact → company associations only."
+                400, "VALIDATION_ERROR", "The sandbox supports contact ↔ company associations only."
             )
+        known_params(request, frozenset())
+        body_in = await body_json(request)
+        known_keys(body_in, {"inputs"}, "BatchInputPublicFetchAssociationsBatchRequest")
+        inputs = _inputs(body_in, frozenset({"id", "after"}), limit=ASSOCIATION_INPUTS)
         started = iso_ms(datetime.now(UTC))
         results: list[dict[str, Any]] = []
         missing: list[str] = []
-        for item in _inputs(await body_json(request)):
+        if from_type == "companies":
+            for item in inputs:
+                raw, after = str(item.get("id", "")), int(str(item.get("after") or 0))
+                members = store.contacts_of(raw)
+                if not members:
+                    missing.append(raw)
+                    continue
+                page = members[after : after + ASSOCIATION_PAGE]
+                unlabeled = [{"category": "HUBSPOT_DEFINED", "typeId": 280, "label": None}]
+                result: dict[str, Any] = {
+                    "from": {"id": raw},
+                    "to": [{"toObjectId": int(i), "associationTypes": unlabeled} for i in page],
+                }
+                if after + ASSOCIATION_PAGE < len(members):
+                    result["paging"] = {"next": {"after": str(after + ASSOCIATION_PAGE)}}
+                results.append(result)
+            inputs = []
+        for item in inputs:
             raw = str(item.get("id", ""))
             index = store.index_of(raw)
             if index is None or not store.exists(index):
@@ -141,7 +166,7 @@ def build_meta_router(state: HubSpotState) -> APIRouter:
                     "status": "error",
                     "category": "OBJECT_NOT_FOUND",
                     "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                    "message": "No company is associated with some contacts.",
+                    "message": "No associations found for some inputs.",
                     "context": {"fromObjectId": missing},
                     "errors": [],
                     "links": {},

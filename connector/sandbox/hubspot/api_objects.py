@@ -4,6 +4,8 @@ delete) and companies (list, get, batch read, search by scan), with the status c
 
 Batch rule (the docs leave it open): an invalid property value fails the whole batch with 400
 ``VALIDATION_ERROR``; unknown ids and injected per-input faults fail only their input, answered with 207.
+Unknown JSON keys, unsupported query parameters and an id named twice in one batch are refused first
+(``strict``). A merged-away contact's id reads as the winner; a GDPR-deleted or purged one is unknown.
 """
 
 from __future__ import annotations
@@ -32,10 +34,28 @@ from connector.sandbox.hubspot.query import (
 from connector.sandbox.hubspot.search import RESULT_CAP, SearchError, parse_request, record_matches, sort_key
 from connector.sandbox.hubspot.state import HubSpotState
 from connector.sandbox.hubspot.store import CONTACT_ID_BASE, Props
+from connector.sandbox.hubspot.strict import (
+    BATCH_READ_KEYS,
+    BATCH_UPDATE_INPUT_KEYS,
+    CREATE_KEYS,
+    GDPR_KEYS,
+    ID_INPUT_KEYS,
+    MERGE_KEYS,
+    UPDATE_KEYS,
+    inputs_keys,
+    known_keys,
+    known_params,
+    search_keys,
+    unique_ids,
+)
 
 CONTACTS = "/crm/v3/objects/contacts"
 COMPANIES = "/crm/v3/objects/companies"
-MAX_PAGE, MAX_BATCH = 100, 100
+MAX_PAGE, MAX_BATCH, MAX_HISTORY_BATCH = 100, 100, 50
+LIST_PARAMS = frozenset({"limit", "after", "properties", "propertiesWithHistory", "associations", "archived"})
+GET_PARAMS = frozenset({"properties", "propertiesWithHistory", "associations", "archived", "idProperty"})
+BATCH_PARAMS = frozenset({"archived"})
+NO_PARAMS: frozenset[str] = frozenset()
 NOT_FOUND = "Could not get some {} objects, they may be deleted or not exist."
 
 
@@ -71,8 +91,15 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
     store, registry = state.store, state.registry
     searcher = SearchRunner(store, registry)
 
-    def contact(index: int, wanted: list[str] | None, associations: list[str]) -> dict[str, Any]:
-        props = store.properties(index)
+    def contact(
+        index: int,
+        wanted: list[str] | None,
+        associations: list[str],
+        *,
+        history: list[str] | None = None,
+        props: Props | None = None,
+    ) -> dict[str, Any]:
+        props = store.properties(index) if props is None else props
         body = object_json(
             store.contact_id(index),
             props,
@@ -86,6 +113,8 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
                 {"id": company, "type": t} for t in ("contact_to_company", "contact_to_company_unlabeled")
             ]
             body["associations"] = {"companies": {"results": links}}
+        if history:
+            body["propertiesWithHistory"] = _history(props, history, body["updatedAt"])
         return body
 
     def resolve(raw_id: str, id_property: str | None, *, archived: bool = False) -> int | None:
@@ -94,10 +123,13 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
             index = store.find_by(id_property, value)
         else:
             index = store.index_of(value)
+        if index is not None:
+            index = store.winner_of(index)
         return index if index is not None and store.exists(index, archived=archived) else None
 
     @router.get(CONTACTS)
     async def list_contacts(request: Request) -> Response:
+        known_params(request, LIST_PARAMS)
         limit = int(request.query_params.get("limit", "10"))
         if not 0 < limit <= MAX_PAGE:
             raise ApiError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_PAGE}")
@@ -106,6 +138,7 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
             raise ApiError(400, "VALIDATION_ERROR", "Invalid after cursor")
         start = max(int(after) - CONTACT_ID_BASE, 0) if after else 0
         wanted, assoc = multi(request, "properties"), multi(request, "associations")
+        history = multi(request, "propertiesWithHistory")
         archived = flag(request, "archived")
         results: list[dict[str, Any]] = []
         following: int | None = None
@@ -113,7 +146,7 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
             if len(results) == limit:
                 following = index
                 break
-            results.append(contact(index, wanted, assoc))
+            results.append(contact(index, wanted, assoc, history=history))
         body: dict[str, Any] = {"results": results}
         if following is not None:
             cursor = store.contact_id(following)
@@ -122,13 +155,16 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(f"{CONTACTS}/search")
     async def search_contacts(request: Request) -> Response:
+        known_params(request, NO_PARAMS)
+        raw = await body_json(request)
+        search_keys(raw)
         try:
-            req = parse_request(await body_json(request))
+            req = parse_request(raw)
         except SearchError as exc:
             raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
         total, page = searcher.run(req)
         wanted = list(req.properties)
-        results = [contact(i, wanted, []) for i in page]
+        results = [contact(i, wanted, [], props=store.searchable(i)) for i in page]
         body: dict[str, Any] = {"total": total, "results": results}
         next_offset = req.after + len(page)
         if page and next_offset < total:
@@ -137,8 +173,11 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(f"{CONTACTS}/batch/read")
     async def batch_read(request: Request) -> Response:
+        known_params(request, BATCH_PARAMS)
         body = await body_json(request)
-        inputs = _inputs(body)
+        known_keys(body, BATCH_READ_KEYS, "BatchReadInputSimplePublicObjectId")
+        history = list(body.get("propertiesWithHistory") or [])
+        inputs = _inputs(body, ID_INPUT_KEYS, limit=MAX_HISTORY_BATCH if history else MAX_BATCH)
         wanted = list(body.get("properties") or [])
         id_property = body.get("idProperty")
         started = iso_ms(datetime.now(UTC))
@@ -148,7 +187,7 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
             if index is None:
                 missing.append(str(item.get("id", "")))
             else:
-                results.append(contact(index, wanted, []))
+                results.append(contact(index, wanted, [], history=history))
         errors = []
         if missing:
             errors.append(_error("OBJECT_NOT_FOUND", NOT_FOUND.format("CONTACT"), missing))
@@ -156,8 +195,10 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(f"{CONTACTS}/batch/update")
     async def batch_update(request: Request) -> Response:
+        known_params(request, NO_PARAMS)
         body = await body_json(request)
-        inputs = _inputs(body)
+        known_keys(body, {"inputs"}, "BatchInputSimplePublicObjectBatchInput")
+        inputs = _inputs(body, BATCH_UPDATE_INPUT_KEYS)
         started = iso_ms(datetime.now(UTC))
         prepared: list[tuple[int, dict[str, str | None]]] = []
         missing: list[str] = []
@@ -192,16 +233,20 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.get(f"{CONTACTS}/{{contact_id}}")
     async def get_contact(contact_id: str, request: Request) -> Response:
+        known_params(request, GET_PARAMS)
         index = resolve(
             contact_id, request.query_params.get("idProperty"), archived=flag(request, "archived")
         )
         if index is None:
             raise ApiError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
-        return json_response(contact(index, multi(request, "properties"), multi(request, "associations")))
+        wanted, assoc = multi(request, "properties"), multi(request, "associations")
+        return json_response(contact(index, wanted, assoc, history=multi(request, "propertiesWithHistory")))
 
     @router.patch(f"{CONTACTS}/{{contact_id}}")
     async def update_contact(contact_id: str, request: Request) -> Response:
+        known_params(request, {"idProperty"})
         body = await body_json(request)
+        known_keys(body, UPDATE_KEYS, "SimplePublicObjectInput")
         index = resolve(contact_id, request.query_params.get("idProperty"))
         if index is None:
             raise ApiError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
@@ -214,7 +259,9 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(CONTACTS)
     async def create_contact(request: Request) -> Response:
+        known_params(request, NO_PARAMS)
         body = await body_json(request)
+        known_keys(body, CREATE_KEYS, "SimplePublicObjectInputForCreate")
         try:
             values = registry.normalise_values("contacts", dict(body.get("properties") or {}))
         except PropertyError as exc:
@@ -242,14 +289,42 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(f"{CONTACTS}/gdpr-delete")
     async def gdpr_delete(request: Request) -> Response:
+        """Permanent: the contact is neither live nor archived afterwards, and its id is unknown."""
+        known_params(request, NO_PARAMS)
         body = await body_json(request)
-        index = resolve(str(body.get("objectId", "")), body.get("idProperty"))
+        known_keys(body, GDPR_KEYS, "PublicGdprDeleteInput")
+        raw_id = str(body.get("objectId", ""))
+        index = resolve(raw_id, body.get("idProperty"))
+        if index is None:  # an archived contact can be GDPR-deleted too
+            index = resolve(raw_id, body.get("idProperty"), archived=True)
         if index is None:
             raise ApiError(404, "OBJECT_NOT_FOUND", "Object not found.")
-        store.archive(index)
+        store.purge(index)
         for kind in ("privacyDeletion", "deletion"):
             store.notify(kind, store.contact_id(index), {}, "GDPR", state.integration_source_id())
         return Response(status_code=204)
+
+    @router.post(f"{CONTACTS}/merge")
+    async def merge_contacts(request: Request) -> Response:
+        """Merge ``objectIdToMerge`` into ``primaryObjectId``; answers the winner as it now is."""
+        known_params(request, NO_PARAMS)
+        body = await body_json(request)
+        known_keys(body, MERGE_KEYS, "PublicMergeInput")
+        winner = resolve(str(body.get("primaryObjectId", "")), None)
+        loser = resolve(str(body.get("objectIdToMerge", "")), None)
+        if winner is None or loser is None:
+            raise ApiError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
+        if winner == loser:
+            raise ApiError(400, "VALIDATION_ERROR", "Cannot merge an object with itself.")
+        store.merge(winner, loser)
+        store.notify(
+            "merge",
+            store.contact_id(winner),
+            {"mergedObjectIds": store.contact_id(loser)},
+            "CRM_UI",
+            state.integration_source_id(),
+        )
+        return json_response(contact(winner, None, []))
 
     def company(company_id: str, wanted: list[str] | None) -> dict[str, Any] | None:
         props = store.company_properties(company_id)
@@ -280,8 +355,10 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(f"{COMPANIES}/batch/read")
     async def batch_read_companies(request: Request) -> Response:
+        known_params(request, BATCH_PARAMS)
         body = await body_json(request)
-        inputs = _inputs(body)
+        known_keys(body, BATCH_READ_KEYS, "BatchReadInputSimplePublicObjectId")
+        inputs = _inputs(body, ID_INPUT_KEYS)
         wanted = list(body.get("properties") or [])
         started = iso_ms(datetime.now(UTC))
         results, missing = [], []
@@ -298,8 +375,11 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
 
     @router.post(f"{COMPANIES}/search")
     async def search_companies(request: Request) -> Response:
+        known_params(request, NO_PARAMS)
+        raw = await body_json(request)
+        search_keys(raw)
         try:
-            req = parse_request(await body_json(request))
+            req = parse_request(raw)
         except SearchError as exc:
             raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
         if req.after >= RESULT_CAP:
@@ -337,18 +417,36 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
     return router
 
 
-def _inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
+def _inputs(body: dict[str, Any], allowed: frozenset[str], *, limit: int = MAX_BATCH) -> list[dict[str, Any]]:
+    """The batch's inputs: at most ``limit``, each of known keys, no id twice."""
     inputs = body.get("inputs")
     if not isinstance(inputs, list):
         raise ApiError(400, "VALIDATION_ERROR", "inputs is required")
-    if len(inputs) > MAX_BATCH:
+    if len(inputs) > limit:
         raise ApiError(
             400,
             "VALIDATION_ERROR",
-            f"Batch input size exceeds maximum of {MAX_BATCH}",
+            f"Batch input size exceeds maximum of {limit}",
             subCategory="TOO_MANY_INPUTS",
         )
-    return [i if isinstance(i, dict) else {"id": str(i)} for i in inputs]
+    inputs_keys(
+        inputs,
+        allowed,
+        "SimplePublicObjectId" if allowed == ID_INPUT_KEYS else "SimplePublicObjectBatchInput",
+    )
+    items = [i if isinstance(i, dict) else {"id": str(i)} for i in inputs]
+    unique_ids(str(item.get("id", "")) for item in items)
+    return items
+
+
+def _history(props: Props, names: list[str], updated_at: str) -> dict[str, list[dict[str, Any]]]:
+    """``propertiesWithHistory``: each asked property's current value as its one version (the sandbox keeps
+    no older versions)."""
+    return {
+        name: [{"value": props[name], "timestamp": updated_at, "sourceType": "API"}]
+        for name in names
+        if props.get(name) is not None
+    }
 
 
 def _error(category: str, message: str, ids: list[str]) -> dict[str, Any]:

@@ -64,7 +64,8 @@ class SearchRunner:
                 "VALIDATION_ERROR",
                 f"Search results are limited to {RESULT_CAP} items; 'after' must be below {RESULT_CAP}.",
             )
-        early = self._first_page_since(req)
+        self.store.catch_up_search()
+        early = None if self.store.pending else self._first_page_since(req)
         if early is not None:
             return early
         matches = self._matches(req)
@@ -106,7 +107,8 @@ class SearchRunner:
 
     def _matches(self, req: SearchRequest) -> Sequence[int]:
         sort = req.sort and [req.sort.property, req.sort.descending]
-        key = json.dumps([self.store.version, req.groups, sort, req.query], sort_keys=True, default=str)
+        versions = [self.store.version, self.store.search_epoch]
+        key = json.dumps([versions, req.groups, sort, req.query], sort_keys=True, default=str)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -138,18 +140,20 @@ class SearchRunner:
 
     def _evaluate(self, req: SearchRequest) -> Sequence[int]:
         store, kind_of = self.store, kind_resolver(self.registry, "contacts")
-        indexed = self._by_modified(req, kind_of)
+        lagging = bool(store.pending)  # unindexed writes: scan what search holds instead of the indexes
+        indexed = None if lagging else self._by_modified(req, kind_of)
         if indexed is not None:
             return indexed
         id_only = all(f["propertyName"] == "hs_object_id" for g in req.groups for f in g) and not req.query
         candidates = self._candidates(req)
-        if id_only and len(candidates) == 1 and not store.archived and (req.sort is None or _by_id(req)):
+        fast = not store.archived and not lagging and (req.sort is None or _by_id(req))
+        if id_only and len(candidates) == 1 and fast:
             only = candidates[0]
             return only[::-1] if req.sort and req.sort.descending else only
         found: list[int] = []
         for r in candidates:
             for index in r:
-                if index in store.archived:
+                if index in store.archived or (lagging and store.searchable(index) is None):
                     continue
                 get = self._getter(index)
                 if record_matches(req.groups, get, kind_of) and _query_matches(req.query, get):
@@ -157,10 +161,14 @@ class SearchRunner:
         if req.sort and not _by_id(req):
             kind, _ = kind_of(req.sort.property)
             name = req.sort.property
-            keyed = sorted(found, key=lambda i: (sort_key(store.properties(i).get(name), kind), i))
+
+            def value(i: int) -> str | None:
+                return self._getter(i)(name) if lagging else store.properties(i).get(name)
+
+            keyed = sorted(found, key=lambda i: (sort_key(value(i), kind), i))
             if req.sort.descending:
-                present = [i for i in keyed if store.properties(i).get(name) not in (None, "")]
-                absent = [i for i in keyed if store.properties(i).get(name) in (None, "")]
+                present = [i for i in keyed if value(i) not in (None, "")]
+                absent = [i for i in keyed if value(i) in (None, "")]
                 keyed = present[::-1] + absent
             return keyed
         return found[::-1] if req.sort and req.sort.descending else found
@@ -170,6 +178,8 @@ class SearchRunner:
         seeded contact rendered only when a filter needs one of its other properties."""
         store, written = self.store, self.store.overlay.get(index) or {}
         props: Props | None = None
+        if index in store.pending:  # search still holds the values from before the write
+            written, props = {}, store.searchable(index) or {}
 
         def get(name: str) -> str | None:
             nonlocal props

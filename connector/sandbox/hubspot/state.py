@@ -1,5 +1,8 @@
 """Everything one emulated HubSpot account holds: records, properties, limits, faults, webhooks, counters.
 
+``search_lag_s`` is how long search takes to see a write (HubSpot's search is eventually consistent: "a few
+moments"); 0 makes every write searchable at once.
+
 ``HubSpotState`` is what tests and benchmarks reach through ``running_hubspot(...).state``: ``record(id)``
 reads a stored contact without the API, ``calls`` counts requests per endpoint, ``requests`` is the request
 log (endpoint templates, never raw paths or bodies: they can hold e-mail addresses). ``oauth`` issues the
@@ -14,6 +17,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
+from connector.sandbox.clock import SandboxClock
 from connector.sandbox.hubspot.faults import FaultInjector, FaultSettings
 from connector.sandbox.hubspot.limits import RateLimits
 from connector.sandbox.hubspot.oauth import OAuthIssuer
@@ -55,13 +59,17 @@ class HubSpotState:
         client_id: str = "sandbox-client-id",
         refresh_token: str = "sandbox-refresh-token",
         oauth_token_lifetime: float = 1800.0,
+        search_lag_s: float = 0.0,
+        clock: SandboxClock | None = None,
     ) -> None:
         self.token = token
         self.portal_id = portal_id
         self.app_id = app_id
         self.webhook_secret = webhook_secret
+        self.clock = clock or SandboxClock()
+        """The sandbox's time: ``clock.advance(days=91)`` lets archived contacts reach their purge."""
         self.registry = PropertyRegistry()
-        self.store = ContactStore(seed, contacts, self.registry)
+        self.store = ContactStore(seed, contacts, self.registry, clock=self.clock, search_lag_s=search_lag_s)
         self.limits = RateLimits(
             per_ten_seconds=per_ten_seconds, daily=daily, search_per_second=search_per_second
         )

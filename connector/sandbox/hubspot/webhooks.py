@@ -21,7 +21,7 @@ from typing import Any
 from connector.sandbox.hubspot.signature import sign_v1, sign_v3
 
 SUBSCRIPTION_IDS = {"contact.creation": 22, "contact.propertyChange": 25, "contact.deletion": 23}
-SUBSCRIPTION_IDS |= {"contact.privacyDeletion": 24}
+SUBSCRIPTION_IDS |= {"contact.privacyDeletion": 24, "contact.merge": 26}
 
 
 @dataclass
@@ -109,6 +109,11 @@ class WebhookSender:
                 self._put(
                     {**base, "subscriptionType": subscription, "propertyName": name, "propertyValue": value}
                 )
+        elif kind == "merge":
+            merged = [int(i) for i in (changed.get("mergedObjectIds") or "").split(";") if i]
+            extra = {"primaryObjectId": int(object_id), "mergedObjectIds": merged}
+            extra |= {"newObjectId": int(object_id), "numberOfPropertiesMoved": 0}
+            self._put({**base, "subscriptionType": subscription, **extra})
         else:
             extra = {"changeFlag": "NEW"} if kind == "creation" else {}
             self._put({**base, "subscriptionType": subscription, **extra})
