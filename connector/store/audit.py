@@ -1,8 +1,14 @@
 """The decision audit: why each record's flags have their values, under which policy, and what was written.
 
 A new entry is kept only when a record's facts, decision or write outcome changed since its last entry, so a
-nightly run over an unchanged org adds nothing. Deletion and retention remove entries; the latest entry of a
-record that still exists survives retention (it is the evidence for its current flags).
+nightly run over an unchanged org adds nothing; every write has its own entry. Deletion and retention remove
+entries; the latest entry of a record that still exists survives retention (it is the evidence for its current
+flags).
+
+No write goes unrecorded, even when the process dies at any instruction: before values are sent to the CRM,
+each record gets a ``pending`` entry holding them (``intend``, committed first). The write's outcome turns it
+into the record's entry (``record(..., pending=...)``); after a crash the next run reads those records back
+and settles each as written or not (``unsettled``, ``settle``).
 """
 
 from __future__ import annotations
@@ -20,9 +26,13 @@ from connector.models import ContactFacts, Decision
 from connector.store.engine import scrub
 from connector.store.tables import decisions, events, record_states
 
-__all__ = ["Audit", "AuditEntry", "AuditRow", "Grounds"]
+__all__ = ["INTERRUPTED", "PENDING", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite"]
 
 _SETTLED = {"written": "settled", "unchanged": "settled"}
+PENDING = "pending"
+"""The status of an entry whose values were (or were about to be) sent, with no outcome known yet."""
+INTERRUPTED = "INTERRUPTED"
+"""The error code of a pending entry settled as not written: the CRM does not hold the values it was sent."""
 _CHUNK = 500
 
 
@@ -44,8 +54,9 @@ class AuditEntry:
     facts: ContactFacts
     decision: Decision
     write_status: str
-    """``written``, ``unchanged``, ``failed`` or ``gone``."""
+    """``written``, ``unchanged``, ``failed``, ``gone``, or ``pending`` (see ``Audit.intend``)."""
     written: Mapping[str, Any] | None = None
+    """The values written (while pending: those being sent)."""
     error_code: str | None = None
     grounds: Grounds = Grounds()
 
@@ -81,6 +92,15 @@ class AuditRow:
     error_code: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """A pending entry left by a run that did not learn its write's outcome: the values it sent."""
+
+    id: int
+    record_id: str
+    values: Mapping[str, Any]
+
+
 _STATE_KEY = (record_states.c.crm == bindparam("b_crm")) & (
     record_states.c.record_id == bindparam("b_record_id")
 )
@@ -88,6 +108,15 @@ _STATE_KEY = (record_states.c.crm == bindparam("b_crm")) & (
 
 def _state_differs(stored: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
     return any(stored[name] != state[name] for name in _STATE_COLUMNS)
+
+
+def _dumped(entry: AuditEntry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The entry's facts and decision as stored (JSON)."""
+    return entry.facts.model_dump(mode="json", exclude_defaults=True), entry.decision.model_dump(mode="json")
+
+
+def _written(entry: AuditEntry) -> dict[str, Any] | None:
+    return dict(entry.written) if entry.written is not None else None
 
 
 def _fingerprint(facts: Mapping[str, Any], decision: Mapping[str, Any], status: str) -> str:
@@ -99,15 +128,42 @@ class Audit:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def record(self, crm: str, run_id: int, entries: Sequence[AuditEntry], *, now: datetime) -> int:
-        """Keep the entries whose record changed since its last entry; return how many were kept.
+    def intend(
+        self, crm: str, run_id: int, entries: Sequence[AuditEntry], *, now: datetime
+    ) -> dict[str, int]:
+        """Keep a ``pending`` entry for each record about to be written, holding the values it is sent, and
+        commit them before the write goes out. Returns record id -> entry id, for ``record(pending=...)``."""
+        if not entries:
+            return {}
+        rows = [self._row(crm, run_id, entry, *_dumped(entry), now=now) for entry in entries]
+        with self._engine.begin() as db:
+            inserted = db.execute(
+                insert(decisions).returning(
+                    decisions.c.record_id, decisions.c.id, sort_by_parameter_order=True
+                ),
+                rows,
+            )
+            return {row.record_id: row.id for row in inserted}
 
-        Every entry also refreshes what its record's flags rest on (expiry, policy, mapping, screening) where
-        that changed, so a record decided again with the same outcome is no longer due."""
+    def record(
+        self,
+        crm: str,
+        run_id: int,
+        entries: Sequence[AuditEntry],
+        *,
+        now: datetime,
+        pending: Mapping[str, int] | None = None,
+    ) -> int:
+        """Keep the entries whose record changed since its last entry, and every write; return how many were kept.
+
+        An entry whose record has a ``pending`` entry (record id -> entry id, from ``intend``) settles it: the
+        pending entry becomes this one, or is dropped when this one adds nothing. Every entry also refreshes
+        what its record's flags rest on (expiry, policy, mapping, screening) where that changed, so a record
+        decided again with the same outcome is no longer due."""
+        pending = pending or {}
         prepared = []
         for entry in entries:
-            facts = entry.facts.model_dump(mode="json", exclude_defaults=True)
-            decision = entry.decision.model_dump(mode="json")
+            facts, decision = _dumped(entry)
             prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
         with self._engine.begin() as db:
             known = self._known(db, crm, [e.record_id for e, *_ in prepared])
@@ -116,37 +172,19 @@ class Audit:
             for item in prepared:
                 entry, fingerprint = item[0], item[3]
                 stored = known.get(entry.record_id)
-                if stored is None or stored["fingerprint"] != fingerprint:
+                if entry.write_status == "written" or stored is None or stored["fingerprint"] != fingerprint:
                     fresh[entry.record_id] = item  # the last entry of a record in one batch wins
                     restated.pop(entry.record_id, None)
                 elif entry.record_id not in fresh and _state_differs(stored, entry.state()):
                     restated[entry.record_id] = entry
             if restated:
                 self._restate(db, crm, restated.values())
+            superseded = [pending[e.record_id] for e, *_ in prepared if e.record_id in pending.keys() - fresh]
+            if superseded:
+                db.execute(delete(decisions).where(decisions.c.id.in_(superseded)))
             if not fresh:
                 return 0
-            inserted = db.execute(
-                insert(decisions).returning(
-                    decisions.c.record_id, decisions.c.id, sort_by_parameter_order=True
-                ),
-                [
-                    {
-                        "crm": crm,
-                        "object_type": entry.object_type,
-                        "record_id": entry.record_id,
-                        "run_id": run_id,
-                        "decided_at": now,
-                        "policy_id": entry.decision.policy,
-                        "facts": facts,
-                        "decision": decision,
-                        "write_status": entry.write_status,
-                        "written": dict(entry.written) if entry.written is not None else None,
-                        "error_code": entry.error_code,
-                    }
-                    for entry, facts, decision, _ in fresh.values()
-                ],
-            )
-            ids = {row.record_id: row.id for row in inserted}
+            ids = self._settle_or_insert(db, crm, run_id, fresh, pending, now=now)
             states = [
                 {
                     "crm": crm,
@@ -175,6 +213,113 @@ class Audit:
                     [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
                 )
         return len(fresh)
+
+    def _settle_or_insert(
+        self,
+        db: Any,
+        crm: str,
+        run_id: int,
+        fresh: Mapping[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]],
+        pending: Mapping[str, int],
+        *,
+        now: datetime,
+    ) -> dict[str, int]:
+        """Turn the pending entries of ``fresh`` records into their entries, insert the others; record id ->
+        entry id."""
+        settled = [
+            {"b_id": pending[record_id], "write_status": entry.write_status, "written": _written(entry),
+             "error_code": entry.error_code}
+            for record_id, (entry, *_) in fresh.items()
+            if record_id in pending
+        ]  # fmt: skip
+        if settled:
+            db.execute(
+                update(decisions)
+                .where(decisions.c.id == bindparam("b_id"))
+                .values(
+                    write_status=bindparam("write_status"),
+                    written=bindparam("written"),
+                    error_code=bindparam("error_code"),
+                ),
+                settled,
+            )
+        ids = {record_id: pending[record_id] for record_id in fresh if record_id in pending}
+        rows = [
+            self._row(crm, run_id, entry, facts, decision, now=now)
+            for record_id, (entry, facts, decision, _) in fresh.items()
+            if record_id not in pending
+        ]
+        if rows:
+            inserted = db.execute(
+                insert(decisions).returning(
+                    decisions.c.record_id, decisions.c.id, sort_by_parameter_order=True
+                ),
+                rows,
+            )
+            ids.update({row.record_id: row.id for row in inserted})
+        return ids
+
+    @staticmethod
+    def _row(
+        crm: str,
+        run_id: int,
+        entry: AuditEntry,
+        facts: dict[str, Any],
+        decision: dict[str, Any],
+        *,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "crm": crm,
+            "object_type": entry.object_type,
+            "record_id": entry.record_id,
+            "run_id": run_id,
+            "decided_at": now,
+            "policy_id": entry.decision.policy,
+            "facts": facts,
+            "decision": decision,
+            "write_status": entry.write_status,
+            "written": _written(entry),
+            "error_code": entry.error_code,
+        }
+
+    def unsettled(self, crm: str, object_type: str, *, limit: int) -> list[PendingWrite]:
+        """The pending entries of ``crm``'s ``object_type`` records (oldest first): writes whose outcome a run
+        did not learn, because it died or its connection broke. The next run reads them back and settles them."""
+        query = (
+            select(decisions.c.id, decisions.c.record_id, decisions.c.written)
+            .where(
+                decisions.c.crm == crm,
+                decisions.c.object_type == object_type,
+                decisions.c.write_status == PENDING,
+            )
+            .order_by(decisions.c.id)
+            .limit(limit)
+        )
+        with self._engine.connect() as db:
+            return [PendingWrite(row.id, row.record_id, row.written or {}) for row in db.execute(query)]
+
+    def settle(self, outcomes: Mapping[int, bool]) -> int:
+        """Settle pending entries (entry id -> whether the CRM holds the values they were sent): ``written``,
+        or ``failed`` with code ``INTERRUPTED``. Entries settled already are left alone; returns how many
+        were settled."""
+        written = [entry_id for entry_id, held in outcomes.items() if held]
+        lost = [entry_id for entry_id, held in outcomes.items() if not held]
+        settled = 0
+        with self._engine.begin() as db:
+            for start in range(0, max(len(written), len(lost)), _CHUNK):
+                unsettled = decisions.c.write_status == PENDING
+                settled += db.execute(
+                    update(decisions)
+                    .where(decisions.c.id.in_(written[start : start + _CHUNK]), unsettled)
+                    .values(write_status="written")
+                ).rowcount
+                settled += db.execute(
+                    update(decisions)
+                    .where(decisions.c.id.in_(lost[start : start + _CHUNK]), unsettled)
+                    .values(write_status="failed", error_code=INTERRUPTED, written=None)
+                ).rowcount
+        return settled
 
     @staticmethod
     def _restate(db: Any, crm: str, entries: Iterable[AuditEntry]) -> None:
@@ -228,7 +373,11 @@ class Audit:
         latest = select(record_states.c.decision_id)
         with self._engine.begin() as db:
             result = db.execute(
-                delete(decisions).where(decisions.c.decided_at < before, decisions.c.id.not_in(latest))
+                delete(decisions).where(
+                    decisions.c.decided_at < before,
+                    decisions.c.id.not_in(latest),
+                    decisions.c.write_status != PENDING,  # unsettled: the next run's evidence to settle
+                )
             )
         if result.rowcount:
             scrub(self._engine)

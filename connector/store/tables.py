@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -93,13 +94,21 @@ decisions = Table(
     Column("policy_id", String(80), nullable=False),
     Column("facts", JSON, nullable=False),
     Column("decision", JSON, nullable=False),
-    # ``written``, ``unchanged``, ``planned`` (dry run), ``failed`` or ``gone``.
+    # ``written``, ``unchanged``, ``planned`` (dry run), ``failed``, ``gone``, or ``pending``: kept before the
+    # write is sent, then settled by its outcome or, after a crash, by the next run's read of the record.
     Column("write_status", String(20), nullable=False),
-    # The field values written (the connector's own fields only), when any were.
+    # The field values written (the connector's own fields only), when any were; while pending, those sent.
     Column("written", JSON),
     Column("error_code", String(60)),
     Index(None, "crm", "record_id"),
     Index(None, "decided_at"),
+    Index(
+        "ix_decisions_pending",
+        "crm",
+        "object_type",
+        sqlite_where=text("write_status = 'pending'"),
+        postgresql_where=text("write_status = 'pending'"),
+    ),
 )
 
 record_states = Table(

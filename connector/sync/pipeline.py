@@ -11,20 +11,20 @@ from functools import cached_property
 
 from pydantic import ValidationError
 
-from connector.crm.port import CrmPort, CrmRecord, WriteOutcome, completed_writes
-from connector.errors import ConnectorError
+from connector.crm.port import CrmPort, CrmRecord, WriteInterrupted, WriteOutcome
 from connector.mapping.facts import CompiledMapping, facts_from_record
 from connector.mapping.own_fields import flag_names
 from connector.mapping.writeback import mirror_values, written_values
 from connector.models import ContactFacts, CrmName, Decision
 from connector.policy import PolicySettings, evaluate
-from connector.store import AuditEntry, DueRecord, Grounds, Store
+from connector.store import PENDING, AuditEntry, DueRecord, Grounds, Store
 from connector.sync.plan import RecordPlan, plan_record
 from connector.sync.screening import HashedNumber, PhoneScreener, PhonesToScreen
 
 __all__ = ["Decided", "PageTally", "Pipeline"]
 
 log = logging.getLogger("lawful_crm.sync")
+
 
 @dataclass(frozen=True, slots=True)
 class Decided:
@@ -78,6 +78,10 @@ class PageTally:
             "transitions": dict(sorted(self.transitions.items())),
             "errors": dict(sorted(self.errors.items())),
         }
+
+
+_SENT = frozenset({"written", PENDING})
+"""The statuses whose audit entry holds the values sent."""
 
 
 def _flag(value: object) -> str:
@@ -227,17 +231,23 @@ class Pipeline:
         dry_run: bool,
         on_change: ChangeSink | None = None,
     ) -> PageTally:
-        """Write the planned updates (unless a dry run), audit every decision, and tally what happened."""
+        """Write the planned updates (unless a dry run), audit every decision, and tally what happened.
+
+        Each record to write gets a pending audit entry, committed before the write is sent, which its
+        outcome settles; a process killed in between leaves it for the next run to settle."""
         tally = PageTally(read=len(decided))
         to_write = [d for d in decided if d.plan.update is not None]
         tally.updates = len(to_write)
         outcomes: dict[str, WriteOutcome] = {}
+        pending: dict[str, int] = {}
         if to_write and not dry_run:
+            intents = [self._entry(item, PENDING, None) for item in to_write]
+            pending = self.store.audit.intend(self.crm.name, run_id, intents, now=now)
             try:
                 results = self.crm.write([d.plan.update for d in to_write if d.plan.update is not None])
-            except ConnectorError as error:
-                self._audit_completed(decided, completed_writes(error), run_id=run_id, now=now)
-                raise
+            except WriteInterrupted as cut:
+                self._audit_completed(decided, cut.completed, pending, run_id=run_id, now=now)
+                raise cut.reason from cut
             outcomes = {outcome.record_id: outcome for outcome in results}
         entries = []
         for item in decided:
@@ -254,14 +264,21 @@ class Pipeline:
             if not dry_run:
                 entries.append(self._entry(item, status, outcomes.get(item.record.id)))
         if entries:
-            tally.audited = self.store.audit.record(self.crm.name, run_id, entries, now=now)
+            tally.audited = self.store.audit.record(self.crm.name, run_id, entries, now=now, pending=pending)
         return tally
 
     def _audit_completed(
-        self, decided: Sequence[Decided], completed: Sequence[WriteOutcome], *, run_id: int, now: datetime
+        self,
+        decided: Sequence[Decided],
+        completed: Sequence[WriteOutcome],
+        pending: dict[str, int],
+        *,
+        run_id: int,
+        now: datetime,
     ) -> None:
         """Audit the records a write cut short did write (or refuse): the evidence must not depend on
-        whether the rest of the page went through. The others are redone by the next run."""
+        whether the rest of the page went through. The others stay pending: the next run reads them back,
+        settles their entries, and decides them again."""
         outcomes = {outcome.record_id: outcome for outcome in completed}
         entries = [
             self._entry(item, self._status(item, outcomes, dry_run=False), outcomes.get(item.record.id))
@@ -269,7 +286,7 @@ class Pipeline:
             if item.record.id in outcomes
         ]
         if entries:
-            self.store.audit.record(self.crm.name, run_id, entries, now=now)
+            self.store.audit.record(self.crm.name, run_id, entries, now=now, pending=pending)
 
     @staticmethod
     def _entry(item: Decided, status: str, outcome: WriteOutcome | None) -> AuditEntry:
@@ -279,7 +296,7 @@ class Pipeline:
             facts=item.facts,
             decision=item.decision,
             write_status=status,
-            written=dict(item.plan.update.values) if status == "written" and item.plan.update else None,
+            written=dict(item.plan.update.values) if status in _SENT and item.plan.update else None,
             error_code=outcome.code if outcome is not None and not outcome.ok else None,
             grounds=item.grounds,
         )

@@ -15,12 +15,13 @@ from pydantic import SecretStr
 
 from connector.crm.hubspot import GROUP, OTHER_VALUES, HubSpotCrm
 from connector.crm.hubspot.limiter import Clock
-from connector.crm.port import Cursor, FieldUpdate
+from connector.crm.port import Cursor, FieldUpdate, WriteInterrupted
 from connector.crm.retry import RetryPolicy, set_testing
-from connector.errors import AuthenticationError, ConnectorError, QuotaExhaustedError
+from connector.errors import AuthenticationError, ConnectorError, QuotaExhaustedError, ServiceUnavailableError
 from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import OWN_FIELDS
 from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
+from connector.sandbox.hubspot.faults import Fault
 from connector.sandbox.people import DATA_START
 from connector.settings import HubSpotConfig
 
@@ -287,7 +288,7 @@ def test_1000_updates_take_10_batch_calls_and_store_hubspot_strings() -> None:
 def test_a_207_with_failed_inputs_leaves_the_others_written() -> None:
     """Unknown ids come back gone, locked inputs are reported per record, every other update is written."""
     with portal(contacts=300) as hs:
-        crm = adapter(hs, retry=RetryPolicy(attempts=1))
+        crm = adapter(hs, retry=RetryPolicy(attempts=1, lock_attempts=1))
         crm.install(dry_run=False, uninstall=False)
         ids = [str(1001 + i) for i in range(120)] + ["7", "8"]
         hs.state.faults.configure(batch_input_failure_rate=0.2)
@@ -304,6 +305,34 @@ def test_a_207_with_failed_inputs_leaves_the_others_written() -> None:
         for outcome in locked:
             record = hs.state.record(outcome.record_id)
             assert record is not None and record["properties"].get("lawful_use_review") is None
+
+
+def test_a_batch_cut_short_by_5xx_after_locked_inputs_reports_the_records_its_first_call_wrote() -> None:
+    """The first call writes most of the batch and reports some inputs locked; every call after it fails with
+    a 5xx until the retries run out. The write stops with WriteInterrupted carrying an outcome for exactly
+    the records the first call wrote, so the sync can audit them."""
+    with portal(contacts=300) as hs:
+        crm = adapter(hs, retry=RetryPolicy(attempts=3))
+        crm.install(dry_run=False, uninstall=False)
+        hs.state.faults.configure(batch_input_failure_rate=0.3)
+        decide, sent = hs.state.faults.decide, [0]
+
+        def fail_after_the_first_update() -> Fault:
+            sent[0] += 1
+            return decide() if sent[0] == 1 else Fault("5xx", 0.0, 503)
+
+        hs.state.faults.decide = fail_after_the_first_update  # type: ignore[method-assign]
+        ids = [str(1001 + i) for i in range(100)]
+        with pytest.raises(WriteInterrupted) as cut:
+            crm.write([FieldUpdate("contacts", i, {"lawful_use_review": True}) for i in ids])
+        written = {
+            i for i in ids if (hs.state.record(i) or {})["properties"].get("lawful_use_review") == "true"
+        }
+        assert 0 < len(written) < 100, "the first call wrote some and left others locked"
+        assert isinstance(cut.value.reason, ServiceUnavailableError)
+        assert all(o.ok for o in cut.value.completed)
+        assert {o.record_id for o in cut.value.completed} == written
+        assert sent[0] == 1 + 3, "one call, then three refused tries"
 
 
 def test_locked_inputs_are_sent_again_until_written() -> None:

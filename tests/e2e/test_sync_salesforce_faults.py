@@ -46,7 +46,9 @@ POLICY = PolicySettings()
 CONTACTS = 800
 PAGE_SIZE = 300
 ATTEMPTS = RetryPolicy().attempts
-"""Tries of one call (or one collection's locked records) before the adapter gives up."""
+"""Tries of one call before the adapter gives up."""
+LOCK_ATTEMPTS = RetryPolicy().lock_attempts
+"""Sends of one collection's locked records before the adapter reports them failed."""
 NO_FAULTS: dict[str, Any] = {
     "error_rate": 0.0, "storm_remaining": 0, "drop_rate": 0.0, "record_error_rate": 0.0, "locked_ids": {},
 }  # fmt: skip
@@ -287,7 +289,7 @@ def test_rows_locked_beyond_the_retry_budget_are_reported_failed_and_a_full_run_
 ) -> None:
     records = all_records(sandbox)
     everyone = {r.id for r in records}
-    stuck = held_locks(records, every=50, times=[ATTEMPTS])
+    stuck = held_locks(records, every=50, times=[LOCK_ATTEMPTS])
     sandbox.state.faults.configure(locked_ids=dict(stuck))
     first = sync(sandbox, store)
     faults_off(sandbox)
@@ -310,7 +312,7 @@ def test_rows_locked_beyond_the_retry_budget_are_written_by_the_next_incremental
     sandbox: SalesforceSandbox, store: Store
 ) -> None:
     records = all_records(sandbox)
-    stuck = held_locks(records, every=50, times=[ATTEMPTS])
+    stuck = held_locks(records, every=50, times=[LOCK_ATTEMPTS])
     sandbox.state.faults.configure(locked_ids=dict(stuck))
     assert sync(sandbox, store).tally.failed == len(stuck), "the held rows failed"
     faults_off(sandbox)
@@ -334,5 +336,27 @@ def test_a_storm_that_cuts_a_page_write_short_leaves_a_written_entry_for_every_r
     )
     for _ in range(2):
         assert sync(sandbox, store).outcome is Outcome.COMPLETED, "a normal run completes"
+    assert_every_record_holds_its_decision(sandbox, store, len(everyone))
+    assert_written_once(store, everyone)
+
+
+def test_locked_rows_and_503s_at_once_spend_separate_budgets_and_the_run_writes_every_record_once(
+    sandbox: SalesforceSandbox, store: Store
+) -> None:
+    """The sandbox's fault mix: a fifth of the rows of every write refused UNABLE_TO_LOCK_ROW and an eighth of
+    all calls answered 503. Locked rows and failing calls each spend their own retry budget, so the run
+    completes with every record written once and right (with one budget for both it failed before writing)."""
+    everyone = {r.id for r in all_records(sandbox)}
+    sandbox.state.reset_counters()
+    faults = counting(sandbox)
+    faults.configure(record_error_rate=0.2, error_rate=0.12, error_status=503)
+    first = sync(sandbox, store)
+    statuses = refused(sandbox)
+    faults_off(sandbox)
+
+    assert statuses[503] >= 1, "calls were refused with 503"
+    assert len(faults.refused) >= 100, "locked rows in every collection"
+    assert first.outcome is Outcome.COMPLETED, first.message
+    assert first.tally.read == first.tally.written == len(everyone) and first.tally.failed == 0
     assert_every_record_holds_its_decision(sandbox, store, len(everyone))
     assert_written_once(store, everyone)

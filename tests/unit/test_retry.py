@@ -12,6 +12,7 @@ from connector.errors import (
     AuthenticationError,
     RateLimitedError,
     RecordGoneError,
+    RecordLockedError,
     ServiceUnavailableError,
 )
 
@@ -59,6 +60,34 @@ def test_attempts_are_bounded_and_the_last_error_is_raised() -> None:
     with pytest.raises(ServiceUnavailableError, match="#2"):
         call_with_retries(RetryPolicy(attempts=3), flaky)
     assert flaky.calls == 3
+
+
+def locked(n: int) -> RecordLockedError:
+    return RecordLockedError(f"locked #{n}", record_id="003x")
+
+
+def test_locked_records_and_failing_calls_spend_separate_budgets() -> None:
+    """Five lock rounds and five 503s in one write, each kind below its own budget of six: it completes."""
+    errors = [error for n in range(5) for error in (locked(n), ServiceUnavailableError(f"503 #{n}"))]
+    flaky = Flaky(*errors)
+    assert call_with_retries(RetryPolicy(attempts=6, lock_attempts=6), flaky) == "ok"
+    assert flaky.calls == 11
+
+
+def test_failing_calls_stop_at_their_budget_whatever_the_locks_left() -> None:
+    """Lock rounds in between do not stretch the transport budget: the third 503 ends it."""
+    flaky = Flaky(locked(0), ServiceUnavailableError("503 #0"), locked(1), ServiceUnavailableError("503 #1"),
+                  locked(2), ServiceUnavailableError("503 #2"), locked(3))  # fmt: skip
+    with pytest.raises(ServiceUnavailableError, match="#2"):
+        call_with_retries(RetryPolicy(attempts=3, lock_attempts=10), flaky)
+    assert flaky.calls == 6
+
+
+def test_lock_rounds_stop_at_their_own_budget_and_the_last_lock_is_raised() -> None:
+    flaky = Flaky(ServiceUnavailableError("503"), *(locked(n) for n in range(10)))
+    with pytest.raises(RecordLockedError, match="#3"):
+        call_with_retries(RetryPolicy(attempts=3, lock_attempts=4), flaky)
+    assert flaky.calls == 5
 
 
 def test_retry_after_sets_the_wait_and_is_capped() -> None:

@@ -21,7 +21,7 @@ from connector.crm.hubspot.companies import BATCH
 from connector.crm.hubspot.records import OBJECT_TYPE
 from connector.crm.hubspot.session import HubSpotSession
 from connector.crm.hubspot.translate import RequestRejected
-from connector.crm.port import FieldInfo, FieldUpdate, WriteOutcome, note_completed_writes
+from connector.crm.port import FieldInfo, FieldUpdate, WriteInterrupted, WriteOutcome
 from connector.crm.retry import call_with_retries
 from connector.errors import ConfigurationError, ConnectorError, CrmContractError, RecordLockedError
 
@@ -81,32 +81,44 @@ class ContactWriter:
         outcomes: dict[int, WriteOutcome] = {}
         try:
             for batch in chunks(updates):
-                outcomes.update(self._batch(batch))
+                self._batch(batch, outcomes)
         except ConnectorError as error:
-            note_completed_writes(error, list(outcomes.values()))
+            done = list(outcomes.values())
+            if done:
+                raise WriteInterrupted(error, completed=done) from error
             raise
         failed = sum(1 for o in outcomes.values() if not o.ok)
         log.info("hubspot wrote %d contacts, %d refused", len(updates) - failed, failed)
         return [outcomes[i] for i in range(len(updates))]
 
-    def _batch(self, items: list[Item]) -> dict[int, WriteOutcome]:
+    def _batch(self, items: list[Item], outcomes: dict[int, WriteOutcome]) -> None:
+        """Write one batch, recording each input's outcome in ``outcomes`` as soon as HubSpot gives it."""
         try:
-            return self._with_retries(items)
+            self._with_retries(items, outcomes)
+            return
         except RequestRejected as exc:
             if exc.status != 400 or exc.category != "VALIDATION_ERROR":
                 raise
             self._check_properties(exc.fields)
             named = exc.fields
+        items = [item for item in items if item[0] not in outcomes]  # a retry's refusal: the rest are known
+        if not items:
+            return
         invalid = [item for item in items if self._not_an_option(item[1], named)]
-        refused = {pos: WriteOutcome(u.record_id, ok=False, code="VALIDATION_ERROR") for pos, u in invalid}
-        rest = [item for item in items if item[0] not in refused]
-        if refused:
-            return {**refused, **(self._batch(rest) if rest else {})}
+        for position, update in invalid:
+            outcomes[position] = WriteOutcome(update.record_id, ok=False, code="VALIDATION_ERROR")
+        rest = [item for item in items if item[0] not in outcomes]
+        if invalid:
+            if rest:
+                self._batch(rest, outcomes)
+            return
         if len(items) == 1:
             position, update = items[0]
-            return {position: WriteOutcome(update.record_id, ok=False, code="VALIDATION_ERROR")}
+            outcomes[position] = WriteOutcome(update.record_id, ok=False, code="VALIDATION_ERROR")
+            return
         half = len(items) // 2
-        return {**self._batch(items[:half]), **self._batch(items[half:])}
+        self._batch(items[:half], outcomes)
+        self._batch(items[half:], outcomes)
 
     def _not_an_option(self, update: FieldUpdate, names: Sequence[str]) -> bool:
         """Whether ``update`` gives one of the refused properties a value that is not one of its options."""
@@ -120,9 +132,10 @@ class ContactWriter:
                 return True
         return False
 
-    def _with_retries(self, items: list[Item]) -> dict[int, WriteOutcome]:
-        """Send the batch; send locked inputs again while the retry policy allows."""
-        outcomes: dict[int, WriteOutcome] = {}
+    def _with_retries(self, items: list[Item], outcomes: dict[int, WriteOutcome]) -> None:
+        """Send the batch; send locked inputs again while the retry policy allows. Each attempt's outcomes go
+        into ``outcomes`` at once, so an attempt that fails for good (a 429 or 5xx after every retry) keeps
+        those of the attempts before it: those records were written."""
         pending = items
 
         def attempt() -> None:
@@ -150,7 +163,6 @@ class ContactWriter:
         except RecordLockedError:
             for position, update in pending:
                 outcomes[position] = WriteOutcome(update.record_id, ok=False, code="LOCKED")
-        return outcomes
 
     def _send(self, items: list[Item]) -> tuple[set[str], dict[str, str]]:
         """(ids written, error category by id) of one batch update call."""

@@ -19,7 +19,7 @@ from typing import Any, cast
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 
-from connector.crm.port import FieldUpdate, WriteOutcome, note_completed_writes
+from connector.crm.port import FieldUpdate, WriteInterrupted, WriteOutcome
 from connector.crm.retry import call_with_retries
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.payload import (
@@ -70,7 +70,9 @@ class Writer:
                 for start in range(0, len(order), COLLECTION_SIZE):
                     self._collection(updates, order[start : start + COLLECTION_SIZE], outcomes)
         except ConnectorError as error:
-            note_completed_writes(error, [outcome for outcome in outcomes if outcome is not None])
+            done = [outcome for outcome in outcomes if outcome is not None]
+            if done:
+                raise WriteInterrupted(error, completed=done) from error
             raise
         missing = [index for index, outcome in enumerate(outcomes) if outcome is None]
         if missing:
