@@ -8,10 +8,10 @@ or entity type stays unknown (the policy reviews the record). Issue codes name t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from connector.mapping.schema import LegalBasis, MappingFile, ObjectMapping, SourceField
@@ -31,13 +31,13 @@ from connector.models import (
     Customer,
     DataIssue,
     Email,
-    EmailKind,
     EntityType,
+    Screening,
     Source,
     SourceKind,
 )
 
-__all__ = ["CompiledMapping", "facts_from_record"]
+__all__ = ["CompiledMapping", "RecordReading", "facts_from_record", "read_record"]
 
 _RELATION_SOURCES = {
     "customer": SourceKind.EXISTING_CUSTOMER,
@@ -87,11 +87,15 @@ class CompiledMapping:
         return next((found for key in keys if (found := self.lookup(table, key)) is not None), None)
 
 
-class _Reader:
-    """Reads one record's slots, collecting issues instead of raising."""
+class _Record:
+    """One record's raw fields under its object's mapping; its readers collect issues instead of raising."""
 
-    def __init__(self, fields: Mapping[str, Any]) -> None:
-        self.fields = fields
+    def __init__(
+        self, compiled: CompiledMapping, object_type: str, fields: Mapping[str, Any], *, modified: date
+    ) -> None:
+        self.compiled, self.mapping = compiled, compiled.mapping
+        self.om: ObjectMapping = compiled.mapping.objects[object_type]
+        self.fields, self.modified = fields, modified
         self.issues: dict[str, str] = {}
 
     def first(self, names: list[str]) -> Any | None:
@@ -112,14 +116,14 @@ class _Reader:
             return (f"{value}/{extra}", str(value)) if extra is not None else (str(value),)
         return None
 
-    def date(self, names: list[str], *, channel: str, code: str, modified: date) -> date | None:
-        """A date slot; a true checkbox is dated ``modified`` (see facts_from_record)."""
+    def date(self, names: list[str], *, channel: str, code: str, modified: date | None = None) -> date | None:
+        """A date slot; a true checkbox is dated ``modified`` (by default the record's stable date)."""
         value = self.first(names)
         if value is None:
             return None
         if isinstance(value, bool) or (isinstance(value, str) and value.lower() in ("true", "false")):
             try:
-                return modified if as_bool(value) else None
+                return (modified or self.modified) if as_bool(value) else None
             except Unreadable:
                 pass
         try:
@@ -129,113 +133,88 @@ class _Reader:
             return None
 
 
-def _entity(compiled: CompiledMapping, company: Any, legal_form: Any) -> EntityType:
-    rules = compiled.mapping.entity
+def _country(r: _Record) -> str | None:
+    return country_code(r.first(r.om.country), r.mapping.countries)
+
+
+def _entity(r: _Record) -> EntityType:
+    """The legal form found in the legal-form field or the company name; else what the mapping assumes."""
+    company, legal_form = r.first(r.om.company), r.first(r.om.legal_form)
     for text in (legal_form, company):
         if isinstance(text, str) and text.strip():
             key = legal_form_key(text)
-            for form, kind in compiled.legal_forms:
+            for form, kind in r.compiled.legal_forms:
                 if key == form or key.endswith(" " + form):
                     return kind
     if not (isinstance(company, str) and company.strip()):
-        return rules.without_company
-    return rules.company_without_legal_form
+        return r.mapping.entity.without_company
+    return r.mapping.entity.company_without_legal_form
 
 
-def _legal_basis(
-    compiled: CompiledMapping, om: ObjectMapping, r: _Reader, consents: list[Consent], *, modified: date
-) -> str | None:
-    """Read the legal-basis slot (``;``-joined values): add its consents, return its assessment reference.
-
-    An unmapped value is an issue on both channels, never a basis.
-    """
-    raw = r.first(om.legal_basis)
+def _relation(r: _Record) -> str | None:
+    """The mapped relationship (customer, partner, …); an unmapped value is an issue on both channels."""
+    raw = r.first(r.om.relationship)
     if raw is None:
         return None
-    lia: str | None = None
-    for value in (part.strip() for part in str(raw).split(";")):
-        if not value:
-            continue
-        basis: LegalBasis | None = compiled.lookup(compiled.mapping.legal_bases, value)
-        if basis is None:
-            r.issues["unmapped_legal_basis"] = "both"
-        elif basis.kind == "consent":
-            given = r.date(
-                om.legal_basis_date, channel="both", code="unreadable_legal_basis_date", modified=modified
-            )
-            for channel in basis.channels:
-                consent = Consent(channel=channel, date=given or modified)
-                if consent not in consents:
-                    consents.append(consent)
-        elif basis.kind == "legitimate_interest" and lia is None:
-            lia = basis.lia_ref
-    return lia
+    relation: str | None = r.compiled.lookup(r.mapping.relationships, str(raw))
+    if relation is None:
+        r.issues["unmapped_relationship"] = "both"
+    return relation
 
 
-def facts_from_record(
-    compiled: CompiledMapping, object_type: str, record_id: str, fields: Mapping[str, Any], *, modified: date
-) -> ContactFacts:
-    """Translate one CRM record into ContactFacts under ``compiled``'s mapping.
-
-    ``modified`` dates what a checkbox says without a date. Pass a date our own write-back does not move (the
-    record's creation date where the CRM gives it); a ticked consent checkbox then counts as that old.
-    """
-    mapping = compiled.mapping
-    om: ObjectMapping = mapping.objects[object_type]
-    r = _Reader(fields)
-
-    country = country_code(r.first(om.country), mapping.countries)
-    entity = _entity(compiled, r.first(om.company), r.first(om.legal_form))
-
+def _sources(r: _Record, relation: str | None) -> tuple[Source, ...]:
+    """The lead source (dated), the object's fixed source, and the source a relationship implies."""
     sources: list[Source] = []
-    source_date = r.date(om.source_date, channel="both", code="unreadable_source_date", modified=modified)
-    raw_source = r.source(om.source)
+    source_date = r.date(r.om.source_date, channel="both", code="unreadable_source_date")
+    raw_source = r.source(r.om.source)
     if raw_source is not None:
-        kind = compiled.lookup_first(mapping.sources, raw_source)
+        kind = r.compiled.lookup_first(r.mapping.sources, raw_source)
         if kind is None:
             r.issues["unmapped_source"] = "both"
             kind = SourceKind.UNKNOWN
         sources.append(Source(kind=kind, date=source_date))
-    if om.fixed_source is not None:
-        sources.append(Source(kind=om.fixed_source))
-
-    relation = None
-    raw_relation = r.first(om.relationship)
-    if raw_relation is not None:
-        relation = compiled.lookup(mapping.relationships, str(raw_relation))
-        if relation is None:
-            r.issues["unmapped_relationship"] = "both"
+    if r.om.fixed_source is not None:
+        sources.append(Source(kind=r.om.fixed_source))
     if relation in _RELATION_SOURCES:
         sources.append(Source(kind=_RELATION_SOURCES[relation]))
+    return tuple(sources)
 
-    last_sale = r.date(om.last_sale, channel="both", code="unreadable_last_sale", modified=modified)
-    customer = None
-    if relation in ("customer", "former_customer") or last_sale is not None:
-        d = mapping.defaults
-        customer = Customer(
-            paid=d.customer_paid,
-            last_sale=last_sale,
-            relationship_end=last_sale if relation == "former_customer" else None,
-            informed_at_collection=d.customer_informed_at_collection,
-            optout_in_every_message=d.optout_in_every_message,
-            similar_offer=d.similar_offer,
-        )
 
-    email = Email()
-    raw_email = r.first(om.email)
-    if raw_email is not None:
-        try:
-            email = Email(
-                kind=email_kind(
-                    raw_email, free_mail=compiled.free_mail, role_mailboxes=compiled.role_mailboxes
-                )
-            )
-        except Unreadable:
-            r.issues["invalid_email"] = "email"
+def _customer(r: _Record, relation: str | None) -> Customer | None:
+    """A customer (or former one) by relationship or by a last sale; the mapping's defaults fill the rest."""
+    last_sale = r.date(r.om.last_sale, channel="both", code="unreadable_last_sale")
+    if relation not in ("customer", "former_customer") and last_sale is None:
+        return None
+    d = r.mapping.defaults
+    return Customer(
+        paid=d.customer_paid,
+        last_sale=last_sale,
+        relationship_end=last_sale if relation == "former_customer" else None,
+        informed_at_collection=d.customer_informed_at_collection,
+        optout_in_every_message=d.optout_in_every_message,
+        similar_offer=d.similar_offer,
+    )
 
+
+def _email(r: _Record) -> Email:
+    """The kind of address (named, role, free mail); a malformed one is an e-mail issue and no address."""
+    raw = r.first(r.om.email)
+    if raw is None:
+        return Email()
+    try:
+        kind = email_kind(raw, free_mail=r.compiled.free_mail, role_mailboxes=r.compiled.role_mailboxes)
+    except Unreadable:
+        r.issues["invalid_email"] = "email"
+        return Email()
+    return Email(kind=kind)
+
+
+def _phones(r: _Record, country: str | None) -> tuple[CallTarget, tuple[str, ...]]:
+    """What a call reaches (the first filled phone field decides; an invalid number is a phone issue), and
+    every filled phone number as the CRM holds it: the numbers the do-not-call registers are asked about."""
     call_target = CallTarget.COMPANY_LINE_NAMED
-    for phone in om.phones:
-        number = fields.get(phone.field)
+    for phone in r.om.phones:
+        number = r.fields.get(phone.field)
         if number is None or number == "":
             continue
         if phone_is_valid(number, country):
@@ -243,35 +222,108 @@ def facts_from_record(
         else:
             r.issues["invalid_phone"] = "phone"
         break
+    numbers = tuple(str(r.fields[phone.field]) for phone in r.om.phones if r.fields.get(phone.field))
+    return call_target, numbers
 
+
+def _consents(r: _Record) -> tuple[list[Consent], str | None]:
+    """The dated consents per channel and those the legal-basis slot records; and that slot's assessment."""
     consents = []
-    for channel, names in (("email", om.email_consent_date), ("phone", om.phone_consent_date)):
-        given = r.date(names, channel=channel, code=f"unreadable_{channel}_consent", modified=modified)
+    for channel, names in (("email", r.om.email_consent_date), ("phone", r.om.phone_consent_date)):
+        given = r.date(names, channel=channel, code=f"unreadable_{channel}_consent")
         if given is not None:
             consents.append(Consent(channel=channel, date=given))
-    basis_lia = _legal_basis(compiled, om, r, consents, modified=modified)
+    return consents, _legal_basis(r, consents)
 
+
+def _legal_basis(r: _Record, consents: list[Consent]) -> str | None:
+    """Read the legal-basis slot (``;``-joined values): add its consents, return its assessment reference.
+
+    An unmapped value is an issue on both channels, never a basis.
+    """
+    raw = r.first(r.om.legal_basis)
+    if raw is None:
+        return None
+    lia: str | None = None
+    for value in (part.strip() for part in str(raw).split(";")):
+        if not value:
+            continue
+        basis: LegalBasis | None = r.compiled.lookup(r.mapping.legal_bases, value)
+        if basis is None:
+            r.issues["unmapped_legal_basis"] = "both"
+        elif basis.kind == "consent":
+            given = r.date(r.om.legal_basis_date, channel="both", code="unreadable_legal_basis_date")
+            for channel in basis.channels:
+                consent = Consent(channel=channel, date=given or r.modified)
+                if consent not in consents:
+                    consents.append(consent)
+        elif basis.kind == "legitimate_interest" and lia is None:
+            lia = basis.lia_ref
+    return lia
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReading:
+    """One record read under the mapping: every fact but the register screenings, and the numbers to screen.
+
+    Screening is a lookup the pure mapping does not make. The caller screens ``phones`` (with ``country`` as
+    their default region) and builds the facts once with what it found: ``reading.facts(dnc=found)``.
+    """
+
+    record_id: str
+    country: str | None
+    phones: tuple[str, ...]
+    """The record's filled phone numbers as the CRM holds them, in the mapping's order."""
+    build: partial[ContactFacts]
+
+    def facts(self, *, dnc: Sequence[Screening] = ()) -> ContactFacts:
+        """The record's ContactFacts with the given register screenings."""
+        return self.build(dnc=tuple(dnc))
+
+
+def read_record(
+    compiled: CompiledMapping, object_type: str, record_id: str, fields: Mapping[str, Any], *, modified: date
+) -> RecordReading:
+    """Read one CRM record under ``compiled``'s mapping: one reader per fact.
+
+    ``modified`` dates what a checkbox says without a date. Pass a date our own write-back does not move (the
+    record's creation date where the CRM gives it); a ticked consent checkbox then counts as that old.
+    """
+    r = _Record(compiled, object_type, fields, modified=modified)
+    country = _country(r)
+    relation = _relation(r)
+    call_target, phones = _phones(r, country)
+    consents, basis_lia = _consents(r)
     # A ticked opt-out checkbox is in force now: dated no earlier than any consent the record holds, so that
     # no recorded consent outranks it, and otherwise by ``modified`` — a stable date, so our own write-back
     # (which moves the record's modification time) never changes the facts.
     in_force = max([modified, *(consent.date for consent in consents)])
-    lia = r.first(om.lia_ref)
-    return ContactFacts(
+    lia = r.first(r.om.lia_ref)
+    build = partial(
+        ContactFacts,
         id=record_id,
         country=country,
-        entity_type=entity,
-        sources=tuple(sources),
-        email=email if email.kind is not EmailKind.NONE or raw_email is None else Email(),
+        entity_type=_entity(r),
+        sources=_sources(r, relation),
+        email=_email(r),
         consents=tuple(consents),
-        customer=customer,
+        customer=_customer(r, relation),
         optout_email=r.date(
-            om.optout_email, channel="email", code="unreadable_email_optout", modified=in_force
+            r.om.optout_email, channel="email", code="unreadable_email_optout", modified=in_force
         ),
         optout_phone=r.date(
-            om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=in_force
+            r.om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=in_force
         ),
-        objection=r.date(om.objection, channel="both", code="unreadable_objection", modified=in_force),
+        objection=r.date(r.om.objection, channel="both", code="unreadable_objection", modified=in_force),
         call_target=call_target,
         lia_ref=str(lia) if lia is not None else basis_lia,
-        issues=tuple(DataIssue(channel=ch, code=code) for code, ch in sorted(r.issues.items())),
     )
+    issues = tuple(DataIssue(channel=ch, code=code) for code, ch in sorted(r.issues.items()))
+    return RecordReading(record_id, country, phones, partial(build, issues=issues))
+
+
+def facts_from_record(
+    compiled: CompiledMapping, object_type: str, record_id: str, fields: Mapping[str, Any], *, modified: date
+) -> ContactFacts:
+    """The record's ContactFacts under ``compiled``'s mapping, without register screenings (see `read_record`)."""
+    return read_record(compiled, object_type, record_id, fields, modified=modified).facts()

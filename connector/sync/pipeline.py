@@ -12,7 +12,7 @@ from functools import cached_property
 from pydantic import ValidationError
 
 from connector.crm.port import CrmPort, CrmRecord, WriteInterrupted, WriteOutcome
-from connector.mapping.facts import CompiledMapping, facts_from_record
+from connector.mapping.facts import CompiledMapping, RecordReading, read_record
 from connector.mapping.own_fields import flag_names
 from connector.mapping.writeback import mirror_values, written_values
 from connector.models import ContactFacts, CrmName, Decision
@@ -111,12 +111,12 @@ class Pipeline:
     def decide(self, records: Sequence[CrmRecord], *, today: date, now: datetime) -> list[Decided]:
         """Facts (screened against the do-not-call registers), decision and plan for each live record."""
         version = self.registers_version
-        all_facts = [self._facts(record) for record in records]
-        numbers = self._numbers(records, all_facts)
-        if self.screener is not None:
-            all_facts = self._screened(all_facts, numbers)
+        readings = [self._read(record) for record in records]
+        numbers = self._numbers(readings)
+        found = self.screener.screen_numbers(numbers) if self.screener is not None and numbers else {}
         decided = []
-        for record, facts in zip(records, all_facts, strict=True):
+        for record, reading in zip(records, readings, strict=True):
+            facts = reading.facts(dnc=found.get(record.id, ()))
             phones = numbers.get(record.id, ()) if self.screener is not None else None
             grounds = Grounds(self.compiled.digest, version, phones)
             decided.append(self._decided(record, facts, grounds, today=today, now=now))
@@ -187,8 +187,8 @@ class Pipeline:
         )
         return Decided(record, facts, decision, plan, grounds)
 
-    def _facts(self, record: CrmRecord) -> ContactFacts:
-        return facts_from_record(
+    def _read(self, record: CrmRecord) -> RecordReading:
+        return read_record(
             self.compiled,
             record.object_type,
             record.id,
@@ -196,31 +196,16 @@ class Pipeline:
             modified=(record.created or record.modified).date(),
         )
 
-    def _numbers(
-        self, records: Sequence[CrmRecord], all_facts: list[ContactFacts]
-    ) -> dict[str, tuple[HashedNumber, ...]]:
+    def _numbers(self, readings: Sequence[RecordReading]) -> dict[str, tuple[HashedNumber, ...]]:
         """Each record's valid phone numbers as keyed hashes (empty without a screener)."""
         if self.screener is None:
             return {}
-        phones = {}
-        for record, facts in zip(records, all_facts, strict=True):
-            fields = self.compiled.mapping.objects[record.object_type].phones
-            numbers = [str(record.fields[p.field]) for p in fields if record.fields.get(p.field)]
-            if numbers:
-                phones[record.id] = PhonesToScreen(numbers=numbers, country=facts.country)
+        phones = {
+            reading.record_id: PhonesToScreen(numbers=reading.phones, country=reading.country)
+            for reading in readings
+            if reading.phones
+        }
         return self.screener.numbers(phones) if phones else {}
-
-    def _screened(
-        self, all_facts: list[ContactFacts], numbers: dict[str, tuple[HashedNumber, ...]]
-    ) -> list[ContactFacts]:
-        assert self.screener is not None
-        if not numbers:
-            return all_facts
-        found = self.screener.screen_numbers(numbers)
-        return [
-            facts.model_copy(update={"dnc": facts.dnc + found[facts.id]}) if found.get(facts.id) else facts
-            for facts in all_facts
-        ]
 
     def apply(
         self,

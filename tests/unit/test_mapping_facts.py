@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from connector.errors import ConfigurationError
-from connector.mapping.facts import CompiledMapping, facts_from_record
+from connector.mapping.facts import CompiledMapping, facts_from_record, read_record
 from connector.mapping.load import load_mapping, parse_mapping
+from connector.models import RegisterList, Screening
 from connector.policy import PolicySettings, evaluate
 from tests.conftest import NOW
 
@@ -82,6 +83,29 @@ def test_malformed_email_and_invalid_phone_close_their_own_channel_with_review()
         ("phone", "invalid_phone"),
     }
     assert evaluate(facts, now=NOW, settings=PolicySettings()).review_needed
+
+
+def test_every_filled_phone_is_read_for_screening_while_the_first_decides_the_call_target() -> None:
+    """The numbers to screen are every filled phone field as the CRM holds it, invalid ones too (the screener
+    keeps the valid ones); the first filled field alone decides what a call reaches."""
+    reading = read_record(
+        SALESFORCE, "Contact", "003A", contact(Phone="12", MobilePhone="+31 6 1234 5678"), modified=MODIFIED
+    )
+    assert reading.phones == ("12", "+31 6 1234 5678") and reading.country == "NL"
+    facts = reading.facts()
+    assert [issue.code for issue in facts.issues] == ["invalid_phone"]
+    assert facts.call_target.value == "company_line_named"
+    assert read_record(SALESFORCE, "Contact", "003A", contact(Phone=""), modified=MODIFIED).phones == ()
+
+
+def test_a_reading_makes_the_same_facts_with_the_screenings_it_is_given() -> None:
+    """The facts built from a reading with the register screenings differ from the unscreened ones in those
+    screenings alone."""
+    listed = Screening(list=RegisterList.NL_BMNR, listed=True, since=date(2025, 3, 1), checked=MODIFIED)
+    reading = read_record(SALESFORCE, "Contact", "003A", contact(), modified=MODIFIED)
+    screened = reading.facts(dnc=[listed])
+    assert screened.dnc == (listed,)
+    assert screened.model_copy(update={"dnc": ()}) == reading.facts() == to_facts(contact())
 
 
 def test_checkbox_opt_outs_date_from_the_last_modification() -> None:
