@@ -186,6 +186,13 @@ class WebhooksConfig(_Table):
     """How long a claimed event is reserved for its worker; a worker that died leaves it due again after."""
     poll_s: float = Field(1.0, gt=0, le=60)
     """How often the worker looks for due retries when nothing new arrives."""
+    request_timeout_s: float = Field(10.0, gt=0, le=300)
+    """A request must arrive whole (head and body) within this time of the connection opening or of the previous
+    response; slower senders are disconnected (slowloris)."""
+    keep_alive_s: int = Field(30, ge=1, le=600)
+    """How long a connection may idle after a response (the CRMs reuse connections) before it is closed."""
+    max_connections: int = Field(200, ge=1, le=100_000)
+    """Open connections beyond this are answered 503 and closed; the CRMs deliver again later."""
 
 
 class _ConfigFileSource(TomlConfigSettingsSource):

@@ -35,6 +35,7 @@ from connector.webhooks.app import create_app
 from connector.webhooks.config import ReceiverConfig
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.schedule import Scheduler, next_run, validate_schedule
+from connector.webhooks.server import ServerLimits, server_config
 from connector.webhooks.worker import Worker, WorkerOptions
 from connector.webhooks.writegate import gate_transactions
 
@@ -101,6 +102,7 @@ class _Process:
             lease=timedelta(seconds=hooks.lease_s),
             poll_s=hooks.poll_s,
             as_of=self.as_of,
+            owner=self.owner,
         )
         return Worker(self.store, self.pipeline, self.metrics, options)
 
@@ -185,12 +187,8 @@ def serve(
     app = create_app(
         receiver, process.store.queue, process.metrics, on_queued=process.wake.set, health=process.health
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
-            timeout_keep_alive=30, timeout_graceful_shutdown=10, server_header=False,
-        )
-    )  # fmt: skip
+    limits = ServerLimits.from_settings(process.settings.webhooks)
+    server = uvicorn.Server(server_config(app, host=host, port=port, limits=limits))
     scheduler = process.scheduler()
     if process.settings.webhooks.run_worker:
         worker = process.worker()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.store.tables import locks
 
-__all__ = ["Locks"]
+__all__ = ["Locks", "owner_gone"]
 
 
 class Locks:
@@ -34,7 +34,7 @@ class Locks:
             if taken:
                 return True
             holder = db.execute(select(locks.c.owner).where(locks.c.name == name)).scalar_one_or_none()
-            if holder is not None and _dead_here(holder):
+            if holder is not None and owner_gone(holder):
                 # its process died (killed, crashed) on this machine: the lease is free before it expires
                 db.execute(update(locks).where(locks.c.name == name).values(owner=owner, expires_at=expires))
                 return True
@@ -49,15 +49,16 @@ class Locks:
         """Whether a process that may still run holds the unexpired lease ``name``."""
         with self._engine.connect() as db:
             row = db.execute(select(locks.c.owner, locks.c.expires_at).where(locks.c.name == name)).first()
-        return row is not None and row.expires_at > now and not _dead_here(row.owner)
+        return row is not None and row.expires_at > now and not owner_gone(row.owner)
 
     def release(self, name: str, owner: str) -> None:
         with self._engine.begin() as db:
             db.execute(delete(locks).where(locks.c.name == name, locks.c.owner == owner))
 
 
-def _dead_here(owner: str) -> bool:
-    """Whether ``owner`` (``host:pid[:role]``) names a process on this host that no longer runs."""
+def owner_gone(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid[:role]``) names a process on this host that no longer runs (sync leases,
+    claimed webhook events); an owner on another host is never taken for gone."""
     host, _, rest = owner.partition(":")
     pid_text = rest.split(":", 1)[0]
     if host != socket.gethostname() or not pid_text.isdigit():

@@ -11,7 +11,7 @@ Rows hold ids and codes only, never personal data.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -138,8 +138,10 @@ class EventQueue:
         lease: timedelta,
         crm: str | None = None,
         shard: Shard | None = None,
+        owner: str | None = None,
     ) -> list[ClaimedEvent]:
         """Take up to ``limit`` due events, oldest first, for ``lease``; each claim counts as an attempt.
+        ``owner`` (``host:pid:role``) is recorded, so that a restart on this host frees a dead owner's claims.
 
         ``crm`` and ``shard`` narrow the claim to one CRM's events and to one shard of its records (all events
         of one record fall in the same shard, so one drain job at a time handles a record)."""
@@ -163,7 +165,7 @@ class EventQueue:
         claim = (
             update(events)
             .where(chosen, events.c.status == "pending", events.c.next_attempt_at <= now)
-            .values(attempts=events.c.attempts + 1, next_attempt_at=now + lease)
+            .values(attempts=events.c.attempts + 1, next_attempt_at=now + lease, claimed_by=owner)
             .returning(
                 events.c.id, events.c.crm, events.c.object_type, events.c.record_id, events.c.kind,
                 events.c.attempts, events.c.received_at,
@@ -198,7 +200,26 @@ class EventQueue:
 
     def done(self, ids: Iterable[int]) -> None:
         """Settle events: they stay as de-duplication memory until ``prune_done``."""
-        self._set(ids, status="done", error_code=None)
+        self._set(ids, status="done", error_code=None, claimed_by=None)
+
+    def release_abandoned(self, *, now: datetime, gone: Callable[[str], bool]) -> int:
+        """Make the claimed events of owners that are ``gone`` (a killed ``serve``) due now instead of when
+        their lease ends; return how many. The attempt they cost still counts, so an event that kills its
+        worker every time still ends among the dead letters."""
+        claimed = events.c.claimed_by.is_not(None) & (events.c.status == "pending")
+        with self._engine.begin() as db:
+            owners: list[str] = list(
+                db.execute(select(events.c.claimed_by).where(claimed).distinct()).scalars()
+            )
+            dead = [owner for owner in owners if gone(owner)]
+            if not dead:
+                return 0
+            released = db.execute(
+                update(events)
+                .where(claimed, events.c.claimed_by.in_(dead), events.c.next_attempt_at > now)
+                .values(next_attempt_at=now, claimed_by=None)
+            ).rowcount
+        return int(released)
 
     def fail(self, claimed: Sequence[ClaimedEvent], *, code: str, now: datetime, max_attempts: int) -> int:
         """Schedule another attempt after a backoff, or move to dead after ``max_attempts``; return how many died."""
@@ -207,9 +228,9 @@ class EventQueue:
         for event in claimed:
             if event.attempts < max_attempts:
                 by_delay[retry_delay(event.attempts)].append(event.id)
-        self._set(dead, status="dead", error_code=code)
+        self._set(dead, status="dead", error_code=code, claimed_by=None)
         for delay, ids in by_delay.items():
-            self._set(ids, status="pending", error_code=code, next_attempt_at=now + delay)
+            self._set(ids, status="pending", error_code=code, next_attempt_at=now + delay, claimed_by=None)
         return len(dead)
 
     def _set(self, ids: Iterable[int], **values: Any) -> None:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from connector.errors import ConnectorError
 from connector.store import Store
+from connector.store.locks import owner_gone
 from connector.store.queue import ClaimedEvent
 from connector.sync.pipeline import Decided, PageTally, Pipeline
 from connector.webhooks.metrics import Metrics
@@ -45,6 +46,9 @@ class WorkerOptions:
     poll_s: float = 1.0
     as_of: date | None = None
     """Decide as of this day instead of today (tests)."""
+    owner: str | None = None
+    """``host:pid:role`` of this worker, kept with its claims: a worker starting on this host frees the claims
+    of one that was killed at once, instead of after their lease."""
 
 
 @dataclass(slots=True)
@@ -93,6 +97,9 @@ class Worker:
         The pipelines of the ``prepare`` CRMs are built first, so the first event does not wait for the vendor
         SDK to load; one that cannot be built yet is tried again when its first event comes.
         """
+        released = self.store.queue.release_abandoned(now=self.clock(), gone=owner_gone)
+        if released:
+            log.info("%d events claimed by a worker that is gone are due again", released)
         for crm in prepare:
             try:
                 self._pipeline(crm)
@@ -112,7 +119,9 @@ class Worker:
 
     def drain_once(self) -> int:
         """Claim one batch of due events and settle it; return how many events were claimed."""
-        claimed = self.store.queue.claim(now=self.clock(), limit=self.options.batch, lease=self.options.lease)
+        claimed = self.store.queue.claim(
+            now=self.clock(), limit=self.options.batch, lease=self.options.lease, owner=self.options.owner
+        )
         by_crm: dict[str, list[ClaimedEvent]] = defaultdict(list)
         for event in claimed:
             by_crm[event.crm].append(event)
