@@ -353,6 +353,21 @@ def runs(
 
 
 @app.command()
+def report(
+    html: Annotated[
+        Path, typer.Option("--html", help="Write the run report to this HTML file.", dir_okay=False)
+    ],
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """The run report as one self-contained HTML file: tiles per CRM, charts of the runs and of the decision
+    categories, runs, flag transitions, errors and dead letters; counts only, viewable without a network."""
+    from connector.commands.report import write_report
+
+    write_report(html=html, config=config, store_url=store)
+
+
+@app.command()
 def upcoming(
     days: Annotated[int, typer.Option("--days", min=1, help="How far ahead to look.")] = 90,
     crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,

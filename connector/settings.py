@@ -195,6 +195,27 @@ class WebhooksConfig(_Table):
     """Open connections beyond this are answered 503 and closed; the CRMs deliver again later."""
 
 
+class AdminConfig(_Table):
+    """The ``[admin]`` table: who may open the read-only page ``/admin`` of ``lawful-crm serve``. Neither a token
+    nor a user set: the page is off (404)."""
+
+    token: SecretStr | None = Field(None, min_length=16)
+    """Sent as ``Authorization: Bearer <token>`` (scripts, a reverse proxy that adds it)."""
+    username: str | None = None
+    password: SecretStr | None = Field(None, min_length=12)
+    """Basic auth, which a browser asks for: set both or neither."""
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> AdminConfig:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("set both admin.username and admin.password, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None or self.username is not None
+
+
 class _ConfigFileSource(TomlConfigSettingsSource):
     """The TOML source, with every relative path resolved against the directory of the file that set it."""
 
@@ -224,6 +245,7 @@ class Settings(BaseSettings):
     sync: SyncConfig = SyncConfig()
     webhooks: WebhooksConfig = WebhooksConfig()
     dnc: DncConfig = DncConfig()
+    admin: AdminConfig = AdminConfig()
     dnc_key: SecretStr | None = None
     """The do-not-call hash key as 64 hexadecimal characters, from ``LAWFUL_CRM_DNC_KEY`` (a secrets manager);
     when unset the key file is used."""

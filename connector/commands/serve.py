@@ -24,6 +24,8 @@ from typing import Any
 import uvicorn
 
 from connector import bootstrap
+from connector.admin.overview import health_facts, overview_source
+from connector.admin.page import AdminAccess, admin_routes
 from connector.commands.common import configure_logging, fail_configuration
 from connector.errors import ConfigurationError
 from connector.mapping.facts import CompiledMapping
@@ -127,6 +129,8 @@ class _Process:
         ):
             facts["worker"] = "starting"
         facts["ok"] = all(state != "stopped" for state in facts.values()) or self.stop.is_set()
+        sync = self.settings.sync
+        facts |= health_facts(self.store, schedule=sync.schedule, time_zone=sync.time_zone, now=datetime.now(UTC))
         return facts
 
 
@@ -187,6 +191,8 @@ def serve(
     app = create_app(
         receiver, process.store.queue, process.metrics, on_queued=process.wake.set, health=process.health
     )
+    overview = overview_source(process.settings, process.store, list(process.mappings))
+    app.router.routes.extend(admin_routes(overview, AdminAccess.from_settings(process.settings.admin)))
     limits = ServerLimits.from_settings(process.settings.webhooks)
     server = uvicorn.Server(server_config(app, host=host, port=port, limits=limits))
     scheduler = process.scheduler()
