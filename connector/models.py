@@ -24,6 +24,7 @@ __all__ = [
     "ChannelBasis",
     "Consent",
     "ContactFacts",
+    "CountryCode",
     "CrmName",
     "Customer",
     "DataIssue",

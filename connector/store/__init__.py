@@ -21,6 +21,7 @@ __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "Run
 __all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
 __all__ += ["DueRecord", "DueRecords", "DueTally", "Grounds", "Upcoming"]
 __all__ += ["INTERRUPTED", "PENDING", "PendingWrite"]
+__all__ += ["create_store_engine", "upgrade"]
 
 
 @dataclass(frozen=True)
