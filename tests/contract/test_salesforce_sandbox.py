@@ -387,7 +387,8 @@ class TestLogin:
 
     def test_refresh_token_grant_returns_the_sandbox_instance_url(self, sandbox: SalesforceSandbox) -> None:
         """grant_type=refresh_token answers an access token and the sandbox's own instance_url."""
-        form = {"grant_type": "refresh_token", "refresh_token": "sandbox-refresh-token", "client_id": "x"}
+        form = {"grant_type": "refresh_token", "refresh_token": "sandbox-refresh-token"}
+        form |= {"client_id": "sandbox-client-id", "client_secret": "sandbox-client-secret"}
         granted = requests.post(f"{sandbox.base_url}/services/oauth2/token", data=form, timeout=5).json()
         assert granted["instance_url"] == sandbox.base_url
         assert sandbox.state.token_valid(granted["access_token"])

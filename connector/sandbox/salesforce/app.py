@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from connector.sandbox.salesforce import bulk, oauth, rest, tooling
+from connector.sandbox.salesforce import bulk, bulk_query, oauth, rest, tooling
 from connector.sandbox.salesforce.faults import error_body
 from connector.sandbox.salesforce.rest import Call, Reply
 from connector.sandbox.salesforce.state import ApiError, SalesforceState
@@ -40,6 +40,7 @@ def _routes() -> list[tuple[str, str, re.Pattern[str], Handler]]:
         ("GET", "describeGlobal", r"/sobjects", lambda s, c, m: rest.describe_global(s, c)),
         ("GET", "describe", rf"/sobjects/{_OBJ}/describe", lambda s, c, m: rest.describe(s, c, m[obj])),
         ("GET", "deleted", rf"/sobjects/{_OBJ}/deleted", lambda s, c, m: rest.deleted(s, c, m[obj])),
+        ("GET", "updated", rf"/sobjects/{_OBJ}/updated", lambda s, c, m: rest.updated(s, c, m[obj])),
         ("GET", "sobject", rf"/sobjects/{_OBJ}", lambda s, c, m: rest.sobject_info(s, c, m[obj])),
         ("POST", "create", rf"/sobjects/{_OBJ}", lambda s, c, m: rest.create_record(s, c, m[obj])),
         ("GET", "retrieve", rf"/sobjects/{_OBJ}/{_ID}",
@@ -60,6 +61,16 @@ def _routes() -> list[tuple[str, str, re.Pattern[str], Handler]]:
          lambda s, c, m: rest.query(s, c, include_deleted=False, tooling=True)),
         ("GET", "toolingQueryMore", r"/tooling/query/(?P<loc>01g\w+)-(?P<off>\d+)",
          lambda s, c, m: rest.query_more(s, c, m["loc"], int(m["off"]))),
+        ("POST", "bulkQueryJob", r"/jobs/query", lambda s, c, m: bulk_query.create_job(s, c)),
+        ("GET", "bulkQueryJobs", r"/jobs/query", lambda s, c, m: bulk_query.list_jobs(s, c)),
+        ("GET", "bulkQueryJobInfo", r"/jobs/query/(?P<job>750\w+)",
+         lambda s, c, m: bulk_query.get_job(s, c, m[job])),
+        ("PATCH", "bulkQueryJobState", r"/jobs/query/(?P<job>750\w+)",
+         lambda s, c, m: bulk_query.abort_job(s, c, m[job])),
+        ("DELETE", "bulkQueryDeleteJob", r"/jobs/query/(?P<job>750\w+)",
+         lambda s, c, m: bulk_query.delete_job(s, c, m[job])),
+        ("GET", "bulkQueryResults", r"/jobs/query/(?P<job>750\w+)/results",
+         lambda s, c, m: bulk_query.results(s, c, m[job])),
         ("POST", "bulkCreateJob", r"/jobs/ingest", lambda s, c, m: bulk.create_job(s, c)),
         ("GET", "bulkListJobs", r"/jobs/ingest", lambda s, c, m: bulk.list_jobs(s, c)),
         ("GET", "bulkJob", r"/jobs/ingest/(?P<job>750\w+)", lambda s, c, m: bulk.get_job(s, c, m[job])),
@@ -78,6 +89,7 @@ def _routes() -> list[tuple[str, str, re.Pattern[str], Handler]]:
 
 
 _ROUTES = _routes()
+_VERSION = re.compile(r"/services/data/v(?P<v>\d+\.\d)(?:/|$)", re.IGNORECASE)
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -117,9 +129,20 @@ def create_app(state: SalesforceState) -> ASGIApp:
 
 
 async def _api(state: SalesforceState, request: Request, route_path: str) -> tuple[str, Response]:
+    state.housekeeping()
     if route_path.lower() == "/services/oauth2/token" and request.method == "POST":
         status, granted = oauth.token(state, await request.body(), request.headers.get("authorization"))
         return "token", _json(status, granted, {"Cache-Control": "no-store"})
+    if route_path.lower() == "/services/data" and request.method == "GET":
+        return "versions", _with_limits(state, _reply(rest.versions(state)))
+    version = _VERSION.match(route_path)
+    if version and (status := state.version_status(version["v"])) != 200:
+        if status == 410:
+            gone = "The requested API version has been retired. Use a supported version."
+            return "retiredVersion", _with_limits(
+                state, _json(410, [{"message": gone, "errorCode": "UNSUPPORTED_API_VERSION"}])
+            )
+        return "unknownVersion", _with_limits(state, _json(404, rest.not_found().body()))
     match: re.Match[str] | None = None
     endpoint, handler = "unknown", None
     for method, name, pattern, fn in _ROUTES:
@@ -182,6 +205,30 @@ async def _admin(state: SalesforceState, request: Request, route_path: str) -> R
         return _json(200, stats)
     if parts == ["log"]:
         return _json(200, list(state.request_log))
+    if parts == ["clock"]:
+        if request.method == "POST":
+            body = await request.json()
+            state.clock.advance(**{k: float(v) for k, v in body.items()})
+        return _json(
+            200, {"now": state.clock.now().isoformat(), "offset_s": state.clock.offset.total_seconds()}
+        )
+    if parts == ["rules"]:
+        if request.method == "POST":
+            body = dict(await request.json())
+            try:
+                state.rules.add(str(body.pop("kind", "")), **body)
+            except (TypeError, ValueError) as exc:
+                return _json(400, {"error": str(exc)})
+        elif request.method == "DELETE":
+            state.rules.clear()
+        return _json(200, [type(rule).__name__ + ":" + rule.name for rule in state.rules.rules])
+    if parts == ["restricted-fields"] and request.method == "POST":
+        body = await request.json()
+        for name in body.get("restrict", []):
+            state.store.restrict(*str(name).split(".", 1))
+        for name in body.get("allow", []):
+            state.store.unrestrict(*str(name).split(".", 1))
+        return _json(200, {"ok": True})
     if parts == ["expire-tokens"] and request.method == "POST":
         state.expire_tokens()
         return _json(200, {"expired": True})

@@ -57,7 +57,7 @@ def create_job(state: SalesforceState, call: Call) -> Reply:
 
 def _job(state: SalesforceState, job_id: str) -> dict[str, Any]:
     job = state.jobs.get(job_id)
-    if job is None:
+    if job is None or job.get("_query"):
         raise not_found()
     return job
 
@@ -110,7 +110,7 @@ def delete_job(state: SalesforceState, call: Call, job_id: str) -> Reply:
 
 def list_jobs(state: SalesforceState, call: Call) -> Reply:
     """`GET jobs/ingest`: all jobs."""
-    records = [_public(job) for job in state.jobs.values()]
+    records = [_public(job) for job in state.jobs.values() if not job.get("_query")]
     return Reply(body={"done": True, "records": records, "nextRecordsUrl": None})
 
 

@@ -175,7 +175,7 @@ def serve(
         and ((upper is not None and not keyset_upper) or any(mentions_modstamp(item) for item in found.rest))
     ):
         return None
-    exclude = () if include_deleted else executor.store.deleted[obj.name.lower()]
+    exclude = executor.store.unlisted(obj.name, include_deleted=include_deleted)
     threshold, inclusive = (
         (lower.key, lower.inclusive or lower.tie is not None) if lower else (-(2**62), True)
     )

@@ -1,6 +1,7 @@
 """`POST /services/oauth2/token`: client-credentials, JWT-bearer and refresh-token grants.
 
-Tokens issued here work on every API call and the response carries the sandbox's own `instance_url`, so any
+A refresh needs the connected app's client id and secret, as an app that requires its secret does. Tokens
+issued here work on every API call and the response carries the sandbox's own `instance_url`, so any
 client written against the real login flow can be pointed at the sandbox. JWT assertions are checked for
 shape, issuer, subject and expiry; their RS256 signature is checked too when the org holds the connected
 app's certificate (`SalesforceState(jwt_certificate=PEM)`), as a real org does.
@@ -42,6 +43,11 @@ def token(state: SalesforceState, body: bytes, authorization: str | None) -> tup
             return 400, _error("invalid_grant", "expired authorization code")
         return 200, _issued(state)
     if grant == "refresh_token":
+        client_id, client_secret = _client(form, authorization)
+        if client_id != state.client_id:
+            return 400, _error("invalid_client_id", "client identifier invalid")
+        if client_secret != state.client_secret:  # the connected app requires its secret on refresh
+            return 400, _error("invalid_client", "invalid client credentials")
         if form.get("refresh_token") not in state.refresh_tokens:
             return 400, _error("invalid_grant", "expired access/refresh token")
         return 200, _issued(state)

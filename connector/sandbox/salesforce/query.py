@@ -184,7 +184,7 @@ class Executor:
         chosen = self._chosen_ids(obj, query.where, include_deleted=include_deleted)
         for index in self.store.indexes(obj.name) if chosen is None else chosen:
             if fast:
-                if include_deleted or not self.store.is_deleted(obj.name, index):
+                if self.store.listed(obj.name, index, include_deleted=include_deleted):
                     matches.append((index, ()))
             else:
                 record = self.store.get(obj.name, index, include_deleted=include_deleted)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from connector.sandbox.salesforce.aggregate import aggregate
@@ -18,9 +18,12 @@ from connector.sandbox.salesforce.query import format_value
 from connector.sandbox.salesforce.schema import ObjectSpec
 from connector.sandbox.salesforce.soql import SoqlError, parse, parse_datetime
 from connector.sandbox.salesforce.state import ApiError, SalesforceState
-from connector.sandbox.salesforce.writes import check_update, check_values, error
+from connector.sandbox.salesforce.writes import check_update, check_values, error, required_on_create
 
 _MAX_COLLECTION = 200
+_COLLECTION_KEYS = ("allOrNone", "records")
+REPLICATION_DAYS = 30
+"""getDeleted and getUpdated answer for the last 30 days only."""
 _BATCH_SIZE = re.compile(r"batchSize\s*=\s*(\d+)", re.IGNORECASE)
 
 
@@ -93,13 +96,16 @@ def query(state: SalesforceState, call: Call, *, include_deleted: bool, tooling:
 
 def query_more(state: SalesforceState, call: Call, locator: str, offset: int) -> Reply:
     """`query/{locator}-{offset}`: the next page."""
-    if locator not in state.cursors:
+    cursor = state.use_cursor(locator)
+    if cursor is None:
         raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
     return _page(state, call, locator, offset)
 
 
 def _page(state: SalesforceState, call: Call, locator: str, offset: int) -> Reply:
-    cursor = state.cursors[locator]
+    cursor = state.use_cursor(locator)
+    if cursor is None:
+        raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
     size = 2000
     options = call.headers.get("sforce-query-options", "")
     if match := _BATCH_SIZE.search(options):
@@ -251,7 +257,11 @@ def create_one(state: SalesforceState, spec: ObjectSpec, values: dict[str, Any])
     """Validate and insert one record; (id, None) or ("", error)."""
     clean, problem = check_values(state, spec, values)
     if problem is None:
+        problem = required_on_create(spec, clean)
+    if problem is None:
         problem = _integrity(state, spec, clean)
+    if problem is None:
+        problem = state.rules.check(state.executor, spec, clean, index=None, written=list(clean))
     if problem is not None:
         return "", problem
     return state.store.create(spec.name, clean), None
@@ -293,34 +303,72 @@ def _integrity(state: SalesforceState, spec: ObjectSpec, values: dict[str, Any])
     return None
 
 
-def deleted(state: SalesforceState, call: Call, name: str) -> Reply:
-    """`GET sobjects/{Obj}/deleted/?start=&end=`: records deleted in the window."""
-    spec = sobject(state, name)
+def _replication_window(state: SalesforceState, call: Call) -> tuple[datetime, datetime]:
+    """`start` and `end` of a getDeleted/getUpdated call: INVALID_REPLICATION_DATE for a start more than 30
+    days back or after the end."""
     try:
         start = parse_datetime(call.params["start"])
         end = parse_datetime(call.params["end"])
     except (KeyError, ValueError, SoqlError):
         raise ApiError(400, "MALFORMED_QUERY", "start and end must be ISO-8601 datetimes") from None
+    now = state.store.clock()
+    if start < now - timedelta(days=REPLICATION_DAYS):
+        raise ApiError(
+            400,
+            "INVALID_REPLICATION_DATE",
+            f"startDate cannot be more than {REPLICATION_DAYS} days ago",
+        )
+    if start > end:
+        raise ApiError(400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate")
+    return start, min(end, now)
+
+
+def deleted(state: SalesforceState, call: Call, name: str) -> Reply:
+    """`GET sobjects/{Obj}/deleted/?start=&end=`: records deleted in the window and still in the recycle bin."""
+    spec = sobject(state, name)
+    start, end = _replication_window(state, call)
     rows = [
         {"id": make_id(spec.key_prefix, index), "deletedDate": format_value(at)}
         for index, at in sorted(state.store.deleted[spec.name.lower()].items())
         if start <= at <= end
     ]
+    earliest = state.store.purged_through or (state.store.clock() - timedelta(days=REPLICATION_DAYS))
     return Reply(
         body={
             "deletedRecords": rows,
-            "earliestDateAvailable": format_value(datetime(2024, 1, 1, tzinfo=UTC)),
+            "earliestDateAvailable": format_value(earliest),
             "latestDateCovered": format_value(end),
         }
     )
 
 
+def updated(state: SalesforceState, call: Call, name: str) -> Reply:
+    """`GET sobjects/{Obj}/updated/?start=&end=`: ids of live records whose SystemModstamp is in the window."""
+    spec = sobject(state, name)
+    start, end = _replication_window(state, call)
+    ids = []
+    for index in state.store.indexes(spec.name):
+        record = state.store.get(spec.name, index)
+        if record is not None and start <= record["SystemModstamp"] <= end:
+            ids.append(str(record["Id"]))
+    return Reply(body={"ids": ids, "latestDateCovered": format_value(end)})
+
+
+def versions(state: SalesforceState) -> Reply:
+    """`GET /services/data/`: the API versions the org answers."""
+    from connector.sandbox.salesforce.state import NEWEST_VERSION, OLDEST_VERSION
+
+    body = [
+        {"label": f"v{major}.0", "url": f"/services/data/v{major}.0", "version": f"{major}.0"}
+        for major in range(OLDEST_VERSION[0], NEWEST_VERSION[0] + 1)
+    ]
+    return Reply(body=body)
+
+
 # -- collections and limits ----------------------------------------------------------------------------------
 def collection_update(state: SalesforceState, call: Call) -> Reply:
     """`PATCH composite/sobjects`: up to 200 updates, per-record results, optional all-or-none."""
-    payload = call.json()
-    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
-        raise ApiError(400, "JSON_PARSER_ERROR", "records is required")
+    payload = _collection(call)
     records: list[Any] = payload["records"]
     if len(records) > _MAX_COLLECTION:
         raise ApiError(
@@ -370,6 +418,17 @@ def collection_update(state: SalesforceState, call: Call) -> Reply:
     return Reply(body=results)
 
 
+def _collection(call: Call) -> dict[str, Any]:
+    """An sObject Collections body: `records` required, no key but `allOrNone` and `records`."""
+    payload = call.json()
+    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
+        raise ApiError(400, "JSON_PARSER_ERROR", "records is required")
+    for key in payload:
+        if key not in _COLLECTION_KEYS:
+            raise ApiError(400, "JSON_PARSER_ERROR", f'Unrecognized field "{key}" at [line:1, column:2]')
+    return payload
+
+
 def _field(item: dict[str, Any], name: str) -> Any:
     for key, value in item.items():
         if key.lower() == name:
@@ -379,9 +438,7 @@ def _field(item: dict[str, Any], name: str) -> Any:
 
 def collection_create(state: SalesforceState, call: Call) -> Reply:
     """`POST composite/sobjects`: up to 200 inserts with per-record results."""
-    payload = call.json()
-    if not isinstance(payload, dict) or not isinstance(payload.get("records"), list):
-        raise ApiError(400, "JSON_PARSER_ERROR", "records is required")
+    payload = _collection(call)
     if len(payload["records"]) > _MAX_COLLECTION:
         raise ApiError(
             400,

@@ -37,7 +37,7 @@ _SOAP_TYPES = {
     "id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "string": "xsd:string",
     "textarea": "xsd:string", "email": "xsd:string", "phone": "xsd:string", "picklist": "xsd:string",
     "date": "xsd:date", "datetime": "xsd:dateTime", "currency": "xsd:double", "double": "xsd:double",
-    "url": "xsd:string",
+    "url": "xsd:string", "address": "urn:address",
 }  # fmt: skip
 
 
@@ -166,7 +166,12 @@ def _person_fields(*, lead: bool) -> list[FieldSpec]:
             ),
             _f("HomePhone", "phone", "Home Phone", length=40),
             _f("OtherPhone", "phone", "Other Phone", length=40),
+            _f("MailingStreet", "textarea", "Mailing Street", length=255),
+            _f("MailingCity", "string", "Mailing City", length=40),
+            _f("MailingState", "string", "Mailing State/Province", length=80),
+            _f("MailingPostalCode", "string", "Mailing Zip/Postal Code", length=20),
             _f("MailingCountry", "string", "Mailing Country", length=80),
+            _f("MailingAddress", "address", "Mailing Address", updateable=False),
         ]
     return specs
 

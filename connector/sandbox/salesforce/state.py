@@ -2,6 +2,9 @@
 
 `SalesforceState` is what tests and benchmarks reach through `sandbox.state`: the records (`store`), the
 faults, the call counters and the request log, and helpers to read a record directly, bypassing the API.
+`clock` is the org's time (`clock.advance(days=16)` lets the recycle bin empty); `rules` the org's
+validation rules, duplicate rules and triggers. Query locators expire after 15 minutes unused, and a user
+holds at most 10: opening another releases the oldest, as Salesforce does.
 """
 
 from __future__ import annotations
@@ -12,17 +15,23 @@ import time
 from array import array
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from connector.sandbox.clock import SandboxClock
 from connector.sandbox.salesforce.faults import Faults
 from connector.sandbox.salesforce.ids import make_id
 from connector.sandbox.salesforce.query import Executor, format_value
+from connector.sandbox.salesforce.rules import OrgRules
 from connector.sandbox.salesforce.soql import Query
 from connector.sandbox.salesforce.store import Store
 
 ORG_ID = make_id("00D", 1)
 DEFAULT_TOKEN = "sandbox"
-_MAX_CURSORS = 256
+MAX_CURSORS = 10
+CURSOR_IDLE = timedelta(minutes=15)
+OLDEST_VERSION, NEWEST_VERSION = (31, 0), (64, 0)
+"""The REST API versions the org answers: 21.0–30.0 are retired (410), later ones do not exist yet (404)."""
 
 
 class ApiError(Exception):
@@ -47,6 +56,7 @@ class Cursor:
     query: Query
     indexes: array[int]
     include_deleted: bool
+    used: datetime
 
 
 class SalesforceState:
@@ -66,9 +76,17 @@ class SalesforceState:
         refresh_token: str = "sandbox-refresh-token",
         api_version: str = "59.0",
         jwt_certificate: str | None = None,
+        clock: SandboxClock | None = None,
     ) -> None:
         leads = contacts * 3 // 10 if leads is None else leads
-        self.store = Store(seed=seed, contacts=contacts, leads=leads)
+        self.clock = clock or SandboxClock()
+        self.store = Store(
+            seed=seed,
+            contacts=contacts,
+            leads=leads,
+            clock=lambda: self.clock.now().replace(microsecond=0),
+        )
+        self.rules = OrgRules()
         self.executor = Executor(self.store, api_version)
         self.faults = faults or Faults(seed=seed)
         self.token, self.client_id, self.client_secret = token, client_id, client_secret
@@ -127,14 +145,41 @@ class SalesforceState:
 
     # -- query cursors -------------------------------------------------------------------------------------
     def open_cursor(self, query: Query, indexes: array[int], *, include_deleted: bool) -> str:
-        """Keep a query's result for paging and return its locator."""
+        """Keep a query's result for paging and return its locator (releasing the oldest beyond 10)."""
         with self._lock:
             self._cursor_seq += 1
             locator = make_id("01g", self._cursor_seq)
-            self.cursors[locator] = Cursor(query, indexes, include_deleted)
-            while len(self.cursors) > _MAX_CURSORS:
+            self.cursors[locator] = Cursor(query, indexes, include_deleted, self.clock.now())
+            while len(self.cursors) > MAX_CURSORS:
                 self.cursors.popitem(last=False)
         return locator
+
+    def use_cursor(self, locator: str) -> Cursor | None:
+        """The open cursor of a locator, marked as used now; None when unknown, released or expired."""
+        now = self.clock.now()
+        with self._lock:
+            cursor = self.cursors.get(locator)
+            if cursor is None:
+                return None
+            if now - cursor.used > CURSOR_IDLE:
+                del self.cursors[locator]
+                return None
+            cursor.used = now
+            self.cursors.move_to_end(locator)
+            return cursor
+
+    def housekeeping(self) -> None:
+        """What the org does in the background, run before each request: empty the recycle bin."""
+        self.store.empty_recycle_bin()
+
+    @staticmethod
+    def version_status(version: str) -> int:
+        """200 for a supported REST API version, 410 for a retired one, 404 for one that does not exist."""
+        major, _, minor = version.partition(".")
+        wanted = (int(major), int(minor or 0))
+        if wanted < OLDEST_VERSION:
+            return 410
+        return 404 if wanted > NEWEST_VERSION else 200
 
     # -- direct access for tests ---------------------------------------------------------------------------
     def record(self, sobject: str, record_id: str, *, include_deleted: bool = True) -> dict[str, Any] | None:

@@ -3,7 +3,11 @@
 A seeded record costs nothing until it is written: `get` renders it from `seed` and merges the overlay.
 Records created through the API (permission sets, custom-field metadata, ...) live in `created`. Every write
 moves `SystemModstamp` and `LastModifiedDate`. Field-level security for fields created at run time is
-derived from the FieldPermissions records of permission sets assigned to the integration user.
+derived from the FieldPermissions records of permission sets assigned to the integration user; an admin can
+also take standard fields away from it (`restrict`, a restricted integration user's profile).
+
+A deleted record sits in the recycle bin (`deleted`) until `empty_recycle_bin` purges it, RECYCLE_BIN_DAYS
+after its deletion on the store's clock: from then on no query, `queryAll` included, knows it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from connector.sandbox.salesforce import seed as seeding
 from connector.sandbox.salesforce.ids import make_id, parse_id
 from connector.sandbox.salesforce.schema import FieldSpec, ObjectSpec, build_schema
 
+RECYCLE_BIN_DAYS = 15
+"""Salesforce empties the recycle bin of records deleted more than 15 days ago."""
 CREATED_BASE = 1_000_000_000  # indexes of records created through the API start here
 INTEGRATION_USER_INDEX = CREATED_BASE
 
@@ -45,6 +51,18 @@ def id_order(prefix: str) -> Tie:
     return tie
 
 
+def mailing_address(record: Record) -> dict[str, Any] | None:
+    """The compound `MailingAddress` of a Contact, built from its parts (None when every part is empty)."""
+    parts = {
+        "street": record.get("MailingStreet"), "city": record.get("MailingCity"),
+        "state": record.get("MailingState"), "postalCode": record.get("MailingPostalCode"),
+        "country": record.get("MailingCountry"),
+    }  # fmt: skip
+    if not any(parts.values()):
+        return None
+    return {**parts, "geocodeAccuracy": None, "latitude": None, "longitude": None}
+
+
 def utc_now() -> datetime:
     """Now, in UTC, at the one-second precision Salesforce stores."""
     return datetime.now(UTC).replace(microsecond=0)
@@ -63,6 +81,10 @@ class Store:
         self.overlay: dict[str, dict[int, Record]] = {name: {} for name in self.schema}
         self.created: dict[str, dict[int, Record]] = {name: {} for name in self.schema}
         self.deleted: dict[str, dict[int, datetime]] = {name: {} for name in self.schema}
+        self.purged: dict[str, set[int]] = {name: set() for name in self.schema}
+        self.purged_through: datetime | None = None
+        """The latest deletion time of a purged record (`earliestDateAvailable` of getDeleted)."""
+        self._restricted: set[str] = set()
         self.write_log: list[tuple[str, str, tuple[str, ...]]] = []
         self.listeners: list[ChangeListener] = []
         self._next = dict.fromkeys(self.schema, CREATED_BASE)
@@ -122,6 +144,8 @@ class Store:
     def get(self, obj: str, index: int, *, include_deleted: bool = False) -> Record | None:
         """The current record (all fields, Python values), or None when absent or deleted."""
         obj = obj.lower()
+        if index in self.purged[obj]:
+            return None
         deleted_at = self.deleted[obj].get(index)
         if deleted_at is not None and not include_deleted:
             return None
@@ -133,6 +157,8 @@ class Store:
             record.update(changes)
         if deleted_at is not None:
             record["IsDeleted"] = True
+        if obj == "contact":
+            record["MailingAddress"] = mailing_address(record)
         return record
 
     def get_by_id(self, record_id: str, *, include_deleted: bool = False) -> Record | None:
@@ -168,8 +194,36 @@ class Store:
         return sorted(candidates)
 
     def is_deleted(self, obj: str, index: int) -> bool:
-        """Whether the record was deleted."""
-        return index in self.deleted[obj.lower()]
+        """Whether the record was deleted (in the recycle bin or purged from it)."""
+        obj = obj.lower()
+        return index in self.deleted[obj] or index in self.purged[obj]
+
+    def listed(self, obj: str, index: int, *, include_deleted: bool) -> bool:
+        """Whether a query (`queryAll` with include_deleted) still finds the record's index."""
+        obj = obj.lower()
+        if index in self.purged[obj]:
+            return False
+        return include_deleted or index not in self.deleted[obj]
+
+    def unlisted(self, obj: str, *, include_deleted: bool) -> set[int]:
+        """The indexes a query leaves out: purged ones, and the recycle bin unless include_deleted."""
+        obj = obj.lower()
+        return set(self.purged[obj]) if include_deleted else set(self.purged[obj]) | set(self.deleted[obj])
+
+    def empty_recycle_bin(self) -> int:
+        """Purge records deleted more than RECYCLE_BIN_DAYS ago; returns how many."""
+        horizon = self.clock() - timedelta(days=RECYCLE_BIN_DAYS)
+        count = 0
+        with self.lock:
+            for obj, deleted in self.deleted.items():
+                for index, at in [(i, at) for i, at in deleted.items() if at <= horizon]:
+                    del deleted[index]
+                    self.purged[obj].add(index)
+                    self.overlay[obj].pop(index, None)
+                    self.created[obj].pop(index, None)
+                    self.purged_through = max(at, self.purged_through or at)
+                    count += 1
+        return count
 
     # -- writes ------------------------------------------------------------------------------------
     def _touch(self, obj: str, index: int, values: Record, by: str | None) -> Record:
@@ -272,8 +326,19 @@ class Store:
                 edit.add(name)
         self._fls_read, self._fls_edit = read, edit
 
+    def restrict(self, obj: str, field_name: str) -> None:
+        """Take a standard field away from the integration user (no read, no edit), as a restricted
+        profile does; describe, queries and writes then treat it as unknown."""
+        self._restricted.add(f"{obj}.{field_name}".lower())
+
+    def unrestrict(self, obj: str, field_name: str) -> None:
+        """Give a restricted standard field back."""
+        self._restricted.discard(f"{obj}.{field_name}".lower())
+
     def visible(self, obj: ObjectSpec, field: FieldSpec, *, edit: bool = False) -> bool:
         """Whether the integration user may read (or, with edit, write) the field."""
+        if self._restricted and f"{obj.name}.{field.name}".lower() in self._restricted:
+            return False
         if not field.fls_managed:
             return True
         key = f"{obj.name}.{field.name}".lower()

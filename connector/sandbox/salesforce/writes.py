@@ -2,8 +2,9 @@
 
 A failed record yields Salesforce's per-record error (`statusCode`, `message`, `fields`): unknown fields
 (INVALID_FIELD), read-only or FLS-hidden fields (INVALID_FIELD_FOR_INSERT_UPDATE), wrong types, over-long
-text, restricted picklists, converted leads, deleted or missing records, and injected faults such as
-UNABLE_TO_LOCK_ROW.
+text, restricted picklists, null in a required field (REQUIRED_FIELD_MISSING), converted leads, deleted or
+missing records, the org's validation and duplicate rules (`rules`), and injected faults such as
+UNABLE_TO_LOCK_ROW. The org's triggers add their values to an update that passes.
 """
 
 from __future__ import annotations
@@ -35,6 +36,24 @@ def _fault_message(state: SalesforceState, code: str, record: dict[str, Any]) ->
 def error(code: str, message: str, fields: list[str] | None = None) -> RecordError:
     """One entry of a record's `errors` list."""
     return {"statusCode": code, "message": message, "fields": fields or []}
+
+
+def required_missing(names: list[str]) -> RecordError:
+    """REQUIRED_FIELD_MISSING for required fields written as null (or left out of a create)."""
+    return error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(names)}]", names)
+
+
+def required_on_create(obj: ObjectSpec, values: dict[str, Any]) -> RecordError | None:
+    """REQUIRED_FIELD_MISSING when a create leaves out a required text, date or reference field (picklists
+    and checkboxes have defaults)."""
+    given = {name.lower() for name, value in values.items() if value not in (None, "")}
+    missing = [
+        spec.name
+        for spec in obj.fields.values()
+        if not spec.nillable and spec.updateable and spec.default is None
+        and spec.type not in ("boolean", "picklist") and spec.name.lower() not in given
+    ]  # fmt: skip
+    return required_missing(missing) if missing else None
 
 
 def fls_error(names: list[str]) -> RecordError:
@@ -112,6 +131,8 @@ def check_values(
             return {}, error(
                 "INVALID_EMAIL_ADDRESS", f"{spec.label}: invalid email address: {value}", [spec.name]
             )
+        if value is None and not spec.nillable and spec.type != "boolean":
+            return {}, required_missing([spec.name])
         if spec.restricted and value is not None and value not in spec.picklist:
             return {}, error(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -150,6 +171,12 @@ def check_update(
     if record.get("IsConverted"):
         return index, {}, error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
     clean, problem = check_values(state, obj, values, from_csv=from_csv)
+    if problem is None:
+        saved = {**record, **clean}
+        written = list(clean)
+        clean.update(state.rules.triggered(state.executor, obj, saved))
+        saved.update(clean)
+        problem = state.rules.check(state.executor, obj, saved, index=index, written=written)
     if problem is None:
         fault = state.faults.record_error(str(record["Id"]))
         if fault is not None:
