@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
 
@@ -24,6 +24,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"lawful-crm {version('lawful-crm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    pass
+
 
 InputFile = Annotated[
     str,
@@ -257,7 +276,10 @@ def sync(
         typer.Option("--accept-large-change", help="Write even if many records would become permissive."),
     ] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="List each person whose flags change in FILE.csv, FILE.json or FILE.html.")
+        Path | None,
+        typer.Option(
+            "--report", help="List each person whose flags change in FILE.csv, FILE.json or FILE.html."
+        ),
     ] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
@@ -528,9 +550,21 @@ def _sample_path(resource: object) -> Iterator[Path]:
         yield path
 
 
+def _hide_flag_types(command: Any) -> None:
+    """A flag takes no value, so its help row shows none (typer would print ``<bool>``); ``--help`` too."""
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, help_option]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _hide_flag_types(sub)
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    command = typer.main.get_command(app)
+    _hide_flag_types(command)
+    command(prog_name="lawful-crm")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ against the working directory (``connector.config_paths``).
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -228,7 +229,10 @@ class _ConfigFileSource(TomlConfigSettingsSource):
             check_regular_file(Path(file_path), limit_bytes=CONFIG_FILE_LIMIT, what="configuration file")
         except FileRefusedError as exc:
             raise ConfigurationError(str(exc)) from None
-        data = super()._read_file(file_path)
+        try:
+            data = super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:  # its text names the line and column, never the content
+            raise ConfigurationError(f"{file_path} is not valid TOML", problems=(str(exc),)) from None
         # The directory as named, with its symlinks and '..' resolved (the file itself may be a symlink).
         return resolve_config_paths(data, self._model, Path(file_path).absolute().parent.resolve())
 
