@@ -375,6 +375,20 @@ def runs(
 
 
 @app.command()
+def init(
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Where to write them.", file_okay=False, show_default="the current directory"),
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+) -> None:
+    """Write a commented lawful-crm.toml and the default mappings (mappings/*.yaml) to edit, in DIRECTORY."""
+    from connector.commands.init import init as write_init
+
+    write_init(directory, force=force)
+
+
+@app.command()
 def report(
     html: Annotated[
         Path, typer.Option("--html", help="Write the run report to this HTML file.", dir_okay=False)
