@@ -213,6 +213,17 @@ def sandbox(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the connection settings as one JSON line.")
     ] = False,
+    serve_url: Annotated[
+        str | None,
+        typer.Option(
+            "--serve-url",
+            help="Deliver webhooks to lawful-crm serve at this URL (its HubSpot and Outbound Message routes).",
+        ),
+    ] = None,
+    as_toml: Annotated[
+        bool,
+        typer.Option("--toml", help="Print a ready lawful-crm.toml for these sandboxes, webhooks included."),
+    ] = False,
 ) -> None:
     """Run loopback emulators of the Salesforce and HubSpot APIs with seeded synthetic contacts until stopped."""
     import json
@@ -231,9 +242,18 @@ def sandbox(
         salesforce_port=salesforce_port,
         hubspot_port=hubspot_port,
         webhook_url=webhook_url,
+        serve_url=serve_url,
     ) as running:
         info = running.connection()
-        if as_json:
+        if as_toml:
+            from connector.sandbox.config import sandbox_toml
+
+            text = sandbox_toml(info, serve_url=serve_url, store_url="sqlite:///lawful-crm-sandbox.db")
+            print(
+                text + f"# {contacts} seeded contacts per CRM (seed {seed}). Ctrl-C stops the sandbox.",
+                flush=True,
+            )
+        elif as_json:
             print(json.dumps(info), flush=True)
         else:
             sf, hs = info["salesforce"], info["hubspot"]
