@@ -9,7 +9,6 @@ against the working directory (``connector.config_paths``).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -89,6 +88,9 @@ class SalesforceConfig(_Table):
     api_version: str = "59.0"
     org_id: str | None = None
     """The 15- or 18-character org id; Outbound Messages from any other org are refused."""
+    integration_user_id: str | None = Field(None, pattern=r"^005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$")
+    """The id of the user lawful-crm writes as (``005…``). An Outbound Message whose ``LastModifiedById`` is this
+    user echoes lawful-crm's own write and is dropped before it is queued (include that field in the message)."""
     mapping_file: Path | None = None
     timeout_s: float = Field(30.0, gt=0)
     quota_reserve: float = Field(0.2, ge=0, lt=1)
@@ -229,10 +231,7 @@ class _ConfigFileSource(TomlConfigSettingsSource):
             check_regular_file(Path(file_path), limit_bytes=CONFIG_FILE_LIMIT, what="configuration file")
         except FileRefusedError as exc:
             raise ConfigurationError(str(exc)) from None
-        try:
-            data = super()._read_file(file_path)
-        except tomllib.TOMLDecodeError as exc:  # its text names the line and column, never the content
-            raise ConfigurationError(f"{file_path} is not valid TOML", problems=(str(exc),)) from None
+        data = super()._read_file(file_path)
         # The directory as named, with its symlinks and '..' resolved (the file itself may be a symlink).
         return resolve_config_paths(data, self._model, Path(file_path).absolute().parent.resolve())
 

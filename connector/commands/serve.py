@@ -21,13 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import typer
 import uvicorn
 
 from connector import bootstrap
 from connector.admin.overview import health_facts, overview_source
 from connector.admin.page import AdminAccess, admin_routes
-from connector.commands.common import EXIT, configure_logging, fail_configuration
+from connector.commands.common import configure_logging, fail_configuration
 from connector.errors import ConfigurationError
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.schema import MappingFile
@@ -131,9 +130,7 @@ class _Process:
             facts["worker"] = "starting"
         facts["ok"] = all(state != "stopped" for state in facts.values()) or self.stop.is_set()
         sync = self.settings.sync
-        facts |= health_facts(
-            self.store, schedule=sync.schedule, time_zone=sync.time_zone, now=datetime.now(UTC)
-        )
+        facts |= health_facts(self.store, schedule=sync.schedule, time_zone=sync.time_zone, now=datetime.now(UTC))
         return facts
 
 
@@ -224,9 +221,6 @@ def serve(
         thread.start()
     try:
         server.run()
-    except SystemExit:  # uvicorn exits 3 when it cannot listen: a start-up error, not a stopped run
-        print(f"serve: cannot listen on {host}:{port}: the address is in use or not allowed", file=sys.stderr)
-        raise typer.Exit(code=EXIT["usage"]) from None
     finally:
         _shut_down(process, scheduler)
 

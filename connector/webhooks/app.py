@@ -151,7 +151,8 @@ class _Receiver:
         message = parse_outbound_message(await read_limited(request, self.config.max_body_bytes))
         if not same_org(config.org_id, message.organization_id):
             raise _Refused(401, "wrong_org")
-        await self._queue("salesforce", outbound_intake(message, config.object_types))
+        intake = outbound_intake(message, config.object_types, integration_user=config.integration_user)
+        await self._queue("salesforce", intake)
         return Response(ACK, media_type="text/xml; charset=utf-8")
 
     async def _salesforce_signed(self, request: Request) -> Response:

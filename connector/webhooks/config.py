@@ -30,6 +30,8 @@ class SalesforceReceiver:
     """The secret path segment of the Outbound Message endpoint; unset turns that endpoint off."""
     signing_secret: str | None = None
     """The key of the signed JSON callout; unset turns that endpoint off."""
+    integration_user: str | None = None
+    """The user lawful-crm writes as: Outbound Messages of changes it made are echoes, dropped at intake."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,7 @@ class ReceiverConfig:
                 object_types=frozenset(mappings["salesforce"].objects),
                 path_secret=_plain(hooks.salesforce_path_secret),
                 signing_secret=_plain(hooks.salesforce_signing_secret),
+                integration_user=settings.salesforce.integration_user_id,
             )
         return cls(
             hubspot=hubspot,

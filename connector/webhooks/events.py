@@ -3,8 +3,8 @@
 HubSpot sends a JSON array of up to 100 events; a Salesforce Outbound Message up to 100 notifications; the
 signed Salesforce callout a JSON object with up to 200 events. Each becomes one or more queue entries with a
 de-duplication key that is the same on every redelivery. Events that cannot change a decision are counted as
-ignored, by reason: lawful-crm's own write-back properties and changes made by lawful-crm's own app (no echo
-loops), objects the mapping does not cover, and event types that carry no contact.
+ignored, by reason: lawful-crm's own write-back properties and changes made by lawful-crm's own app or
+integration user (no echo loops), objects the mapping does not cover, and event types that carry no contact.
 """
 
 from __future__ import annotations
@@ -217,15 +217,28 @@ def signed_json_intake(body: bytes, object_types: frozenset[str]) -> tuple[str |
     return organization_id, Intake(tuple(events), received=len(items), ignored=dict(ignored))
 
 
-def outbound_intake(message: OutboundMessage, object_types: Iterable[str]) -> Intake:
-    """The queue entries of a parsed Outbound Message: one per notification of a mapped object."""
+def outbound_intake(
+    message: OutboundMessage, object_types: Iterable[str], *, integration_user: str | None = None
+) -> Intake:
+    """The queue entries of a parsed Outbound Message: one per notification of a mapped object, except the
+    echoes of lawful-crm's own writes (``LastModifiedById`` is ``integration_user``), dropped before queueing."""
     allowed = frozenset(object_types)
-    events = tuple(
-        NewEvent(dedupe_key=n.id, object_type=n.sobject, record_id=n.record_id, kind="change")
-        for n in message.notifications
-        if n.sobject in allowed
-    )
-    skipped = len(message.notifications) - len(events)
-    return Intake(
-        events, received=len(message.notifications), ignored={"unsupported_type": skipped} if skipped else {}
-    )
+    ignored: Counter[str] = Counter()
+    events = []
+    for n in message.notifications:
+        if n.sobject not in allowed:
+            ignored["unsupported_type"] += 1
+        elif _same_user(n.last_modified_by, integration_user):
+            ignored["own_change"] += 1
+        else:
+            events.append(
+                NewEvent(dedupe_key=n.id, object_type=n.sobject, record_id=n.record_id, kind="change")
+            )
+    return Intake(tuple(events), received=len(message.notifications), ignored=dict(ignored))
+
+
+def _same_user(modified_by: str | None, integration_user: str | None) -> bool:
+    """Whether two user ids name the same user: the 18-character form only adds a case-checksum suffix."""
+    if modified_by is None or integration_user is None:
+        return False
+    return modified_by[:15] == integration_user[:15]

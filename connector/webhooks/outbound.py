@@ -3,7 +3,8 @@
 The XML is parsed with defusedxml and no DTD at all is allowed (SOAP forbids one), so entity expansion
 ("billion laughs"), external entities and external DTDs are refused before anything is expanded or fetched.
 Only ids are taken from a notification: the organisation, each notification's ``Id`` (the de-duplication key),
-the sObject type and the record ``Id``. The record's field values are ignored; the worker reads the record.
+the sObject type, the record ``Id`` and, when the admin included it, ``LastModifiedById`` (who made the change:
+lawful-crm's own writes are dropped as echoes). Other field values are ignored; the worker reads the record.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Notification:
     """The notification id: the same on every redelivery, so it is the de-duplication key."""
     sobject: str
     record_id: str
+    last_modified_by: str | None = None
+    """The user who made the change, when the Outbound Message includes ``LastModifiedById``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,10 @@ def _notification(element: Element) -> Notification:
         raise MalformedMessage("missing_field")
     if not _is_salesforce_id(notification_id) or not _is_salesforce_id(record_id):
         raise MalformedMessage("bad_id")
-    return Notification(id=notification_id, sobject=sobject_type, record_id=record_id)
+    modified_by = _child_text(sobject, "LastModifiedById")
+    if modified_by is not None and not _is_salesforce_id(modified_by):
+        raise MalformedMessage("bad_id")
+    return Notification(notification_id, sobject_type, record_id, last_modified_by=modified_by)
 
 
 def _is_salesforce_id(value: str) -> bool:

@@ -18,7 +18,10 @@ from connector.sandbox.salesforce.ids import make_id
 from connector.sandbox.salesforce.query import format_value
 from connector.sandbox.salesforce.state import ORG_ID, SalesforceState
 
-NOTIFIED_FIELDS = ("Id", "Email", "Phone", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "SystemModstamp")
+NOTIFIED_FIELDS = (
+    "Id", "Email", "Phone", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "SystemModstamp", "LastModifiedById",
+)  # fmt: skip
+"""The fields the admin's Outbound Message sends; the README asks for ``LastModifiedById`` (echo detection)."""
 _BATCH = 100
 
 

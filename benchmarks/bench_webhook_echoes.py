@@ -1,0 +1,170 @@
+"""Benchmark the Salesforce Outbound Message backlog after a large write-back, with and without echo dropping.
+
+Prints one JSON object. A Salesforce sandbox (``--contacts`` records, 20,000 by default) sends an Outbound
+Message notification for every Contact and Lead change to a real ``lawful-crm serve`` (receiver, worker and
+store in one process, SQLite). ``lawful-crm sync --full`` then writes the flags of every record: each write
+comes back as a notification whose ``LastModifiedById`` is the integration user. Measured twice, on a fresh
+sandbox and store each time: ``before`` without ``[salesforce] integration_user_id`` (every echo is queued and
+decided again by the worker), ``after`` with it (echoes are acknowledged and dropped at intake).
+
+Figures per phase: notifications received, events queued (the backlog), echoes dropped, the peak of pending
+events, and ``drain_s``: from the end of the write-back until the queue is empty — how long a real edit made
+right after it waits behind the echoes.
+
+Usage: ``python benchmarks/bench_webhook_echoes.py [--contacts 20000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+from sandbox_process import adapter, peak_rss_mb, running_sandbox
+
+from connector.sandbox.salesforce.state import ORG_ID
+from connector.store import open_store
+
+LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
+PATH_SECRET = "bench-outbound-path-secret-0123"
+GIVE_UP_S = 1800.0
+"""A bound for a stalled receiver only: the phase ends when every write's notification is in and handled."""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _integration_user(sf: dict[str, Any]) -> str:
+    """The user the sandbox token writes as (Chatter ``users/me``)."""
+    url = f"{sf['instance_url'].rstrip('/')}/services/data/v59.0/chatter/users/me"
+    response = requests.get(url, headers={"Authorization": f"Bearer {sf['token']}"}, timeout=60)
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _config(directory: Path, sf: dict[str, Any], *, integration_user: str | None) -> Path:
+    user = f'integration_user_id = "{integration_user}"\n' if integration_user else ""
+    path = directory / "lawful-crm.toml"
+    path.write_text(
+        f"""
+[salesforce]
+auth = "session"
+session_id = "{sf["token"]}"
+instance_url = "{sf["instance_url"]}"
+org_id = "{ORG_ID}"
+{user}
+[store]
+url = "sqlite:///{directory / "lawful-crm.db"}"
+
+[webhooks]
+salesforce_path_secret = "{PATH_SECRET}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@contextmanager
+def _serve(config: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [LAWFUL_CRM, "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    try:
+        seen = []
+        while "listening on" not in (line := process.stderr.readline()):
+            seen.append(line)
+            if not line:
+                raise RuntimeError("serve did not start: " + "".join(seen[-5:]))
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe from filling
+        yield process
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+def _metrics(port: int) -> dict[str, float]:
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
+    wanted = {
+        "received": r'lawful_crm_webhook_events_received_total\{crm="salesforce"\} (\S+)',
+        "queued": r'lawful_crm_webhook_events_queued_total\{crm="salesforce"\} (\S+)',
+        "dropped_echoes": r'lawful_crm_webhook_events_ignored_total\{crm="salesforce",reason="own_change"\} (\S+)',
+    }
+    return {name: float(found.group(1)) if (found := re.search(pattern, text)) else 0.0
+            for name, pattern in wanted.items()}  # fmt: skip
+
+
+def phase(contacts: int, *, drop_echoes: bool) -> dict[str, Any]:
+    """One write-back of every record on a fresh sandbox and store, with serve receiving its echoes."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/webhooks/salesforce/{PATH_SECRET}"
+    with tempfile.TemporaryDirectory() as tmp, running_sandbox(contacts, webhook_url=url) as info:
+        sf = info["salesforce"]
+        adapter("salesforce", info).install(dry_run=False, uninstall=False)
+        user = _integration_user(sf) if drop_echoes else None
+        config = _config(Path(tmp), sf, integration_user=user)
+        with _serve(config, port):
+            store = open_store(f"sqlite:///{Path(tmp) / 'lawful-crm.db'}", migrate=False)
+            started = time.monotonic()
+            sync = subprocess.run(
+                [LAWFUL_CRM, "sync", "--crm", "salesforce", "--full", "--accept-large-change", "--config",
+                 str(config)], capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            written_at = time.monotonic()
+            if sync.returncode not in (0, 1):
+                raise RuntimeError(f"sync failed ({sync.returncode}): {sync.stdout[-500:]}")
+            (write_back,) = [run for run in store.runs.recent("salesforce", limit=100) if run.kind == "full"]
+            written = int(write_back.counts.get("written", 0))
+            peak, emptied_at, deadline = 0, None, time.monotonic() + GIVE_UP_S
+            while time.monotonic() < deadline:  # every write's notification in, then the queue empty
+                pending, now = store.queue.pending(), time.monotonic()
+                peak = max(peak, pending)
+                emptied_at = None if pending else (emptied_at or now)
+                if emptied_at is not None and _metrics(port)["received"] >= written:
+                    break
+                time.sleep(0.1)
+            drained_at = emptied_at if emptied_at is not None else time.monotonic()
+            figures = _metrics(port)
+            store.close()
+    return {
+        "records_written": written,
+        "write_back_s": round(written_at - started, 1),
+        "notifications_received": int(figures["received"]),
+        "events_queued": int(figures["queued"]),
+        "echoes_dropped": int(figures["dropped_echoes"]),
+        "peak_pending": peak,
+        "drain_s": round(max(drained_at - written_at, 0.0), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=20_000)
+    args = parser.parse_args()
+    figures: dict[str, Any] = {"tool": "lawful-crm", "contacts": args.contacts,
+                               "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
+    figures["before"] = phase(args.contacts, drop_echoes=False)
+    figures["after"] = phase(args.contacts, drop_echoes=True)
+    figures["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    figures["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
