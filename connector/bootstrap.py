@@ -25,6 +25,7 @@ from connector.store.problems import StoreUnavailableError, store_problem
 from connector.sync.screening import PhoneScreener
 
 if TYPE_CHECKING:
+    from connector.crm.hubspot.limiter import CallLimiter
     from connector.dnc.keys import KeySource
 
 __all__ = [
@@ -88,7 +89,10 @@ def mapping_for(settings: Settings, crm: CrmName) -> MappingFile:
     return load_mapping(crm, table.mapping_file if table is not None else None)
 
 
-def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmAdapter:
+def build_crm(
+    settings: Settings, crm: CrmName, mapping: MappingFile, *, limiter: CallLimiter | None = None
+) -> CrmAdapter:
+    """The adapter of ``crm``; ``limiter``: HubSpot's call limit shared with other worker processes."""
     if crm == "salesforce":
         from connector.crm.salesforce import SalesforceCrm
 
@@ -97,7 +101,7 @@ def build_crm(settings: Settings, crm: CrmName, mapping: MappingFile) -> CrmAdap
     from connector.crm.hubspot import HubSpotCrm
 
     assert settings.hubspot is not None
-    return HubSpotCrm.from_config(settings.hubspot, mapping)
+    return HubSpotCrm.from_config(settings.hubspot, mapping, limiter=limiter)
 
 
 def describe_store(url: str) -> str:

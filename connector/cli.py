@@ -460,6 +460,33 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Jobs run at once by this process.")] = 4,
+    shards: Annotated[
+        int, typer.Option(min=1, max=64, help="Drain shards per CRM (the same on every worker).")
+    ] = 4,
+    stalled_after: Annotated[
+        float,
+        typer.Option(min=2.0, help="Seconds without a heartbeat after which a worker's jobs are run again."),
+    ] = 30.0,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Run webhook drains and the nightly sync as jobs from a PostgreSQL store; start one or more per machine."""
+    from connector.commands.worker import work
+
+    work(
+        config=config,
+        store_url=store,
+        concurrency=concurrency,
+        shards=shards,
+        stalled_after_s=stalled_after,
+        as_of=_parse_now(as_of, option="--as-of") if as_of is not None else None,
+    )
+
+
 queue_app = typer.Typer(help="The webhook queue: depth, dead letters, retries.", no_args_is_help=True)
 app.add_typer(queue_app, name="queue")
 

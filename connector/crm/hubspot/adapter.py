@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 from connector.crm.hubspot.describe import Catalogue
 from connector.crm.hubspot.install import Installer
-from connector.crm.hubspot.limiter import SYSTEM_CLOCK, Clock
+from connector.crm.hubspot.limiter import SYSTEM_CLOCK, CallLimiter, Clock
 from connector.crm.hubspot.pull import ContactReader
 from connector.crm.hubspot.records import OBJECT_TYPE, company_properties_of, contact_properties_of
 from connector.crm.hubspot.session import HubSpotSession
@@ -82,9 +82,11 @@ class HubSpotCrm:
         *,
         retry: RetryPolicy | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        limiter: CallLimiter | None = None,
     ) -> HubSpotCrm:
-        """The adapter for the ``[hubspot]`` configuration and a loaded mapping."""
-        session = HubSpotSession.connect(config, retry=retry or RetryPolicy(), clock=clock)
+        """The adapter for the ``[hubspot]`` configuration and a loaded mapping (``limiter``: a call limit
+        shared with other processes instead of this process's own)."""
+        session = HubSpotSession.connect(config, retry=retry or RetryPolicy(), clock=clock, limiter=limiter)
         return cls(session, mapping, overlap_s=config.overlap_s, clock=clock)
 
     def pull(self, object_type: str, *, since: Cursor | None) -> Iterator[Page]:

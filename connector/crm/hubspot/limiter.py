@@ -21,8 +21,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-__all__ = ["SYSTEM_CLOCK", "Clock", "RollingWindowLimiter"]
+__all__ = ["SYSTEM_CLOCK", "CallLimiter", "Clock", "RollingWindowLimiter"]
 
 
 def _utc_now() -> datetime:
@@ -39,6 +40,19 @@ class Clock:
 
 
 SYSTEM_CLOCK = Clock()
+
+
+class CallLimiter(Protocol):
+    """What the session asks of the account's call limit: ``RollingWindowLimiter`` in one process, or a limit
+    kept in a shared store that several worker processes take their calls from."""
+
+    def acquire(self) -> None: ...
+
+    def record(self) -> None: ...
+
+    def pause(self, seconds: float | None = None) -> None: ...
+
+    def observe(self, *, limit: int | None, remaining: int | None, window_ms: int | None) -> None: ...
 
 
 class RollingWindowLimiter:

@@ -20,7 +20,7 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from connector.crm.hubspot.auth import OAuthTokens, StaticToken, TokenGrant, TokenSource
-from connector.crm.hubspot.limiter import SYSTEM_CLOCK, Clock, RollingWindowLimiter
+from connector.crm.hubspot.limiter import SYSTEM_CLOCK, CallLimiter, Clock, RollingWindowLimiter
 from connector.crm.hubspot.translate import (
     DAILY,
     SECONDLY,
@@ -114,7 +114,7 @@ class HubSpotSession:
         apis: Apis,
         *,
         tokens: TokenSource,
-        limiter: RollingWindowLimiter,
+        limiter: CallLimiter,
         search_limiter: RollingWindowLimiter,
         retry: RetryPolicy,
         timeout_s: float = 30.0,
@@ -134,9 +134,15 @@ class HubSpotSession:
 
     @classmethod
     def connect(
-        cls, config: HubSpotConfig, *, retry: RetryPolicy, clock: Clock = SYSTEM_CLOCK
+        cls,
+        config: HubSpotConfig,
+        *,
+        retry: RetryPolicy,
+        clock: Clock = SYSTEM_CLOCK,
+        limiter: CallLimiter | None = None,
     ) -> HubSpotSession:
-        """Build the SDK client, token source and limiters from the ``[hubspot]`` configuration."""
+        """Build the SDK client, token source and limiters from the ``[hubspot]`` configuration; ``limiter``
+        replaces this process's own rolling-window limit (workers share one kept in the store)."""
         oauth = config.refresh_token is not None
         if oauth and (config.client_id is None or config.client_secret is None):
             raise ConfigurationError("HubSpot OAuth needs client_id, client_secret and refresh_token")
@@ -171,7 +177,7 @@ class HubSpotSession:
         return cls(
             apis,
             tokens=tokens,
-            limiter=RollingWindowLimiter(config.per_ten_seconds, 10.0, clock=clock),
+            limiter=limiter or RollingWindowLimiter(config.per_ten_seconds, 10.0, clock=clock),
             search_limiter=RollingWindowLimiter(
                 config.search_per_second, 1.0, clock=clock, count_at_start=True
             ),

@@ -1,0 +1,167 @@
+"""The jobs: drain one shard of one CRM's webhook events, sync one CRM, and the periodic ones that defer them.
+
+* ``drain(crm, shard, shards)`` claims that shard's due events from the store's queue and settles them through
+  the pipeline until none is due. Deferred with ``queueing_lock`` ``drain:<crm>:<shard>`` (a burst of
+  deliveries waits as one job) and run under ``lock`` of the same name (one worker at a time per shard; all
+  events of one record fall in one shard). Retries, backoff and dead letters stay in the events table, so
+  ``queue show|retry`` keep working; a worker killed mid-drain leaves its claimed events to the next drain
+  once their lease ends.
+* ``sweep`` (every few seconds, fired once across workers) defers a drain for every shard with due events:
+  new deliveries, retries whose backoff has passed, and anything a killed process left.
+* ``nightly`` (the ``[sync] schedule`` cron, once across workers) defers one ``sync(crm)`` per CRM, run under
+  ``lock`` ``sync:<crm>`` and the store's sync lease.
+* ``recover`` returns jobs of dead workers (no heartbeat) to the queue, or fails those a newer job replaces.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import procrastinate
+from procrastinate import exceptions as job_errors
+from sqlalchemy.engine import make_url
+
+from connector.errors import ConfigurationError
+from connector.jobs.runtime import Runtime
+from connector.store import Store
+from connector.store.jobqueue import install_job_queue
+from connector.store.queue import Shard
+
+__all__ = ["DRAIN", "SYNC", "JobSettings", "conninfo", "defer_drain", "install_schema", "job_app"]
+
+log = logging.getLogger("lawful_crm.jobs")
+
+DRAIN = "lawful_crm.drain"
+SYNC = "lawful_crm.sync"
+SWEEP = "lawful_crm.sweep"
+NIGHTLY = "lawful_crm.nightly"
+RECOVER = "lawful_crm.recover"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    shards: int = 4
+    """Drain shards per CRM: at most this many workers drain one CRM's events at once."""
+    sweep_every_s: int = 2
+    """How often due events are looked for (seconds, 1 to 59)."""
+    nightly: str = "0 2 * * *"
+    """Cron expression of the nightly sync (UTC)."""
+    stalled_after_s: float = 30.0
+    """A job whose worker sent no heartbeat for this long is returned to the queue."""
+
+
+def conninfo(store_url: str) -> str:
+    """The libpq connection string of a PostgreSQL store URL (``postgresql+psycopg://…`` → ``postgresql://…``)."""
+    url = make_url(store_url)
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            "workers need a PostgreSQL store",
+            problems=("set [store] url to a postgresql+psycopg:// URL; with SQLite, serve runs the worker",),
+        )
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def job_app(store_url: str, *, runtime: Runtime | None = None, settings: JobSettings = JobSettings()) -> Any:
+    """The procrastinate App on the store's database. Without ``runtime`` it can only defer jobs."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(store_url)))
+
+    def needs_runtime() -> Runtime:
+        if runtime is None:
+            raise ConfigurationError("this process defers jobs; lawful-crm worker runs them")
+        return runtime
+
+    @app.task(name=DRAIN, pass_context=False)
+    def drain(crm: str, shard: int, shards: int) -> int:
+        """Settle this shard's due events until none is due; return how many were handled."""
+        running = needs_runtime()
+        worker, store = running.worker(), running.store
+        options, handled = worker.options, 0
+        while True:
+            claimed = store.queue.claim(
+                now=datetime.now(UTC), limit=options.batch, lease=options.lease, crm=crm,
+                shard=Shard(shard, shards), owner=running.owner,
+            )  # fmt: skip
+            if not claimed:
+                return handled
+            report = worker.process(crm, claimed)
+            handled += len(claimed)
+            log.info(
+                "%s shard %s/%s: %s event(s), %s written, %s retried, %s dead",
+                crm, shard, shards, report.events, report.tally.written, report.retried, report.dead,
+            )  # fmt: skip
+
+    @app.task(name=SYNC)
+    def sync(crm: str) -> str:
+        result = needs_runtime().sync(crm)
+        outcome = "skipped: another process syncs it" if result is None else str(result.outcome.value)
+        log.info("%s: nightly sync %s", crm, outcome)
+        return outcome
+
+    @app.periodic(cron=f"* * * * * */{settings.sweep_every_s}")  # seconds are the sixth column
+    @app.task(name=SWEEP, queueing_lock=SWEEP)
+    def sweep(timestamp: int) -> int:
+        """Defer a drain for every shard that has due events; return how many were deferred."""
+        store = needs_runtime().store
+        due = store.queue.due_shards(now=datetime.now(UTC), shards=settings.shards)
+        deferred = sum(defer_drain(app, crm, part) for crm, part in due)
+        log.info("sweep of %s: %s drain(s) deferred", timestamp, deferred)
+        return deferred
+
+    @app.periodic(cron=settings.nightly)
+    @app.task(name=NIGHTLY, queueing_lock=NIGHTLY)
+    def nightly(timestamp: int) -> int:
+        """Defer the nightly sync of every configured CRM."""
+        deferred = 0
+        for crm in needs_runtime().mappings:
+            try:
+                app.configure_task(SYNC, queueing_lock=f"sync:{crm}", lock=f"sync:{crm}").defer(crm=crm)
+                deferred += 1
+            except job_errors.AlreadyEnqueued:
+                pass
+        return deferred
+
+    @app.periodic(cron="* * * * * */5")
+    @app.task(name=RECOVER, queueing_lock=RECOVER)
+    async def recover(timestamp: int) -> int:
+        """Put the jobs of workers that stopped sending heartbeats back in the queue."""
+        manager = app.job_manager
+        stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_s))
+        recovered = 0
+        for job in stalled:
+            try:
+                await manager.retry_job(job)
+                recovered += 1
+            except job_errors.ConnectorException:  # a newer job waits under its queueing lock: this one ends
+                assert job.id is not None
+                await manager.finish_job_by_id_async(
+                    job.id, status=procrastinate.jobs.Status.FAILED, delete_job=False
+                )
+        if stalled:
+            log.info(
+                "%s job(s) of stopped workers run again, %s replaced by newer ones",
+                recovered,
+                len(stalled) - recovered,
+            )
+        return recovered
+
+    return app
+
+
+def install_schema(app: Any, store: Store) -> bool:
+    """Create the job queue's tables in the store's schema unless they exist; True when created."""
+    return install_job_queue(store.engine, app.schema_manager.get_schema())
+
+
+def defer_drain(app: Any, crm: str, shard: Shard) -> bool:
+    """Defer a drain of one shard; False when one is already waiting (it will see the new events too)."""
+    lock = f"drain:{crm}:{shard.index}"
+    try:
+        app.configure_task(DRAIN, queueing_lock=lock, lock=lock).defer(
+            crm=crm, shard=shard.index, shards=shard.count
+        )
+    except job_errors.AlreadyEnqueued:
+        return False
+    return True
