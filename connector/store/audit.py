@@ -400,6 +400,22 @@ class Audit:
         with self._engine.connect() as db:
             return [row.record_id for row in db.execute(query)]
 
+    def managed_ids(self, crm: str, object_type: str, *, after: str = "", limit: int = 10_000) -> list[str]:
+        """The ids of ``object_type`` records of ``crm`` with a decision on file, after ``after`` in id
+        order, at most ``limit`` (page on with the last id)."""
+        query = (
+            select(record_states.c.record_id)
+            .where(
+                record_states.c.crm == crm,
+                record_states.c.object_type == object_type,
+                record_states.c.record_id > after,
+            )
+            .order_by(record_states.c.record_id)
+            .limit(limit)
+        )
+        with self._engine.connect() as db:
+            return [row.record_id for row in db.execute(query)]
+
     def managed(self, crm: str) -> int:
         """How many records of ``crm`` have a decision on file."""
         query = select(func.count()).select_from(record_states).where(record_states.c.crm == crm)

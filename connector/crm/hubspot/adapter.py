@@ -102,6 +102,11 @@ class HubSpotCrm:
         self._check(object_type)
         return self._reader.read(ids)
 
+    def live_ids(self, object_type: str) -> Iterator[list[str]]:
+        """The ids of every live contact, 200 a page (for reconciliation)."""
+        self._check(object_type)
+        return self._reader.live_ids()
+
     def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
         return self._writer.write(updates)
 

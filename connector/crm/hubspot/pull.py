@@ -108,6 +108,25 @@ class ContactReader:
                 return  # a last page that happens to be full costs no extra call
             after = max(int(contact.id) for contact in contacts)
 
+    def live_ids(self) -> Iterator[list[str]]:
+        """The ids of every live contact, 200 per search in id order (ids only): the cheap listing that
+        reconciliation compares the store with. Merged-away, GDPR-deleted and purged contacts are not in it."""
+        after = 0
+        while True:
+            answer = self.session.call(
+                "contacts.search",
+                self.session.apis.contacts_search.do_search_with_http_info,
+                search=True,
+                raw=True,
+                public_object_search_request=id_search_body(after, ["hs_object_id"]),
+            )
+            ids = [str(obj["id"]) for obj in answer.get("results") or ()]
+            if ids:
+                yield ids
+            if len(ids) < PAGE_LIMIT:
+                return
+            after = max(int(i) for i in ids)
+
     # incremental pull --------------------------------------------------------------------------------------
     def changed(self, since: Cursor) -> Iterator[Page]:
         """Deletions, then the contacts changed since ``since`` (less the overlap), oldest first."""

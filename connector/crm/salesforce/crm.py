@@ -121,6 +121,10 @@ class SalesforceCrm:
         """The current state of the given records (200 ids per query); missing ids are left out."""
         return self._reader.read(object_type, ids)
 
+    def live_ids(self, object_type: str) -> Iterator[list[str]]:
+        """The ids of every live record in the object's scope, 2,000 a page (for reconciliation)."""
+        return self._reader.live_ids(object_type)
+
     def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
         """Write the connector's own fields; one outcome per update, same order."""
         return self._writer.write(updates)

@@ -37,6 +37,8 @@ __all__ = ["Reader"]
 
 log = logging.getLogger("connector.crm.salesforce")
 _READ_CHUNK = 200
+_ID_PAGE = 2000
+"""Ids listed per query when reconciling (a query page's maximum)."""
 
 
 def _rows(client: Salesforce, *, statement: str, include_deleted: bool) -> list[dict[str, Any]]:
@@ -111,6 +113,15 @@ class Reader:
                 break
             after = [soql.keyset_after(*last), *self._not_our_echo(since)]
         log.info("pulled %d %s rows in %d pages", rows_read, object_type, pages)
+
+    def live_ids(self, object_type: str) -> Iterator[list[str]]:
+        """The ids of every live record in the object's scope (ids only, 2,000 a page as Salesforce pages
+        one query): the cheap listing that reconciliation compares the store with."""
+        fields = object_fields(self.mapping, object_type)
+        statement = soql.select(["Id"], fields.object_type, where=scope(object_type))
+        rows = self._query(fields, statement, include_deleted=False)
+        for start in range(0, len(rows), _ID_PAGE):
+            yield [str(row["Id"]) for row in rows[start : start + _ID_PAGE]]
 
     def _not_our_echo(self, since: Cursor | None) -> list[str]:
         """Leave out records whose last change was our own write-back (checked inside the write window)."""
