@@ -3,7 +3,8 @@
 The store never holds a plain number. With a per-installation secret, the same number always gives the same
 key (so lookups work) while the stored keys are no use to anyone without the secret: no precomputed table
 reverses them. This is pseudonymisation, not anonymisation: whoever holds the store file *and* its secret can
-test candidate numbers. Pure; the secret is created and kept by ``connector.dnc.store``.
+test candidate numbers, so the secret never lives in the store (``connector.dnc.keys`` keeps it in a key file
+or the environment). Pure.
 """
 
 from __future__ import annotations
