@@ -85,13 +85,9 @@ def _open_input(path: str) -> Iterator[IO[bytes]]:
 
 
 def _policy_settings(profile: Profile | None, config: Path | None):  # type: ignore[no-untyped-def]
-    from connector.settings import load_settings
+    from connector.commands.common import settings_or_exit
 
-    try:
-        settings = load_settings(config)
-    except (FileNotFoundError, ValueError) as exc:
-        raise typer.BadParameter(str(exc).splitlines()[0], param_hint="--config") from None
-    return settings.policy.to_policy(profile=profile)
+    return settings_or_exit(config).policy.to_policy(profile=profile)
 
 
 @app.command()
@@ -318,7 +314,7 @@ def mappings_check(
 
 
 def _register_dnc() -> None:
-    from connector.dnc.cli import app as dnc_app
+    from connector.commands.dnc import app as dnc_app
 
     app.add_typer(dnc_app, name="dnc", help="Do-not-call registers and the own suppression list.")
 
@@ -533,18 +529,23 @@ def demo(
         bool, typer.Option("--samples", help="Only explain the bundled sample contacts (no sandbox).")
     ] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute."""
+    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute. The
+    configuration's \\[policy] and \\[sync] apply; its CRM tables and store do not."""
     if samples:
         from importlib.resources import files
 
         sample = files("connector") / "examples" / "contacts.jsonl"
         with _sample_path(sample) as path:
-            explain(file=str(path), now=now, profile=None, config=None)
+            explain(file=str(path), now=now, profile=None, config=config)
         return
+    from connector.commands.common import settings_or_exit
     from connector.commands.demo import run_demo
 
-    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=_parse_now(now))
+    settings = settings_or_exit(config)
+    today = _parse_now(now)
+    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=today, settings=settings)
 
 
 @contextmanager

@@ -70,7 +70,7 @@ def dnc_command() -> list[str]:
     """``lawful-crm dnc`` once the group is registered in the main CLI, else the same app run as a module."""
     if any(group.name == "dnc" for group in connector.cli.app.registered_groups):
         return [str(Path(sys.executable).with_name("lawful-crm")), "dnc"]
-    return [sys.executable, "-m", "connector.dnc.cli"]
+    return [sys.executable, "-m", "connector.commands.dnc"]
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
