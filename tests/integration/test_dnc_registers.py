@@ -361,7 +361,7 @@ def test_migration_0002_adds_and_removes_only_the_do_not_call_tables(tmp_path: P
     engine = create_store_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
     upgrade(engine, "0001")
     before = set(inspect(engine).get_table_names())
-    upgrade(engine)
+    upgrade(engine, "0002")
     assert set(inspect(engine).get_table_names()) - before == {
         "dnc_secrets",
         "dnc_versions",
