@@ -9,6 +9,7 @@ against the working directory (``connector.config_paths``).
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -97,8 +98,6 @@ class SalesforceConfig(_Table):
     """Share of the org's daily API requests left for other integrations."""
     bulk_threshold: int = Field(10_000, ge=1)
     """A run with more updates than this writes them through Bulk API 2.0."""
-    bulk_poll_s: int = Field(5, ge=0)
-    """How often, in seconds, a Bulk API 2.0 job is asked whether it has finished."""
     page_size: int = Field(2000, ge=200, le=2000)
     overlap_s: int = Field(300, ge=0)
     """How far before the cursor an incremental pull starts again (late commits of SystemModstamp)."""
@@ -233,7 +232,10 @@ class _ConfigFileSource(TomlConfigSettingsSource):
             check_regular_file(Path(file_path), limit_bytes=CONFIG_FILE_LIMIT, what="configuration file")
         except FileRefusedError as exc:
             raise ConfigurationError(str(exc)) from None
-        data = super()._read_file(file_path)
+        try:
+            data = super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:  # its text names the line and column, never the content
+            raise ConfigurationError(f"{file_path} is not valid TOML", problems=(str(exc),)) from None
         # The directory as named, with its symlinks and '..' resolved (the file itself may be a symlink).
         return resolve_config_paths(data, self._model, Path(file_path).absolute().parent.resolve())
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import Engine
+
 from connector.commands.runs import flag_moves, run_summary
 from connector.dnc.lists import LISTS
 from connector.dnc.reports import ListStatus, list_status
@@ -91,9 +93,9 @@ def _transitions(raw: Sequence[dict[str, int]]) -> list[Transition]:
     return []
 
 
-def register_status(store: Store, today: date) -> list[ListStatus]:
+def register_status(engine: Engine, today: date) -> list[ListStatus]:
     """Each do-not-call register's copy in the store: its date, size, age and warnings (no key needed)."""
-    current = DncStore(store.engine).current()
+    current = DncStore(engine).current()
     statuses = []
     for register, spec in LISTS.items():
         found = current.get(register)
@@ -147,7 +149,7 @@ def collect(
     return Overview(
         generated_at=now,
         crms=views,
-        registers=register_status(store, now.date()),
+        registers=register_status(store.engine, now.date()),
         next_run=next_run(schedule, time_zone, now) if views or crms else None,
         schedule=schedule,
         time_zone=time_zone,

@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 import typer
 
 from connector import bootstrap
 from connector.errors import ConfigurationError
-
-if TYPE_CHECKING:  # the store (and its database library) loads only for the commands that open it
-    from connector.store import Store
+from connector.store import Store
 
 __all__ = [
     "EXIT",

@@ -2,15 +2,12 @@
 
 Starts both loopback emulators in-process, installs the connector's fields, runs a full sync on each CRM,
 makes a few hundred edits as salespeople would (opt-outs, new consents, objections, a purchased-list source),
-runs an incremental sync that reads and writes only those, and says where to look next. The connector is the one
-every command builds (``bootstrap``), with the configuration's ``[policy]`` and ``[sync]``; only the CRM tables are
-the sandbox's, the store is the demo's own file and the do-not-call key a fresh one (the store is new each time).
+runs an incremental sync that reads and writes only those, and says where to look next.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,48 +17,59 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from connector import bootstrap
 from connector.commands.common import configure_logging
 from connector.commands.summary import print_summary
-from connector.models import CrmName
+from connector.crm.port import CrmAdapter
+from connector.mapping.facts import CompiledMapping
+from connector.mapping.load import load_mapping
+from connector.policy import PolicySettings
 from connector.sandbox.edits import hubspot_user_edits, salesforce_user_edits
 from connector.sandbox.launch import Sandboxes, running_sandboxes
-from connector.settings import HubSpotConfig, SalesforceConfig, Settings
-from connector.store import open_store
-from connector.sync.run import SyncOptions, SyncResult
+from connector.settings import HubSpotConfig, SalesforceConfig
+from connector.store import Store, open_store
+from connector.sync.run import SyncOptions, SyncResult, run_sync
 
-__all__ = ["demo_settings", "run_demo"]
+__all__ = ["run_demo"]
 
 
-def demo_settings(settings: Settings, sandboxes: Sandboxes) -> Settings:
-    """``settings`` with both CRMs the sandbox's (shipped mappings) and a fresh do-not-call key; ``[policy]``,
-    ``[sync]`` and the rest as configured."""
+def _adapters(sandboxes: Sandboxes) -> dict[str, CrmAdapter]:
+    from connector.crm.hubspot import HubSpotCrm
+    from connector.crm.salesforce import SalesforceCrm
+
     sf, hs = sandboxes.salesforce, sandboxes.hubspot
-    salesforce = SalesforceConfig(
-        auth="session", instance_url=sf.base_url, session_id=SecretStr(sf.token), bulk_poll_s=1
+    salesforce = SalesforceCrm.from_config(
+        SalesforceConfig(auth="session", instance_url=sf.base_url, session_id=SecretStr(sf.token)),
+        load_mapping("salesforce"),
+        bulk_poll_s=1,
     )
-    hubspot = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=190)
-    return settings.model_copy(
-        update={"salesforce": salesforce, "hubspot": hubspot, "dnc_key": SecretStr(secrets.token_hex(32))}
+    hubspot = HubSpotCrm.from_config(
+        HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=190),
+        load_mapping("hubspot"),
     )
+    return {"salesforce": salesforce, "hubspot": hubspot}
 
 
-def _sync_all(app: bootstrap.App, options: SyncOptions, console: Console) -> dict[CrmName, SyncResult]:
+def _sync_all(
+    adapters: dict[str, CrmAdapter], store: Store, options: SyncOptions, console: Console, today: date
+) -> dict[str, SyncResult]:
     """Sync both CRMs at once (they share nothing but the store), then print each summary."""
-    names = bootstrap.CRMS
+    policy = PolicySettings()
 
-    def one(name: CrmName) -> tuple[SyncResult, float]:
+    def one(name: str) -> tuple[SyncResult, float]:
         started = time.monotonic()
-        return app.sync(name, options), time.monotonic() - started
+        mapping = CompiledMapping(load_mapping(name))
+        return run_sync(
+            adapters[name], mapping, policy, store, options, today=today
+        ), time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        timed = dict(zip(names, pool.map(one, names), strict=True))
+    with ThreadPoolExecutor(max_workers=len(adapters)) as pool:
+        timed = dict(zip(adapters, pool.map(one, adapters), strict=True))
     for result, elapsed in timed.values():
         print_summary(console, result, elapsed_s=elapsed)
     return {name: result for name, (result, _) in timed.items()}
 
 
-def run_demo(*, contacts: int, changes: int, store_path: Path, today: date, settings: Settings) -> None:
+def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> None:
     configure_logging(level=logging.WARNING)  # the demo shows tables; warnings still surface
     console = Console()
     step: Callable[[str], None] = lambda text: console.rule(f"[bold]{text}")  # noqa: E731
@@ -75,13 +83,14 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date, sett
     store_url = f"sqlite:///{store_path}"
     step(f"1/5  Starting loopback Salesforce and HubSpot emulators with {contacts:,} contacts each")
     with running_sandboxes(contacts=contacts, seed=7) as sandboxes:
-        app = bootstrap.build(demo_settings(settings, sandboxes), store=open_store(store_url), role="demo")
+        adapters = _adapters(sandboxes)
+        store = open_store(store_url)
         step("2/5  lawful-crm install: the write-back fields, permission set and property group")
-        for name in bootstrap.CRMS:
-            report = app.crm(name).install(dry_run=False, uninstall=False)
+        for name, adapter in adapters.items():
+            report = adapter.install(dry_run=False, uninstall=False)
             console.print(f"{name}: created {len(report.created)}, unchanged {len(report.unchanged)}")
         step("3/5  lawful-crm sync --full: every contact and lead classified and written back")
-        _sync_all(app, SyncOptions(full=True, as_of=today), console)
+        _sync_all(adapters, store, SyncOptions(full=True), console, today)
         step(f"4/5  {changes} salespeople's edits per CRM: opt-outs, objections, new consents, a bought list")
         edited = {
             "salesforce": salesforce_user_edits(sandboxes.salesforce.state, changes, seed=28, today=today),
@@ -90,8 +99,8 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date, sett
         step(
             "5/5  lawful-crm sync: the incremental run reads the edited records and writes only changed flags"
         )
-        results = _sync_all(app, SyncOptions(as_of=today), console)
-        app.close()
+        results = _sync_all(adapters, store, SyncOptions(), console, today)
+        store.close()
     console.rule("[bold]Where to look next")
     sample_sf, sample_hs = edited["salesforce"][0], edited["hubspot"][1]
     console.print(

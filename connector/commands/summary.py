@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from typing import Any
 
 from rich.console import Console
+from rich.file_proxy import FileProxy
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -26,6 +28,7 @@ class SyncProgress:
         self._bar: Progress | None = None
         self._tasks: dict[str, Any] = {}
         self._last_log = 0.0
+        self._moved: list[tuple[logging.StreamHandler[Any], Any]] = []
         self._started = time.monotonic()
         if console.is_terminal:
             self._bar = Progress(
@@ -38,6 +41,7 @@ class SyncProgress:
                 transient=False,
             )
             self._bar.start()
+            self._moved = _logs_above_the_bar()
 
     def __call__(self, result: SyncResult) -> None:
         elapsed = max(time.monotonic() - self._started, 1e-6)
@@ -61,8 +65,29 @@ class SyncProgress:
             )  # fmt: skip
 
     def stop(self) -> None:
+        for handler, stream in self._moved:
+            handler.setStream(stream)
+        self._moved = []
         if self._bar is not None:
             self._bar.stop()
+
+
+def _logs_above_the_bar() -> list[tuple[logging.StreamHandler[Any], Any]]:
+    """While a live bar is shown, rich replaces ``sys.stderr`` with a proxy that prints above the bar; the log
+    handlers writing to the terminal's stderr are pointed at it, so a log line never tears through the bar.
+    Returns each handler moved with its own stream, to put back when the bar stops."""
+    proxy = sys.stderr
+    if not isinstance(proxy, FileProxy):
+        return []
+    moved = []
+    for handler in logging.getLogger().handlers:
+        if (
+            isinstance(handler, logging.StreamHandler)
+            and not isinstance(handler, logging.FileHandler)
+            and handler.stream is proxy.rich_proxied_file
+        ):
+            moved.append((handler, handler.setStream(proxy)))
+    return moved
 
 
 def print_summary(console: Console, result: SyncResult, *, elapsed_s: float) -> None:

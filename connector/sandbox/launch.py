@@ -7,6 +7,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from connector.sandbox.config import webhook_urls
 from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 
@@ -49,8 +50,12 @@ def running_sandboxes(
     salesforce_port: int = 0,
     hubspot_port: int = 0,
     webhook_url: str | None = None,
+    serve_url: str | None = None,
 ) -> Iterator[Sandboxes]:
-    """Start both seeded emulators on 127.0.0.1 for the ``with`` block; stop both on the way out."""
+    """Start both seeded emulators on 127.0.0.1 for the ``with`` block; stop both on the way out.
+
+    ``serve_url``: deliver webhooks to the routes of ``lawful-crm serve`` there (wins over ``webhook_url``)."""
+    hubspot_url, salesforce_url = webhook_urls(serve_url) if serve_url else (webhook_url, webhook_url)
     with ExitStack() as stack:
         salesforce = stack.enter_context(
             running_salesforce(
@@ -58,7 +63,7 @@ def running_sandboxes(
                 seed=seed,
                 token=token,
                 port=salesforce_port,
-                webhook_url=webhook_url,
+                webhook_url=salesforce_url,
                 client_id=CLIENT_ID,
                 client_secret=CLIENT_SECRET,
                 refresh_token=REFRESH_TOKEN,
@@ -67,7 +72,7 @@ def running_sandboxes(
         )
         hubspot = stack.enter_context(
             running_hubspot(
-                contacts=contacts, seed=seed, webhook_url=webhook_url, token=token, port=hubspot_port
+                contacts=contacts, seed=seed, webhook_url=hubspot_url, token=token, port=hubspot_port
             )
         )
         yield Sandboxes(salesforce=salesforce, hubspot=hubspot)

@@ -4,8 +4,9 @@
 properties API, once per adapter (``forget`` after an install). ``value_counts`` of an enumeration asks search
 for the ``total`` of each option value with ``limit=1``: **one search call per option value** (plus one for
 the records whose value is not an option), at the search rate limit; records holding a value that is not an
-option (typed in before the options were tightened, options removed since) are counted together under
-``OTHER_VALUES``. HubSpot has no way to count free-text values, so a free-text property (``country``) is read
+option (typed in before the options were tightened, options removed since) are then listed by value from one
+more search of up to ``OTHER_SAMPLE`` such records, so that ``mappings check`` names them; any beyond are counted
+together under ``OTHER_VALUES``. HubSpot has no way to count free-text values, so a free-text property (``country``) is read
 from the list of records, 100 per call, up to ``SCAN_LIMIT`` records: on a larger portal the counts are those
 of its first ``SCAN_LIMIT`` records. Company properties are counted over companies.
 """
@@ -21,7 +22,13 @@ from connector.errors import ConfigurationError
 
 __all__ = ["OTHER_VALUES", "Catalogue"]
 
-OTHER_VALUES = "(other values)"
+OTHER_VALUES = (
+    "(further values outside the options: filter the property on 'is none of' its options to list them)"
+)
+OTHER_SAMPLE = 200
+"""Records read to name the values outside a property's options (one search page)."""
+MAX_NOT_IN = 100
+"""Options beyond which the values outside them are counted, not listed (one NOT_IN filter's reach)."""
 ENUMERATED = frozenset({"enumeration", "bool"})
 SCAN_LIMIT = 10_000
 
@@ -63,8 +70,25 @@ class Catalogue:
         present = self._total({"propertyName": name, "operator": "HAS_PROPERTY"}, company=company)
         other = present - sum(counts.values())
         if other > 0:
-            counts[OTHER_VALUES] = other
+            counts.update(self._outside(name, info.values or (), other, company=company))
         return counts
+
+    def _outside(self, name: str, options: tuple[str, ...], other: int, *, company: bool) -> dict[str, int]:
+        """The ``other`` records' values outside ``options``, by value as far as one search page reaches."""
+        found: dict[str, int] = {}
+        if len(options) <= MAX_NOT_IN:
+            filters: list[dict[str, Any]] = [{"propertyName": name, "operator": "HAS_PROPERTY"}]
+            if options:
+                filters.append({"propertyName": name, "operator": "NOT_IN", "values": list(options)})
+            answer = self._search(filters, [name], limit=OTHER_SAMPLE, company=company)
+            for obj in answer.results or ():
+                value = (obj.properties or {}).get(name)
+                if value not in (None, ""):
+                    found[str(value)] = found.get(str(value), 0) + 1
+        rest = other - sum(found.values())
+        if rest > 0:
+            found[OTHER_VALUES] = rest
+        return found
 
     def _scan(self, name: str, *, company: bool) -> dict[str, int]:
         """Counts of a free-text property over the first SCAN_LIMIT records of the list."""
@@ -91,18 +115,22 @@ class Catalogue:
         return counts
 
     def _total(self, condition: dict[str, Any], *, company: bool) -> int:
+        return int(self._search([condition], ["hs_object_id"], limit=1, company=company).total or 0)
+
+    def _search(
+        self, filters: list[dict[str, Any]], properties: list[str], *, limit: int, company: bool
+    ) -> Any:
         api = self.session.apis.companies_search if company else self.session.apis.contacts_search
-        answer = self.session.call(
+        return self.session.call(
             "companies.search" if company else "contacts.search",
             api.do_search_with_http_info,
             search=True,
             public_object_search_request={
-                "filterGroups": [{"filters": [condition]}],
-                "properties": ["hs_object_id"],
-                "limit": 1,
+                "filterGroups": [{"filters": filters}],
+                "properties": properties,
+                "limit": limit,
             },
         )
-        return int(answer.total or 0)
 
     def _properties(self, object_type: str) -> list[Any]:
         answer = self.session.call(

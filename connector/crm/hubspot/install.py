@@ -126,8 +126,9 @@ class Installer:
             else:
                 unchanged.append(item)
         log.info(
-            "hubspot install: %d created, %d unchanged, %d problems",
+            "hubspot install: %d %s, %d unchanged, %d problems",
             len(created),
+            "to create (dry run)" if dry_run else "created",
             len(unchanged),
             len(problems),
         )

@@ -111,7 +111,7 @@ class Installer:
         if not dry_run:
             self.on_change()
         log.info(
-            "install%s: %d created, %d unchanged, %d removed, %d problems", " (dry run)" if dry_run else "",
+            "install%s: %d created, %d unchanged, %d removed, %d problems", " (dry run: would be)" if dry_run else "",
             len(report.created), len(report.unchanged), len(report.removed), len(report.problems),
         )  # fmt: skip
         return report.freeze()
