@@ -151,6 +151,7 @@ def standard_contact_properties() -> list[PropertyDef]:
     ro: dict[str, Any] = {"read_only_value": True}
     return [
         _std("hs_object_id", "number", "number", label="Record ID", **ro),
+        _std("hs_merged_object_ids", "enumeration", "checkbox", label="Merged Record IDs", **ro),
         _std("email", "string", "text", label="Email", has_unique_value=True),
         _std("firstname", "string", "text", label="First Name"),
         _std("lastname", "string", "text", label="Last Name"),

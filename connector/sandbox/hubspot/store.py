@@ -8,14 +8,15 @@ Every accepted write moves ``lastmodifieddate`` strictly forward and reports cha
 
 What vanishes, as in HubSpot: a GDPR delete removes a contact for good (neither the live nor the archived list
 knows its id); an archived contact is purged 90 days after it was archived, on the sandbox clock; a merged
-contact's id resolves to the winner of the merge and is listed nowhere. Search sees a write only
-``search_lag_s`` seconds after it happened (until then it finds the contact as it was, and a new contact not
-at all).
+contact's id resolves to the winner of the merge and is listed nowhere. Search sees a write only after a
+delay between half of ``search_lag_s`` and all of it, drawn per write, so a later write can be searchable before
+an earlier one (until then search finds the contact as it was, and a new contact not at all).
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ class ContactStore:
         self.seed = seed
         self.clock = clock or SandboxClock()
         self.search_lag = timedelta(seconds=search_lag_s)
+        self._lag_rng = random.Random(seed)  # each write waits between half the lag and all of it
         self.seeded = contacts
         self.registry = registry
         self.lock = threading.RLock()
@@ -265,7 +267,7 @@ class ContactStore:
         """Note a write search will see only after the lag (keeping what search still has)."""
         if not self.search_lag:
             return
-        visible_at = self.clock.now() + self.search_lag
+        visible_at = self.clock.now() + self.search_lag * (0.5 + 0.5 * self._lag_rng.random())
         _, indexed = self.pending.get(index, (visible_at, None if before is None else dict(before)))
         self.pending[index] = (visible_at, indexed)
 
