@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from connector.commands.runs import flag_moves, run_summary
+from connector.admin.history import flag_moves, run_summary
 from connector.dnc.lists import LISTS
 from connector.dnc.reports import ListStatus, list_status
 from connector.dnc.store import DncStore

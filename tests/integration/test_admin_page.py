@@ -19,11 +19,11 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
+from connector.admin.history import run_summary
 from connector.admin.overview import Overview, collect, health_facts
 from connector.admin.page import AdminAccess, admin_routes
 from connector.admin.render import render_report
 from connector.cli import app
-from connector.commands.runs import run_summary
 from connector.settings import AdminConfig
 from connector.store import Store, open_store
 from connector.store.tables import decisions, runs
