@@ -6,10 +6,11 @@ Counts, run ids, rule ids and error codes only: no record id, no personal data.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -35,6 +36,8 @@ __all__ = [
 
 RUNS_SHOWN = 20
 """Runs in each CRM's chart and table."""
+OVERVIEW_MAX_AGE = timedelta(seconds=30)
+"""How long ``/admin`` shows the same counts before it gathers them again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +160,26 @@ def collect(
 
 
 def overview_source(
-    settings: Settings, store: Store, crms: Sequence[str], *, clock: Callable[[], datetime] | None = None
+    settings: Settings,
+    store: Store,
+    crms: Sequence[str],
+    *,
+    clock: Callable[[], datetime] | None = None,
+    max_age: timedelta = OVERVIEW_MAX_AGE,
 ) -> Callable[[], Overview]:
-    """A callable that gathers the overview afresh (the ``/admin`` page calls it on each request)."""
+    """A callable that gathers the overview, again once the last one is older than ``max_age``: the page is
+    read often, and counting the categories of a million current decisions takes seconds
+    (``benchmarks/bench_admin_overview.py``). The page says as of when its counts are."""
+    lock = threading.Lock()
+    kept: list[Overview] = []
 
     def gather() -> Overview:
         now = clock() if clock is not None else datetime.now(UTC)
-        return collect(
-            store, crms, now=now, schedule=settings.sync.schedule, time_zone=settings.sync.time_zone
-        )
+        with lock:
+            if not kept or now - kept[0].generated_at >= max_age:
+                sync = settings.sync
+                kept[:] = [collect(store, crms, now=now, schedule=sync.schedule, time_zone=sync.time_zone)]
+            return kept[0]
 
     return gather
 

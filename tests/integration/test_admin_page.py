@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,11 +20,11 @@ from starlette.applications import Starlette
 from typer.testing import CliRunner
 
 from connector.admin.history import run_summary
-from connector.admin.overview import Overview, collect, health_facts
+from connector.admin.overview import Overview, collect, health_facts, overview_source
 from connector.admin.page import AdminAccess, admin_routes
 from connector.admin.render import render_report
 from connector.cli import app
-from connector.settings import AdminConfig
+from connector.settings import AdminConfig, Settings
 from connector.store import Store, open_store
 from connector.store.tables import decisions, runs
 from tests.fakes import FakeCrm
@@ -206,3 +206,16 @@ def test_health_names_the_newest_run_and_the_next_scheduled_one(store: Store) ->
         "crm": "salesforce", "kind": newest.kind, "outcome": "completed", "started_at": newest.started_at.isoformat()
     }  # fmt: skip
     assert facts["next_run"] == "2026-03-02T01:30:00+00:00"
+
+
+def test_the_page_gathers_the_counts_again_only_when_they_are_older_than_their_limit(store: Store) -> None:
+    times = [NOW, NOW + timedelta(seconds=10), NOW + timedelta(seconds=31)]
+    source = overview_source(
+        Settings(), store, ["salesforce"], clock=lambda: times[0], max_age=timedelta(seconds=30)
+    )
+    first = source()
+    times.pop(0)
+    assert source() is first, "within 30 s: the same counts"
+    times.pop(0)
+    again = source()
+    assert again is not first and again.generated_at == NOW + timedelta(seconds=31)
