@@ -18,10 +18,10 @@ from sqlalchemy import delete, insert, select
 
 from connector.dnc.keys import DncKeyError, KeySource
 from connector.dnc.registers import DncRegisters
-from connector.dnc.tables import dnc_keys, dnc_numbers, dnc_secrets
 from connector.models import RegisterList
 from connector.settings import load_settings
 from connector.store import Store, open_store
+from connector.store.dnc_tables import dnc_keys, dnc_numbers, dnc_secrets
 
 NOW = date(2026, 11, 28)
 NUMBERS = [f"+44 20 7946 {i:04d}" for i in range(200)]
@@ -182,9 +182,9 @@ def lawful_crm(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
-def test_without_the_stores_key_dnc_check_and_sync_exit_2_naming_the_key_file(tmp_path: Path) -> None:
-    """`dnc import` creates the key file; once it is gone, `dnc check` and `sync` stop with exit 2 before any
-    CRM call, naming the file, with no traceback."""
+def test_without_the_stores_key_dnc_check_sync_and_serve_exit_2_naming_the_key_file(tmp_path: Path) -> None:
+    """`dnc import` creates the key file; once it is gone, `dnc check`, `sync` and `serve` stop with exit 2
+    before any CRM call, naming the file, with no traceback."""
     (tmp_path / "lawful-crm.toml").write_text(
         '[store]\nurl = "sqlite:///lawful-crm.db"\n'
         '[salesforce]\nauth = "session"\nsession_id = "unused"\ninstance_url = "http://127.0.0.1:9"\n'
@@ -196,7 +196,11 @@ def test_without_the_stores_key_dnc_check_and_sync_exit_2_naming_the_key_file(tm
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
     key_file.unlink()
-    for args in (["dnc", "check", "+44 20 7946 0001", "--country", "GB"], ["sync", "--crm", "salesforce"]):
+    for args in (
+        ["dnc", "check", "+44 20 7946 0001", "--country", "GB"],
+        ["sync", "--crm", "salesforce"],
+        ["serve", "--port", "0"],
+    ):
         refused = lawful_crm(tmp_path, *args)
         assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
         assert "no key was given" in refused.stderr and str(key_file) in refused.stderr
