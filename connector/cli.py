@@ -104,13 +104,9 @@ def _open_input(path: str) -> Iterator[IO[bytes]]:
 
 
 def _policy_settings(profile: Profile | None, config: Path | None):  # type: ignore[no-untyped-def]
-    from connector.settings import load_settings
+    from connector.commands.common import settings_or_exit
 
-    try:
-        settings = load_settings(config)
-    except (FileNotFoundError, ValueError) as exc:
-        raise typer.BadParameter(str(exc).splitlines()[0], param_hint="--config") from None
-    return settings.policy.to_policy(profile=profile)
+    return settings_or_exit(config).policy.to_policy(profile=profile)
 
 
 @app.command()
@@ -360,7 +356,7 @@ def mappings_check(
 
 
 def _register_dnc() -> None:
-    from connector.dnc.cli import app as dnc_app
+    from connector.commands.dnc import app as dnc_app
 
     app.add_typer(dnc_app, name="dnc", help="Do-not-call registers and the own suppression list.")
 
@@ -536,6 +532,12 @@ def worker(
         float,
         typer.Option(min=2.0, help="Seconds without a heartbeat after which a worker's jobs are run again."),
     ] = 30.0,
+    sync_shards: Annotated[
+        int,
+        typer.Option(
+            min=1, max=256, help="Split the nightly sync into this many full-sync shards (1: the ordinary sync)."
+        ),
+    ] = 1,
     config: ConfigOption = None,
     store: StoreOption = None,
     as_of: AsOfOption = None,
@@ -549,6 +551,7 @@ def worker(
         concurrency=concurrency,
         shards=shards,
         stalled_after_s=stalled_after,
+        sync_shards=sync_shards,
         as_of=_parse_now(as_of, option="--as-of") if as_of is not None else None,
     )
 
@@ -599,18 +602,23 @@ def demo(
         bool, typer.Option("--samples", help="Only explain the bundled sample contacts (no sandbox).")
     ] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute."""
+    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute. The
+    configuration's \\[policy] and \\[sync] apply; its CRM tables and store do not."""
     if samples:
         from importlib.resources import files
 
         sample = files("connector") / "examples" / "contacts.jsonl"
         with _sample_path(sample) as path:
-            explain(file=str(path), now=now, profile=None, config=None)
+            explain(file=str(path), now=now, profile=None, config=config)
         return
+    from connector.commands.common import settings_or_exit
     from connector.commands.demo import run_demo
 
-    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=_parse_now(now))
+    settings = settings_or_exit(config)
+    today = _parse_now(now)
+    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=today, settings=settings)
 
 
 @contextmanager

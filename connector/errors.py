@@ -9,7 +9,8 @@
     │   ├── RecordLockedError     UNABLE_TO_LOCK_ROW and the like: retry that record
     │   └── StoreUnavailable      the store's database failed or is out of reach: answer "later" (a webhook 503)
     ├── RunStoppedError           end the run cleanly; the next run resumes from the checkpoint
-    │   └── QuotaExhaustedError   the daily API budget (minus the reserve for other integrations) is spent
+    │   ├── QuotaExhaustedError   the daily API budget (minus the reserve for other integrations) is spent
+    │   └── SyncAlreadyRunning    another sync of the CRM holds its store lease: this one does not start
     ├── FatalError                abort: a person must fix something first
     │   ├── AuthenticationError   credentials refused or expired beyond refresh
     │   ├── ConfigurationError    settings, mapping file, missing field or missing field permission
@@ -39,6 +40,7 @@ __all__ = [
     "RunStoppedError",
     "ServiceUnavailableError",
     "StoreUnavailable",
+    "SyncAlreadyRunning",
 ]
 
 
@@ -77,6 +79,10 @@ class RunStoppedError(ConnectorError):
 
 class QuotaExhaustedError(RunStoppedError):
     pass
+
+
+class SyncAlreadyRunning(RunStoppedError):
+    """Another sync of this CRM, in this process or another sharing the store, holds the CRM's lease."""
 
 
 class FatalError(ConnectorError):

@@ -98,6 +98,8 @@ class SalesforceConfig(_Table):
     """Share of the org's daily API requests left for other integrations."""
     bulk_threshold: int = Field(10_000, ge=1)
     """A run with more updates than this writes them through Bulk API 2.0."""
+    bulk_poll_s: int = Field(5, ge=0)
+    """How often, in seconds, a Bulk API 2.0 job is asked whether it has finished."""
     page_size: int = Field(2000, ge=200, le=2000)
     overlap_s: int = Field(300, ge=0)
     """How far before the cursor an incremental pull starts again (late commits of SystemModstamp)."""

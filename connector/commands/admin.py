@@ -22,12 +22,10 @@ def install(*, crm: str, dry_run: bool, uninstall: bool, config: Path | None) ->
     """Create (or remove) the write-back fields and their permissions; print what was done."""
     configure_logging()
     console = Console()
+    app = bootstrap.build(settings_or_exit(config))
     try:
-        settings = bootstrap.load(config)
-        names = bootstrap.configured_crms(settings, crm)
-        for name in names:
-            adapter = bootstrap.build_crm(settings, name, bootstrap.mapping_for(settings, name))
-            report = adapter.install(dry_run=dry_run, uninstall=uninstall)
+        for name in app.crms(crm):
+            report = app.crm(name).install(dry_run=dry_run, uninstall=uninstall)
             verb = "would " if dry_run else ""
             if uninstall:
                 lines = [(f"{verb}remove", item) for item in report.removed]
@@ -52,11 +50,11 @@ def install(*, crm: str, dry_run: bool, uninstall: bool, config: Path | None) ->
         raise typer.Exit(code=EXIT["failed"]) from None
 
 
-def _offline_names(settings: bootstrap.Settings, crm: str) -> list[str]:
+def _offline_names(settings: bootstrap.Settings, crm: str) -> list[bootstrap.CrmName]:
     """The CRMs whose mapping an offline check reads: one named, or with ``all`` every configured one (each
     CRM's default mapping when none is configured)."""
     if crm != "all":
-        return [crm]
+        return [bootstrap.crm_name(crm)]
     return [name for name in bootstrap.CRMS if getattr(settings, name) is not None] or list(bootstrap.CRMS)
 
 
@@ -67,15 +65,15 @@ def check_mappings(*, crm: str, config: Path | None, offline: bool) -> None:
     configure_logging()
     console = Console()
     problems_found = 0
+    app = bootstrap.build(settings_or_exit(config))
     try:
-        settings = bootstrap.load(config)
-        names = bootstrap.configured_crms(settings, crm) if not offline else _offline_names(settings, crm)
+        names = app.crms(crm) if not offline else _offline_names(app.settings, crm)
         for name in names:
-            mapping = bootstrap.mapping_for(settings, name)  # type: ignore[arg-type]
+            mapping = app.mapping(name)
             console.print(f"{name}: the mapping file is valid ({len(mapping.objects)} objects)")
             if offline:
                 continue
-            adapter = bootstrap.build_crm(settings, name, mapping)  # type: ignore[arg-type]
+            adapter = app.crm(name)
             described = {obj: adapter.describe(obj) for obj in mapping.objects}
             problems = check_mapping(mapping, described, adapter.value_counts, synthetic=SYNTHETIC_FIELDS)
             for problem in problems:

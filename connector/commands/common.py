@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from connector import bootstrap
 from connector.errors import ConfigurationError
-from connector.store import Store
+
+if TYPE_CHECKING:  # the store (and its database library) loads only for the commands that open it
+    from connector.store import Store
 
 __all__ = [
     "EXIT",

@@ -2,12 +2,15 @@
 
 Starts both loopback emulators in-process, installs the connector's fields, runs a full sync on each CRM,
 makes a few hundred edits as salespeople would (opt-outs, new consents, objections, a purchased-list source),
-runs an incremental sync that reads and writes only those, and says where to look next.
+runs an incremental sync that reads and writes only those, and says where to look next. The connector is the one
+every command builds (``bootstrap``), with the configuration's ``[policy]`` and ``[sync]``; only the CRM tables are
+the sandbox's, the store is the demo's own file and the do-not-call key a fresh one (the store is new each time).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,59 +20,48 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
+from connector import bootstrap
 from connector.commands.common import configure_logging
 from connector.commands.summary import print_summary
-from connector.crm.port import CrmAdapter
-from connector.mapping.facts import CompiledMapping
-from connector.mapping.load import load_mapping
-from connector.policy import PolicySettings
+from connector.models import CrmName
 from connector.sandbox.edits import hubspot_user_edits, salesforce_user_edits
 from connector.sandbox.launch import Sandboxes, running_sandboxes
-from connector.settings import HubSpotConfig, SalesforceConfig
-from connector.store import Store, open_store
-from connector.sync.run import SyncOptions, SyncResult, run_sync
+from connector.settings import HubSpotConfig, SalesforceConfig, Settings
+from connector.store import open_store
+from connector.sync.run import SyncOptions, SyncResult
 
-__all__ = ["run_demo"]
+__all__ = ["demo_settings", "run_demo"]
 
 
-def _adapters(sandboxes: Sandboxes) -> dict[str, CrmAdapter]:
-    from connector.crm.hubspot import HubSpotCrm
-    from connector.crm.salesforce import SalesforceCrm
-
+def demo_settings(settings: Settings, sandboxes: Sandboxes) -> Settings:
+    """``settings`` with both CRMs the sandbox's (shipped mappings) and a fresh do-not-call key; ``[policy]``,
+    ``[sync]`` and the rest as configured."""
     sf, hs = sandboxes.salesforce, sandboxes.hubspot
-    salesforce = SalesforceCrm.from_config(
-        SalesforceConfig(auth="session", instance_url=sf.base_url, session_id=SecretStr(sf.token)),
-        load_mapping("salesforce"),
-        bulk_poll_s=1,
+    salesforce = SalesforceConfig(
+        auth="session", instance_url=sf.base_url, session_id=SecretStr(sf.token), bulk_poll_s=1
     )
-    hubspot = HubSpotCrm.from_config(
-        HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=190),
-        load_mapping("hubspot"),
+    hubspot = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=190)
+    return settings.model_copy(
+        update={"salesforce": salesforce, "hubspot": hubspot, "dnc_key": SecretStr(secrets.token_hex(32))}
     )
-    return {"salesforce": salesforce, "hubspot": hubspot}
 
 
-def _sync_all(
-    adapters: dict[str, CrmAdapter], store: Store, options: SyncOptions, console: Console, today: date
-) -> dict[str, SyncResult]:
+def _sync_all(app: bootstrap.App, options: SyncOptions, console: Console) -> dict[CrmName, SyncResult]:
     """Sync both CRMs at once (they share nothing but the store), then print each summary."""
-    policy = PolicySettings()
+    names = bootstrap.CRMS
 
-    def one(name: str) -> tuple[SyncResult, float]:
+    def one(name: CrmName) -> tuple[SyncResult, float]:
         started = time.monotonic()
-        mapping = CompiledMapping(load_mapping(name))
-        return run_sync(
-            adapters[name], mapping, policy, store, options, today=today
-        ), time.monotonic() - started
+        return app.sync(name, options), time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=len(adapters)) as pool:
-        timed = dict(zip(adapters, pool.map(one, adapters), strict=True))
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        timed = dict(zip(names, pool.map(one, names), strict=True))
     for result, elapsed in timed.values():
         print_summary(console, result, elapsed_s=elapsed)
     return {name: result for name, (result, _) in timed.items()}
 
 
-def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> None:
+def run_demo(*, contacts: int, changes: int, store_path: Path, today: date, settings: Settings) -> None:
     configure_logging(level=logging.WARNING)  # the demo shows tables; warnings still surface
     console = Console()
     step: Callable[[str], None] = lambda text: console.rule(f"[bold]{text}")  # noqa: E731
@@ -83,14 +75,13 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> N
     store_url = f"sqlite:///{store_path}"
     step(f"1/5  Starting loopback Salesforce and HubSpot emulators with {contacts:,} contacts each")
     with running_sandboxes(contacts=contacts, seed=7) as sandboxes:
-        adapters = _adapters(sandboxes)
-        store = open_store(store_url)
+        app = bootstrap.build(demo_settings(settings, sandboxes), store=open_store(store_url), role="demo")
         step("2/5  lawful-crm install: the write-back fields, permission set and property group")
-        for name, adapter in adapters.items():
-            report = adapter.install(dry_run=False, uninstall=False)
+        for name in bootstrap.CRMS:
+            report = app.crm(name).install(dry_run=False, uninstall=False)
             console.print(f"{name}: created {len(report.created)}, unchanged {len(report.unchanged)}")
         step("3/5  lawful-crm sync --full: every contact and lead classified and written back")
-        _sync_all(adapters, store, SyncOptions(full=True), console, today)
+        _sync_all(app, SyncOptions(full=True, as_of=today), console)
         step(f"4/5  {changes} salespeople's edits per CRM: opt-outs, objections, new consents, a bought list")
         edited = {
             "salesforce": salesforce_user_edits(sandboxes.salesforce.state, changes, seed=28, today=today),
@@ -99,8 +90,8 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date) -> N
         step(
             "5/5  lawful-crm sync: the incremental run reads the edited records and writes only changed flags"
         )
-        results = _sync_all(adapters, store, SyncOptions(), console, today)
-        store.close()
+        results = _sync_all(app, SyncOptions(as_of=today), console)
+        app.close()
     console.rule("[bold]Where to look next")
     sample_sf, sample_hs = edited["salesforce"][0], edited["hubspot"][1]
     console.print(

@@ -9,9 +9,7 @@ accepting deliveries, lets requests in flight finish, then stops the worker afte
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -27,13 +25,11 @@ import uvicorn
 from connector import bootstrap
 from connector.admin.overview import health_facts, overview_source
 from connector.admin.page import AdminAccess, admin_routes
-from connector.commands.common import EXIT, configure_logging, fail_configuration
+from connector.commands.common import EXIT, configure_logging, fail_configuration, settings_or_exit
 from connector.errors import ConfigurationError
-from connector.mapping.facts import CompiledMapping
 from connector.mapping.schema import MappingFile
 from connector.store import Store
-from connector.sync.pipeline import Pipeline
-from connector.sync.run import SyncOptions, SyncResult, run_sync
+from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.app import create_app
 from connector.webhooks.config import ReceiverConfig
 from connector.webhooks.metrics import Metrics
@@ -54,11 +50,10 @@ turn: a tenth of CPython's default, so acknowledgements do not queue behind the 
 
 @dataclass
 class _Process:
-    """Everything one ``serve`` process runs, wired from the settings."""
+    """Everything one ``serve`` process runs: the App wired from the settings, and the threads around it."""
 
-    settings: bootstrap.Settings
+    app: bootstrap.App
     mappings: Mapping[str, MappingFile]
-    store: Store
     metrics: Metrics = field(default_factory=Metrics)
     stop: threading.Event = field(default_factory=threading.Event)
     wake: threading.Event = field(default_factory=threading.Event)
@@ -68,34 +63,16 @@ class _Process:
     """Decide as of this day instead of today (tests): the scheduled sync and the worker."""
 
     @property
-    def owner(self) -> str:
-        return f"{socket.gethostname()}:{os.getpid()}:serve"
+    def settings(self) -> bootstrap.Settings:
+        return self.app.settings
 
-    def pipeline(self, crm: str) -> Pipeline:
-        name = _crm_name(crm)
-        mapping = self.mappings[crm]
-        adapter = bootstrap.build_crm(self.settings, name, mapping)
-        return Pipeline(
-            adapter,
-            CompiledMapping(mapping),
-            self.settings.policy.to_policy(),
-            self.store,
-            bootstrap.screening_for(self.store, self.settings),
-        )
+    @property
+    def store(self) -> Store:
+        return self.app.store
 
     def sync_one(self, crm: str) -> SyncResult:
-        name = _crm_name(crm)
-        mapping = self.mappings[crm]
-        adapter = bootstrap.build_crm(self.settings, name, mapping)
-        options = SyncOptions(guard_share=self.settings.sync.guard_share, as_of=self.as_of)
-        return run_sync(
-            adapter,
-            CompiledMapping(mapping),
-            self.settings.policy.to_policy(),
-            self.store,
-            options,
-            screener=bootstrap.screening_for(self.store, self.settings),
-        )
+        """The scheduled incremental sync of ``crm``, under its lease (``App.sync``)."""
+        return self.app.sync(crm, SyncOptions(as_of=self.as_of))
 
     def worker(self) -> Worker:
         hooks = self.settings.webhooks
@@ -105,16 +82,15 @@ class _Process:
             lease=timedelta(seconds=hooks.lease_s),
             poll_s=hooks.poll_s,
             as_of=self.as_of,
-            owner=self.owner,
+            owner=self.app.owner,
         )
-        return Worker(self.store, self.pipeline, self.metrics, options)
+        return Worker(self.store, self.app.pipeline, self.metrics, options)
 
     def scheduler(self) -> Scheduler:
         sync = self.settings.sync
         return Scheduler(
             self.store, list(self.mappings), self.sync_one, self.metrics,
             schedule=sync.schedule, time_zone=sync.time_zone, retention_months=sync.retention_months,
-            owner=self.owner,
         )  # fmt: skip
 
     def health(self) -> dict[str, Any]:
@@ -137,25 +113,15 @@ class _Process:
         return facts
 
 
-def _crm_name(crm: str) -> bootstrap.CrmName:
-    if crm == "salesforce":
-        return "salesforce"
-    if crm == "hubspot":
-        return "hubspot"
-    raise ConfigurationError(f"unknown CRM {crm!r} in the queue")
-
-
 def _configure(config: Path | None, store_url: str | None, as_of: date | None = None) -> _Process:
+    app = bootstrap.build(settings_or_exit(config), store_url=store_url, role="serve")
     try:
-        settings = bootstrap.load(config)
-        names = bootstrap.configured_crms(settings, "all")
-        mappings: dict[str, MappingFile] = {name: bootstrap.mapping_for(settings, name) for name in names}
-        validate_schedule(settings.sync.schedule, settings.sync.time_zone)
-        store = bootstrap.store_for(settings, store_url)
-        bootstrap.screening_for(store, settings)  # no start without the store's do-not-call key
+        mappings: dict[str, MappingFile] = {name: app.mapping(name) for name in app.crms("all")}
+        validate_schedule(app.settings.sync.schedule, app.settings.sync.time_zone)
+        app.screener()  # opens the store: no start without it, nor without its do-not-call key
     except ConfigurationError as error:
         fail_configuration(error)
-    return _Process(settings, mappings, store, as_of=as_of)
+    return _Process(app, mappings, as_of=as_of)
 
 
 def _announce(server: uvicorn.Server, process: _Process, receiver: ReceiverConfig) -> None:
@@ -228,10 +194,10 @@ def serve(
         print(f"serve: cannot listen on {host}:{port}: the address is in use or not allowed", file=sys.stderr)
         raise typer.Exit(code=EXIT["usage"]) from None
     finally:
-        _shut_down(process, scheduler)
+        _shut_down(process)
 
 
-def _shut_down(process: _Process, scheduler: Scheduler) -> None:
+def _shut_down(process: _Process) -> None:
     log.info("stopping: finishing the worker's batch")
     process.stop.set()
     process.wake.set()
@@ -239,6 +205,6 @@ def _shut_down(process: _Process, scheduler: Scheduler) -> None:
     if worker is not None:
         worker.join(WORKER_STOP_TIMEOUT_S)
     process.threads["scheduler"].join(1.0)
-    scheduler.release_held()
-    process.store.close()
+    process.app.release_held()
+    process.app.close()
     log.info("stopped")

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import signal
-import socket
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from connector import bootstrap
-from connector.commands.common import EXIT, configure_logging, fail_configuration, open_store_or_exit
+from connector.commands.common import EXIT, configure_logging, fail_configuration, settings_or_exit
 from connector.commands.summary import SyncProgress, print_summary
-from connector.errors import ConfigurationError, FatalError
-from connector.mapping.facts import CompiledMapping
-from connector.store import Store
+from connector.errors import ConfigurationError, FatalError, SyncAlreadyRunning
 from connector.store.problems import store_problem
 from connector.sync.report import ChangeReport
-from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+from connector.sync.run import Outcome, SyncOptions, SyncResult
 
 __all__ = ["run_sync_command"]
-
-LOCK_TTL = timedelta(hours=12)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -55,34 +47,23 @@ def run_sync_command(
     configure_logging()
     # messages carry error texts and paths: printed as they are, never read as markup
     console = Console(stderr=False, markup=False)
+    app = bootstrap.build(settings_or_exit(config), store_url=store_url)
     try:
-        settings = bootstrap.load(config)
-        names = bootstrap.configured_crms(settings, crm)
-        mappings = {name: bootstrap.mapping_for(settings, name) for name in names}
+        names = app.crms(crm)
+        for name in names:
+            app.mapping(name)  # every mapping file is checked before the first sync starts
+        app.store  # noqa: B018 - opened now: a store that cannot be opened exits 2 before any sync
     except ConfigurationError as error:
         fail_configuration(error)
-    options = dataclasses.replace(options, guard_share=settings.sync.guard_share)
-    store = open_store_or_exit(settings, store_url)
-    owner = f"{socket.gethostname()}:{os.getpid()}"
     results: list[SyncResult] = []
     change_report = ChangeReport(report) if report is not None else None
     progress = SyncProgress(console)
     signal.signal(signal.SIGTERM, _interrupt)  # recorded as interrupted, like Ctrl-C, never as completed
     try:
         for name in names:
-            if not store.locks.acquire(f"sync:{name}", owner, now=datetime.now(UTC), ttl=LOCK_TTL):
-                console.print(f"{name}: another sync of this CRM is running; skipped")
-                raise typer.Exit(code=EXIT["stopped"])
-            try:
-                if change_report is not None:
-                    change_report.crm = name
-                results.append(
-                    _sync_one(
-                        settings, name, mappings[name], store, options, progress, change_report, console
-                    )
-                )
-            finally:
-                store.locks.release(f"sync:{name}", owner)
+            if change_report is not None:
+                change_report.crm = name
+            results.append(_sync_one(app, name, options, progress, change_report, console))
     except KeyboardInterrupt:
         progress.stop()
         console.print(
@@ -97,15 +78,13 @@ def run_sync_command(
                 f"{change_report.count} {'person' if change_report.count == 1 else 'people'} with changes "
                 f"listed in {change_report.path}"
             )
-        store.close()
+        app.close()
     raise typer.Exit(code=_exit_code(results))
 
 
 def _sync_one(
-    settings: bootstrap.Settings,
+    app: bootstrap.App,
     name: bootstrap.CrmName,
-    mapping: bootstrap.MappingFile,
-    store: Store,
     options: SyncOptions,
     progress: SyncProgress,
     change_report: ChangeReport | None,
@@ -113,18 +92,10 @@ def _sync_one(
 ) -> SyncResult:
     started = time.monotonic()
     try:
-        screener = bootstrap.screening_for(store, settings)
-        adapter = bootstrap.build_crm(settings, name, mapping)
-        result = run_sync(
-            adapter,
-            CompiledMapping(mapping),
-            settings.policy.to_policy(),
-            store,
-            options,
-            progress=progress,
-            on_change=change_report,
-            screener=screener,
-        )
+        result = app.sync(name, options, progress=progress, on_change=change_report)
+    except SyncAlreadyRunning:
+        console.print(f"{name}: another sync of this CRM is running; skipped")
+        raise typer.Exit(code=EXIT["stopped"]) from None
     except ConfigurationError as error:
         progress.stop()
         fail_configuration(error)
@@ -134,7 +105,7 @@ def _sync_one(
         raise typer.Exit(code=EXIT["failed"]) from None
     except Exception as error:  # never a traceback: the type only, since an error text may quote data
         progress.stop()
-        where = bootstrap.describe_store(store.engine.url.render_as_string(hide_password=True))
+        where = bootstrap.describe_store(app.store.engine.url.render_as_string(hide_password=True))
         problem = store_problem(error)
         cause = f"on the store {where}: {problem}" if problem else f"unexpectedly ({type(error).__name__})"
         console.print(

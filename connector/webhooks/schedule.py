@@ -1,9 +1,9 @@
 """The nightly schedule of ``serve``: the incremental sync of each CRM on a cron expression, then housekeeping.
 
-A sync of one CRM holds the store lease ``sync:<crm>`` (the same one ``lawful-crm sync`` takes), so two syncs of
-one CRM never run at once, in this process or any other sharing the store. Housekeeping prunes audit entries
-older than the retention period (each live record's latest entry stays) and settled queue events older than
-the CRMs' redelivery windows.
+Each sync holds the store lease ``sync:<crm>`` (``sync_one`` takes it, as ``lawful-crm sync`` does), so two syncs
+of one CRM never run at once, in this process or any other sharing the store; a CRM whose lease is held is
+skipped. Housekeeping prunes audit entries older than the retention period (each live record's latest entry
+stays) and settled queue events older than the CRMs' redelivery windows.
 """
 
 from __future__ import annotations
@@ -16,22 +16,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter  # type: ignore[import-untyped,unused-ignore]  # no stubs shipped
 
-from connector.errors import ConfigurationError
+from connector.errors import ConfigurationError, SyncAlreadyRunning
 from connector.store import Store
 from connector.sync.run import SyncResult
 from connector.webhooks.metrics import Metrics
 
-__all__ = ["DEDUPE_WINDOW", "SYNC_LOCK_TTL", "Scheduler", "months_before", "next_run", "validate_schedule"]
+__all__ = ["DEDUPE_WINDOW", "Scheduler", "months_before", "next_run", "validate_schedule"]
 
 log = logging.getLogger("lawful_crm.schedule")
 
-SYNC_LOCK_TTL = timedelta(hours=12)
 DEDUPE_WINDOW = timedelta(days=7)
 """Settled events are kept this long to recognise redeliveries (HubSpot and Salesforce retry for 24 hours)."""
 _MAX_SLEEP_S = 60.0
 
 SyncOne = Callable[[str], SyncResult]
-"""Runs the incremental sync of one CRM (builds its adapter, runs ``run_sync``)."""
+"""Runs the incremental sync of one CRM under its lease (``bootstrap.App.sync``); raises SyncAlreadyRunning
+when another sync holds it."""
 
 
 def validate_schedule(schedule: str, time_zone: str) -> None:
@@ -79,13 +79,11 @@ class Scheduler:
         schedule: str,
         time_zone: str,
         retention_months: int,
-        owner: str,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store, self.crms, self.sync_one, self.metrics = store, tuple(crms), sync_one, metrics
         self.schedule, self.time_zone, self.retention_months = schedule, time_zone, retention_months
-        self.owner, self.clock = owner, clock
-        self.held: set[str] = set()
+        self.clock = clock
 
     def run(self, stop: threading.Event) -> None:
         """Fire at every scheduled time until ``stop``."""
@@ -106,23 +104,18 @@ class Scheduler:
         self.housekeeping()
 
     def sync_locked(self, crm: str) -> SyncResult | None:
-        """Run one CRM's sync under its store lease; None when another sync holds it or the sync failed."""
-        lock = f"sync:{crm}"
-        if not self.store.locks.acquire(lock, self.owner, now=self.clock(), ttl=SYNC_LOCK_TTL):
+        """Run one CRM's sync (under its store lease); None when another sync holds it or the sync failed."""
+        try:
+            result = self.sync_one(crm)
+        except SyncAlreadyRunning:
             log.info("%s: another sync of this CRM is running; the scheduled sync is skipped", crm)
             self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome="skipped")
             return None
-        self.held.add(lock)
-        try:
-            result = self.sync_one(crm)
         except Exception as error:
             log.error("%s: the scheduled sync failed: %s", crm, type(error).__name__)
             self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome="failed")
             self.metrics.inc("lawful_crm_errors_total", crm=crm, code=type(error).__name__)
             return None
-        finally:
-            self.store.locks.release(lock, self.owner)
-            self.held.discard(lock)
         tally = result.tally
         self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome=result.outcome.value)
         self.metrics.inc("lawful_crm_decisions_total", tally.read, crm=crm, trigger="sync")
@@ -146,8 +139,3 @@ class Scheduler:
             pruned,
             settled,
         )
-
-    def release_held(self) -> None:
-        """Give up the leases of a sync still running when the process stops (the next run resumes)."""
-        for lock in list(self.held):
-            self.store.locks.release(lock, self.owner)

@@ -70,7 +70,7 @@ def dnc_command() -> list[str]:
     """``lawful-crm dnc`` once the group is registered in the main CLI, else the same app run as a module."""
     if any(group.name == "dnc" for group in connector.cli.app.registered_groups):
         return [str(Path(sys.executable).with_name("lawful-crm")), "dnc"]
-    return [sys.executable, "-m", "connector.dnc.cli"]
+    return [sys.executable, "-m", "connector.commands.dnc"]
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -361,7 +361,7 @@ def test_migration_0002_adds_and_removes_only_the_do_not_call_tables(tmp_path: P
     engine = create_store_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
     upgrade(engine, "0001")
     before = set(inspect(engine).get_table_names())
-    upgrade(engine)
+    upgrade(engine, "0002")
     assert set(inspect(engine).get_table_names()) - before == {
         "dnc_secrets",
         "dnc_versions",

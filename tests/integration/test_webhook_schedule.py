@@ -1,4 +1,5 @@
-"""The scheduler over a real store: the sync runs under the CRM's lease, never twice at once, then housekeeping."""
+"""The scheduler over a real store and the App: the sync runs under the CRM's lease, never twice at once, then
+housekeeping."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import SecretStr
 
-from connector.mapping.facts import CompiledMapping
-from connector.mapping.load import load_mapping
+from connector import bootstrap
 from connector.policy import PolicySettings
+from connector.settings import Settings
 from connector.store import AuditEntry, NewEvent, Store, open_store
-from connector.sync.run import SyncOptions, SyncResult, run_sync
+from connector.sync.lease import SYNC_LEASE_TTL
+from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.metrics import Metrics
-from connector.webhooks.schedule import SYNC_LOCK_TTL, Scheduler
+from connector.webhooks.schedule import Scheduler
 from tests.conftest import facts
+from tests.dnc_keys import TEST_KEY_HEX
 from tests.fakes import FakeCrm
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -30,12 +34,17 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 def scheduler_for(store: Store, crm: FakeCrm, metrics: Metrics, **options: object) -> Scheduler:
+    """A scheduler whose syncs are the App's (the lease included), with ``crm`` as the Salesforce adapter."""
+    app = bootstrap.build(
+        Settings(dnc_key=SecretStr(TEST_KEY_HEX)), store=store, role="serve", clock=lambda: NOW,
+        adapters={"salesforce": lambda settings, mapping, limiter=None: crm},
+    )  # fmt: skip
+
     def sync_one(name: str) -> SyncResult:
-        mapping = CompiledMapping(load_mapping("salesforce"))
-        return run_sync(crm, mapping, PolicySettings(), store, SyncOptions(), clock=lambda: NOW)
+        return app.sync(name, SyncOptions())
 
     settings: dict[str, object] = {"schedule": "0 2 * * *", "time_zone": "Europe/Amsterdam", "retention_months": 24,
-                                   "owner": "host:1:serve", "clock": lambda: NOW} | options  # fmt: skip
+                                   "clock": lambda: NOW} | options  # fmt: skip
     return Scheduler(store, ["salesforce"], sync_one, metrics, **settings)  # type: ignore[arg-type]
 
 
@@ -44,14 +53,14 @@ def test_a_scheduled_run_syncs_each_crm_under_its_lease_and_releases_it(store: S
     scheduler_for(store, crm, metrics).fire()
     assert len(crm.written_ids()) == 30
     assert metrics.value("lawful_crm_syncs_total", crm="salesforce", outcome="completed") == 1
-    assert store.locks.acquire("sync:salesforce", "someone-else", now=NOW, ttl=SYNC_LOCK_TTL), (
+    assert store.locks.acquire("sync:salesforce", "someone-else", now=NOW, ttl=SYNC_LEASE_TTL), (
         "lease released"
     )
 
 
 def test_a_crm_another_process_is_syncing_is_skipped(store: Store) -> None:
     crm, metrics = FakeCrm.seeded(5), Metrics()
-    assert store.locks.acquire("sync:salesforce", "other-host:77:sync", now=NOW, ttl=SYNC_LOCK_TTL)
+    assert store.locks.acquire("sync:salesforce", "other-host:77:sync", now=NOW, ttl=SYNC_LEASE_TTL)
     assert scheduler_for(store, crm, metrics).sync_locked("salesforce") is None
     assert crm.calls == 0
     assert metrics.value("lawful_crm_syncs_total", crm="salesforce", outcome="skipped") == 1
@@ -62,7 +71,7 @@ def test_a_failing_sync_is_counted_and_still_releases_the_lease(store: Store) ->
     scheduler = scheduler_for(store, crm, metrics)
     assert scheduler.sync_locked("salesforce") is None
     assert metrics.value("lawful_crm_syncs_total", crm="salesforce", outcome="failed") == 1
-    assert store.locks.acquire("sync:salesforce", "someone-else", now=NOW, ttl=SYNC_LOCK_TTL)
+    assert store.locks.acquire("sync:salesforce", "someone-else", now=NOW, ttl=SYNC_LEASE_TTL)
 
 
 def test_housekeeping_prunes_audit_past_retention_and_old_settled_events(store: Store) -> None:

@@ -54,7 +54,7 @@ class SalesforceCrm:
         mapping: MappingFile,
         config: SalesforceConfig,
         *,
-        bulk_poll_s: int = 5,
+        bulk_poll_s: int | None = None,
     ) -> None:
         if mapping.crm != "salesforce":
             raise ConfigurationError(f"the mapping is for {mapping.crm}, not salesforce")
@@ -69,7 +69,8 @@ class SalesforceCrm:
         )  # fmt: skip
         self._writer = Writer(
             connection, own_fields=own_fields(mapping),
-            bulk_threshold=config.bulk_threshold, bulk_poll_s=bulk_poll_s, unwritable=self._describer.unwritable,
+            bulk_threshold=config.bulk_threshold, unwritable=self._describer.unwritable,
+            bulk_poll_s=config.bulk_poll_s if bulk_poll_s is None else bulk_poll_s,
         )  # fmt: skip
         self._installer = Installer(
             connection, mapping, username=config.username, on_change=self._describer.forget
@@ -83,12 +84,12 @@ class SalesforceCrm:
         *,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
-        bulk_poll_s: int = 5,
+        bulk_poll_s: int | None = None,
     ) -> SalesforceCrm:
         """An adapter for the configured org; no call is made until the first operation.
 
         `session` is used as given (its adapters keep working) with the timeout and the quota meter added;
-        `bulk_poll_s` is how often a Bulk API 2.0 job is polled.
+        `bulk_poll_s` replaces ``[salesforce] bulk_poll_s``, how often a Bulk API 2.0 job is polled.
         """
         session = session or requests.Session()
         meter = QuotaMeter(reserve=config.quota_reserve)

@@ -69,22 +69,19 @@ T = TypeVar("T")
 
 
 def _registers(config: Path | None, store_url: str | None, *, keyed: bool = True) -> DncRegisters:
-    """The lists of the configured store, read the way every command reads its settings (``bootstrap``);
-    ``keyed``: with the hash key read and checked (created on first need), else exit 2 naming the problem."""
+    """The lists of the configured store (``bootstrap``); ``keyed``: with the hash key read and checked (created
+    on first need). A bad configuration, store or key exits 2 naming the problem."""
     from connector import bootstrap
-    from connector.commands.common import fail_configuration
-    from connector.dnc.registers import DncRegisters
+    from connector.commands.common import fail_configuration, settings_or_exit
     from connector.errors import ConfigurationError
 
+    assembled = bootstrap.build(settings_or_exit(config), store_url=store_url)
     try:
-        settings = bootstrap.load(config)
-        registers = DncRegisters(bootstrap.store_for(settings, store_url), key=bootstrap.dnc_key(settings))
+        registers = assembled.registers
         if keyed:
             registers.unlock()
     except ConfigurationError as error:
         fail_configuration(error)
-    except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--config") from None
     return registers
 
 
