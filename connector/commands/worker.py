@@ -40,6 +40,7 @@ def work(
     concurrency: int,
     shards: int,
     stalled_after_s: float,
+    sync_shards: int = 1,
     as_of: date | None = None,
 ) -> None:
     """Run jobs until SIGTERM or SIGINT."""
@@ -48,7 +49,10 @@ def work(
         runtime = _runtime(config, store_url, as_of)
         url = str(runtime.store.engine.url.render_as_string(hide_password=False))
         settings = JobSettings(
-            shards=shards, nightly=runtime.settings.sync.schedule, stalled_after_s=stalled_after_s
+            shards=shards,
+            nightly=runtime.settings.sync.schedule,
+            stalled_after_s=stalled_after_s,
+            sync_shards=sync_shards,
         )
         app = job_app(url, runtime=runtime, settings=settings)
     except ConfigurationError as error:

@@ -17,11 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from connector import bootstrap
 from connector.errors import ConfigurationError
+from connector.jobs.shards import ShardRun, sync_shard
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.schema import MappingFile
 from connector.store import Store
 from connector.store.buckets import RateBuckets, SharedLimiter
-from connector.sync.pipeline import Pipeline
+from connector.sync.pipeline import PageTally, Pipeline
 from connector.sync.run import SyncOptions, SyncResult, run_sync
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.worker import Worker, WorkerOptions
@@ -113,3 +114,12 @@ class Runtime:
             )
         finally:
             self.store.locks.release(lock, self.owner)
+
+    def sync_shard(self, run: ShardRun) -> tuple[str, PageTally]:
+        """One shard of a sharded full sync (see ``shards``)."""
+        today = self.as_of or datetime.now(UTC).date()
+        guard = self.settings.sync.guard_share
+        return sync_shard(self.pipeline(run.crm), self.store, run, today=today, guard_share=guard)
+
+    def object_types(self, crm: str) -> tuple[str, ...]:
+        return tuple(self.pipeline(crm).crm.object_types)

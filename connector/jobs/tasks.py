@@ -9,7 +9,9 @@
 * ``sweep`` (every few seconds, fired once across workers) defers a drain for every shard with due events:
   new deliveries, retries whose backoff has passed, and anything a killed process left.
 * ``nightly`` (the ``[sync] schedule`` cron, once across workers) defers one ``sync(crm)`` per CRM, run under
-  ``lock`` ``sync:<crm>`` and the store's sync lease.
+  ``lock`` ``sync:<crm>`` and the store's sync lease; or, with ``sync_shards`` above 1, one
+  ``sync_shard(crm, object, shard)`` per shard of each object (a full sync that several workers share, each
+  shard under its own lock and cursor, see ``shards``).
 * ``recover`` returns jobs of dead workers (no heartbeat) to the queue, or fails those a newer job replaces.
 """
 
@@ -26,16 +28,28 @@ from sqlalchemy.engine import make_url
 
 from connector.errors import ConfigurationError
 from connector.jobs.runtime import Runtime
+from connector.jobs.shards import ShardRun
 from connector.store import Store
 from connector.store.jobqueue import install_job_queue
 from connector.store.queue import Shard
 
-__all__ = ["DRAIN", "SYNC", "JobSettings", "conninfo", "defer_drain", "install_schema", "job_app"]
+__all__ = [
+    "DRAIN",
+    "NIGHTLY",
+    "SYNC",
+    "SYNC_SHARD",
+    "JobSettings",
+    "conninfo",
+    "defer_drain",
+    "install_schema",
+    "job_app",
+]
 
 log = logging.getLogger("lawful_crm.jobs")
 
 DRAIN = "lawful_crm.drain"
 SYNC = "lawful_crm.sync"
+SYNC_SHARD = "lawful_crm.sync_shard"
 SWEEP = "lawful_crm.sweep"
 NIGHTLY = "lawful_crm.nightly"
 RECOVER = "lawful_crm.recover"
@@ -51,6 +65,8 @@ class JobSettings:
     """Cron expression of the nightly sync (UTC)."""
     stalled_after_s: float = 30.0
     """A job whose worker sent no heartbeat for this long is returned to the queue."""
+    sync_shards: int = 1
+    """Shards of the nightly sync: 1 runs the ordinary (incremental) sync, more a full sync split in shards."""
 
 
 def conninfo(store_url: str) -> str:
@@ -110,17 +126,34 @@ def job_app(store_url: str, *, runtime: Runtime | None = None, settings: JobSett
         log.info("sweep of %s: %s drain(s) deferred", timestamp, deferred)
         return deferred
 
+    @app.task(name=SYNC_SHARD)
+    def sync_shard(crm: str, object_type: str, shard: int, shards: int, started: int) -> str:
+        run = ShardRun(crm, object_type, shard, shards, datetime.fromtimestamp(started, UTC))
+        outcome, tally = needs_runtime().sync_shard(run)
+        log.info(
+            "%s %s shard %s/%s: %s, %s read, %s written",
+            crm, object_type, shard, shards, outcome, tally.read, tally.written,
+        )  # fmt: skip
+        return outcome
+
     @app.periodic(cron=settings.nightly)
     @app.task(name=NIGHTLY, queueing_lock=NIGHTLY)
     def nightly(timestamp: int) -> int:
-        """Defer the nightly sync of every configured CRM."""
+        """Defer the nightly sync of every configured CRM (in shards when configured); return the jobs."""
+        running = needs_runtime()
         deferred = 0
-        for crm in needs_runtime().mappings:
-            try:
-                app.configure_task(SYNC, queueing_lock=f"sync:{crm}", lock=f"sync:{crm}").defer(crm=crm)
-                deferred += 1
-            except job_errors.AlreadyEnqueued:
-                pass
+        for crm in running.mappings:
+            if settings.sync_shards <= 1:
+                deferred += _defer(app, SYNC, f"sync:{crm}", crm=crm)
+                continue
+            for object_type in running.object_types(crm):
+                for shard in range(settings.sync_shards):
+                    lock = f"sync:{crm}:{object_type}:{shard}/{settings.sync_shards}"
+                    deferred += _defer(
+                        app, SYNC_SHARD, lock, crm=crm, object_type=object_type, shard=shard,
+                        shards=settings.sync_shards, started=timestamp,
+                    )  # fmt: skip
+        log.info("nightly sync of %s: %s job(s) deferred", timestamp, deferred)
         return deferred
 
     @app.periodic(cron="* * * * * */5")
@@ -155,13 +188,16 @@ def install_schema(app: Any, store: Store) -> bool:
     return install_job_queue(store.engine, app.schema_manager.get_schema())
 
 
+def _defer(app: Any, task: str, lock: str, **arguments: Any) -> int:
+    """Defer ``task`` under ``lock`` (queueing and running); 0 when such a job already waits."""
+    try:
+        app.configure_task(task, queueing_lock=lock, lock=lock).defer(**arguments)
+    except job_errors.AlreadyEnqueued:
+        return 0
+    return 1
+
+
 def defer_drain(app: Any, crm: str, shard: Shard) -> bool:
     """Defer a drain of one shard; False when one is already waiting (it will see the new events too)."""
     lock = f"drain:{crm}:{shard.index}"
-    try:
-        app.configure_task(DRAIN, queueing_lock=lock, lock=lock).defer(
-            crm=crm, shard=shard.index, shards=shard.count
-        )
-    except job_errors.AlreadyEnqueued:
-        return False
-    return True
+    return bool(_defer(app, DRAIN, lock, crm=crm, shard=shard.index, shards=shard.count))

@@ -1,6 +1,7 @@
 """``lawful-crm worker`` processes on a real PostgreSQL store against the HubSpot sandbox's 100-per-10 s limit:
 two workers drain a backlog together without a refused call, a worker killed mid-drain loses and repeats
-nothing, and the periodic sweep fires once however many workers run."""
+nothing, a nightly sync in four shards on two workers writes what a serial full sync writes, and the periodic
+sweep fires once however many workers run."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from sqlalchemy import func, select
 from connector.crm.hubspot import HubSpotCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
+from connector.mapping.own_fields import field_names
 from connector.policy import PolicySettings
 from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.settings import HubSpotConfig
 from connector.store import NewEvent, Store, open_store
-from connector.store.tables import decisions, events
+from connector.store.tables import decisions, events, runs
 from connector.sync.pipeline import Pipeline
+from connector.sync.run import Outcome, SyncOptions, run_sync
 from tests.conftest import NOW
 from tests.dnc_keys import TEST_KEY_HEX
 
@@ -79,7 +82,9 @@ lease_s = 10
 
 
 @contextmanager
-def workers(world: World, count: int, *, concurrency: int = 2) -> Iterator[list[subprocess.Popen[bytes]]]:
+def workers(
+    world: World, count: int, *, concurrency: int = 2, sync_shards: int = 1
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     """``count`` worker processes (stopped with SIGTERM, or already killed, at the end)."""
     env = {**os.environ, "LAWFUL_CRM_DNC_KEY": TEST_KEY_HEX, "PYTHONUNBUFFERED": "1"}
     with ExitStack() as stack:
@@ -88,6 +93,7 @@ def workers(world: World, count: int, *, concurrency: int = 2) -> Iterator[list[
             log = stack.enter_context((world.logs / f"worker{number}.log").open("wb"))
             command = [LAWFUL_CRM, "worker", "--config", str(world.config), "--concurrency", str(concurrency)]
             command += ["--shards", "4", "--stalled-after", "3", "--as-of", NOW.isoformat()]
+            command += ["--sync-shards", str(sync_shards)]
             started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env))
         try:
             yield started
@@ -189,6 +195,66 @@ def test_a_worker_killed_mid_drain_loses_and_repeats_nothing(world: World) -> No
     written = audit_entries_per_record(world)
     assert max(written.values()) == 1, "no duplicated audit entry"
     assert Counter(r.status for r in list(world.hubspot.state.requests))[429] == 0
+
+
+def own_values(sandbox: HubSpotSandbox) -> dict[str, dict[str, object]]:
+    """Every contact's values of the connector's own fields, but the time it was checked (which differs)."""
+    names = [name for role, name in field_names(MAPPING.writeback).items() if role != "checked"]
+    state = sandbox.state.store
+    return {
+        state.contact_id(i): {name: state.properties(i).get(name) for name in names} for i in range(CONTACTS)
+    }
+
+
+def test_a_four_shard_sync_on_two_workers_leaves_the_crm_as_a_serial_full_sync(
+    world: World, tmp_path: Path
+) -> None:
+    """The nightly sync in 4 shards, run by 2 workers, writes exactly what one serial full sync writes on an
+    identical portal, and each shard runs once."""
+    with running_hubspot(contacts=CONTACTS, seed=21, per_ten_seconds=None, search_per_second=None) as twin:
+        config = HubSpotConfig(
+            base_url=twin.base_url, access_token=SecretStr(twin.token), per_ten_seconds=1000
+        )
+        serial = HubSpotCrm.from_config(config, MAPPING)
+        assert serial.install(dry_run=False, uninstall=False)
+        store = open_store(f"sqlite:///{tmp_path / 'serial.db'}")
+        result = run_sync(
+            serial, CompiledMapping(MAPPING), PolicySettings(), store, SyncOptions(full=True), today=NOW
+        )
+        store.close()
+        assert result.outcome is Outcome.COMPLETED and result.tally.written > 0
+        expected = own_values(twin)
+    assert own_values(world.hubspot) != expected, "the sharded run has work to do"
+    from connector.jobs.tasks import NIGHTLY, job_app  # the postgres extra (procrastinate)
+
+    app = job_app(world.store.engine.url.render_as_string(hide_password=False))
+    with workers(world, 2, sync_shards=4) as running:
+        deadline = time.monotonic() + 60
+        while "job queue" not in "".join(p.read_text() for p in world.logs.glob("worker*.log")):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in running)
+            time.sleep(0.2)
+        with app.open():
+            app.configure_task(NIGHTLY).defer(timestamp=int(time.time()))
+        shards_done(world, running, count=4, timeout_s=120)
+    assert own_values(world.hubspot) == expected
+    logs = "".join(p.read_text() for p in world.logs.glob("worker*.log"))
+    assert sorted(re.findall(r"contacts shard (\d)/4: completed", logs)) == ["0", "1", "2", "3"]
+
+
+def shards_done(
+    world: World, running: list[subprocess.Popen[bytes]], *, count: int, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert any(process.poll() is None for process in running), "every worker stopped"
+        with world.store.engine.connect() as db:
+            done = db.execute(
+                select(func.count()).where(runs.c.kind == "shard", runs.c.outcome == "completed")
+            ).scalar_one()
+        if done >= count:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{count} shards not done in {timeout_s} s")
 
 
 def sweeps(world: World) -> Counter[str]:
