@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import typer
 
@@ -24,6 +24,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"lawful-crm {version('lawful-crm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    pass
+
 
 InputFile = Annotated[
     str,
@@ -85,13 +104,9 @@ def _open_input(path: str) -> Iterator[IO[bytes]]:
 
 
 def _policy_settings(profile: Profile | None, config: Path | None):  # type: ignore[no-untyped-def]
-    from connector.settings import load_settings
+    from connector.commands.common import settings_or_exit
 
-    try:
-        settings = load_settings(config)
-    except (FileNotFoundError, ValueError) as exc:
-        raise typer.BadParameter(str(exc).splitlines()[0], param_hint="--config") from None
-    return settings.policy.to_policy(profile=profile)
+    return settings_or_exit(config).policy.to_policy(profile=profile)
 
 
 @app.command()
@@ -194,6 +209,17 @@ def sandbox(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the connection settings as one JSON line.")
     ] = False,
+    serve_url: Annotated[
+        str | None,
+        typer.Option(
+            "--serve-url",
+            help="Deliver webhooks to lawful-crm serve at this URL (its HubSpot and Outbound Message routes).",
+        ),
+    ] = None,
+    as_toml: Annotated[
+        bool,
+        typer.Option("--toml", help="Print a ready lawful-crm.toml for these sandboxes, webhooks included."),
+    ] = False,
 ) -> None:
     """Run loopback emulators of the Salesforce and HubSpot APIs with seeded synthetic contacts until stopped."""
     import json
@@ -212,9 +238,18 @@ def sandbox(
         salesforce_port=salesforce_port,
         hubspot_port=hubspot_port,
         webhook_url=webhook_url,
+        serve_url=serve_url,
     ) as running:
         info = running.connection()
-        if as_json:
+        if as_toml:
+            from connector.sandbox.config import sandbox_toml
+
+            text = sandbox_toml(info, serve_url=serve_url, store_url="sqlite:///lawful-crm-sandbox.db")
+            print(
+                text + f"# {contacts} seeded contacts per CRM (seed {seed}). Ctrl-C stops the sandbox.",
+                flush=True,
+            )
+        elif as_json:
             print(json.dumps(info), flush=True)
         else:
             sf, hs = info["salesforce"], info["hubspot"]
@@ -257,7 +292,10 @@ def sync(
         typer.Option("--accept-large-change", help="Write even if many records would become permissive."),
     ] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="List each person whose flags change in FILE.csv, FILE.json or FILE.html.")
+        Path | None,
+        typer.Option(
+            "--report", help="List each person whose flags change in FILE.csv, FILE.json or FILE.html."
+        ),
     ] = None,
     as_of: AsOfOption = None,
     config: ConfigOption = None,
@@ -318,7 +356,7 @@ def mappings_check(
 
 
 def _register_dnc() -> None:
-    from connector.dnc.cli import app as dnc_app
+    from connector.commands.dnc import app as dnc_app
 
     app.add_typer(dnc_app, name="dnc", help="Do-not-call registers and the own suppression list.")
 
@@ -350,6 +388,30 @@ def runs(
     from connector.commands.runs import show_runs
 
     show_runs(crm=crm, limit=limit, as_json=as_json, config=config, store_url=store)
+
+
+@app.command()
+def doctor(config: ConfigOption = None, store: StoreOption = None) -> None:
+    """Check the configuration, each CRM's connection, own fields and mapping, the store and its migrations, the
+    do-not-call registers' age, and why each webhook endpoint is on or off; change nothing. Exit 1 when a check
+    failed."""
+    from connector.commands.doctor import doctor as run_doctor
+
+    run_doctor(config=config, store_url=store)
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Where to write them.", file_okay=False, show_default="the current directory"),
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+) -> None:
+    """Write a commented lawful-crm.toml and the default mappings (mappings/*.yaml) to edit, in DIRECTORY."""
+    from connector.commands.init import init as write_init
+
+    write_init(directory, force=force)
 
 
 @app.command()
@@ -470,6 +532,12 @@ def worker(
         float,
         typer.Option(min=2.0, help="Seconds without a heartbeat after which a worker's jobs are run again."),
     ] = 30.0,
+    sync_shards: Annotated[
+        int,
+        typer.Option(
+            min=1, max=256, help="Split the nightly sync into this many full-sync shards (1: the ordinary sync)."
+        ),
+    ] = 1,
     config: ConfigOption = None,
     store: StoreOption = None,
     as_of: AsOfOption = None,
@@ -483,6 +551,7 @@ def worker(
         concurrency=concurrency,
         shards=shards,
         stalled_after_s=stalled_after,
+        sync_shards=sync_shards,
         as_of=_parse_now(as_of, option="--as-of") if as_of is not None else None,
     )
 
@@ -533,18 +602,23 @@ def demo(
         bool, typer.Option("--samples", help="Only explain the bundled sample contacts (no sandbox).")
     ] = False,
     now: NowOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute."""
+    """Run the whole product on the sandbox: install, full sync, user edits, incremental sync, in a minute. The
+    configuration's \\[policy] and \\[sync] apply; its CRM tables and store do not."""
     if samples:
         from importlib.resources import files
 
         sample = files("connector") / "examples" / "contacts.jsonl"
         with _sample_path(sample) as path:
-            explain(file=str(path), now=now, profile=None, config=None)
+            explain(file=str(path), now=now, profile=None, config=config)
         return
+    from connector.commands.common import settings_or_exit
     from connector.commands.demo import run_demo
 
-    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=_parse_now(now))
+    settings = settings_or_exit(config)
+    today = _parse_now(now)
+    run_demo(contacts=contacts, changes=changes, store_path=store.resolve(), today=today, settings=settings)
 
 
 @contextmanager
@@ -555,9 +629,21 @@ def _sample_path(resource: object) -> Iterator[Path]:
         yield path
 
 
+def _hide_flag_types(command: Any) -> None:
+    """A flag takes no value, so its help row shows none (typer would print ``<bool>``); ``--help`` too."""
+    help_option = command.get_help_option(command.context_class(command))
+    for param in [*command.params, help_option]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _hide_flag_types(sub)
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    command = typer.main.get_command(app)
+    _hide_flag_types(command)
+    command(prog_name="lawful-crm")
 
 
 if __name__ == "__main__":
