@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from connector.crm.port import CrmRecord, Cursor, FieldUpdate, Page
-from connector.crm.retry import RetryPolicy, set_testing
+from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce import SalesforceCrm
 from connector.errors import (
     AuthenticationError,
@@ -41,11 +41,7 @@ MAPPING = load_mapping("salesforce")
 OWN_FIELDS = written_names(MAPPING.writeback)
 
 
-@pytest.fixture(autouse=True)
-def _no_waiting() -> Iterator[None]:
-    set_testing(enabled=True)
-    yield
-    set_testing(enabled=False)
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 def configured(sandbox: SalesforceSandbox, **settings: Any) -> SalesforceConfig:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from connector.sandbox.people import person
+from tests.helpers import sandbox_process
 
 CONTACTS = 400
 SEED = 1  # the sandbox command's default seed
@@ -37,17 +38,8 @@ def lawful_crm(*args: str, cwd: Path, check: bool = True) -> subprocess.Complete
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[dict[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(CONTACTS), "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    info = json.loads(process.stdout.readline())
-    yield info
-    process.terminate()
-    process.wait(timeout=30)
-    process.stdout.close()
+    with sandbox_process(contacts=CONTACTS) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from connector.crm.hubspot import HubSpotCrm
-from connector.crm.retry import set_testing
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
@@ -28,11 +28,7 @@ COMPILED = CompiledMapping(MAPPING)
 POLICY = PolicySettings()
 
 
-@pytest.fixture(autouse=True)
-def _no_waiting() -> Iterator[None]:
-    set_testing(enabled=True)
-    yield
-    set_testing(enabled=False)
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 @pytest.fixture
@@ -42,10 +38,8 @@ def sandbox() -> Iterator[HubSpotSandbox]:
 
 
 @pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = open_store(store_url)
-    yield opened
-    opened.close()
+def store(tmp_path: Path) -> Store:
+    return open_store(f"sqlite:///{tmp_path / 'store.db'}")
 
 
 def adapter(sandbox: HubSpotSandbox) -> HubSpotCrm:

@@ -3,7 +3,6 @@ record is written twice (one `written` audit entry each)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -26,22 +25,15 @@ from connector.policy import PolicySettings
 from connector.settings import SalesforceConfig
 from connector.store import open_store
 from connector.sync.pipeline import Pipeline
+from tests.helpers import sandbox_process
 
 CONTACTS = 3000
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[dict[str, Any]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(CONTACTS), "--json"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    yield json.loads(process.stdout.readline())["salesforce"]
-    process.terminate()
-    process.wait(timeout=30)
-    process.stdout.close()
+    with sandbox_process(contacts=CONTACTS) as settings:
+        yield settings["salesforce"]
 
 
 def cursors_saved(database: Path) -> int:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connector.crm.retry import set_testing
 from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
@@ -34,11 +33,7 @@ POLICY = PolicySettings()
 FLAGS = ("Do_Not_Cold_Call__c", "Email_Allowed__c", "Lawful_Use__c", "Lawful_Use_Review__c")
 
 
-@pytest.fixture(autouse=True)
-def _no_waiting() -> Iterator[None]:
-    set_testing(enabled=True)
-    yield
-    set_testing(enabled=False)
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 @pytest.fixture

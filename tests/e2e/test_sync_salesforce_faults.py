@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from connector.crm.port import CrmRecord
-from connector.crm.retry import RetryPolicy, set_testing
+from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce import SalesforceCrm
 from connector.crm.salesforce.write import COLLECTION_SIZE
 from connector.mapping.facts import CompiledMapping
@@ -54,11 +54,7 @@ NO_FAULTS: dict[str, Any] = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _no_waiting() -> Iterator[None]:
-    set_testing(enabled=True)
-    yield
-    set_testing(enabled=False)
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 class CountingFaults(Faults):

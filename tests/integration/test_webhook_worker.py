@@ -19,17 +19,10 @@ from connector.sync.pipeline import Pipeline
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.worker import Worker, WorkerOptions
 from tests.fakes import FakeCrm, flags
+from tests.helpers import SettableClock
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 MAPPING = CompiledMapping(load_mapping("salesforce"))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def store(store_url: str) -> Iterator[Store]:
     opened.close()
 
 
-def worker_for(crm: FakeCrm, store: Store, clock: Clock, **options: object) -> tuple[Worker, Metrics]:
+def worker_for(crm: FakeCrm, store: Store, clock: SettableClock, **options: object) -> tuple[Worker, Metrics]:
     metrics = Metrics()
     pipeline = Pipeline(crm, MAPPING, PolicySettings(), store)
     worker = Worker(store, lambda name: pipeline, metrics, WorkerOptions(**options), clock=clock)  # type: ignore[arg-type]
@@ -52,7 +45,7 @@ def enqueue(store: Store, *events: tuple[str, str, str]) -> None:
 
 
 def test_changed_records_are_read_once_decided_written_and_logged_as_a_webhook_run(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(5), Clock()
+    crm, clock = FakeCrm.seeded(5), SettableClock(T0)
     ids = sorted(crm.records)[:3]
     enqueue(
         store,
@@ -75,7 +68,7 @@ def test_changed_records_are_read_once_decided_written_and_logged_as_a_webhook_r
 
 
 def test_the_echo_of_our_own_write_decides_again_and_writes_nothing(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(3), Clock()
+    crm, clock = FakeCrm.seeded(3), SettableClock(T0)
     record_id = sorted(crm.records)[0]
     enqueue(store, ("n1", record_id, "change"))
     worker, _ = worker_for(crm, store, clock)
@@ -88,7 +81,7 @@ def test_the_echo_of_our_own_write_decides_again_and_writes_nothing(store: Store
 
 
 def test_deletions_and_records_no_longer_found_erase_the_persons_audit_entries(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(4), Clock()
+    crm, clock = FakeCrm.seeded(4), SettableClock(T0)
     a, b, c, _ = sorted(crm.records)
     enqueue(store, ("n1", a, "change"), ("n2", b, "change"), ("n3", c, "change"))
     worker, metrics = worker_for(crm, store, clock)
@@ -105,7 +98,7 @@ def test_deletions_and_records_no_longer_found_erase_the_persons_audit_entries(s
 
 
 def test_a_failing_crm_retries_the_batch_with_backoff_then_dead_letters_it(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(2), Clock()
+    crm, clock = FakeCrm.seeded(2), SettableClock(T0)
     record_id = sorted(crm.records)[0]
 
     def unavailable(object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
@@ -126,7 +119,7 @@ def test_a_failing_crm_retries_the_batch_with_backoff_then_dead_letters_it(store
 
 
 def test_a_record_the_crm_refuses_to_update_is_retried_alone_and_its_code_kept(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(3), Clock()
+    crm, clock = FakeCrm.seeded(3), SettableClock(T0)
     good, refused = sorted(crm.records)[:2]
     crm.reject_on_write[refused] = "FIELD_CUSTOM_VALIDATION_EXCEPTION"
     enqueue(store, ("n1", good, "change"), ("n2", refused, "change"))
@@ -138,7 +131,7 @@ def test_a_record_the_crm_refuses_to_update_is_retried_alone_and_its_code_kept(s
 
 
 def test_reads_are_split_at_the_crms_batch_limit(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(450), Clock()
+    crm, clock = FakeCrm.seeded(450), SettableClock(T0)
     sizes: list[int] = []
     read = crm.read
 
@@ -179,7 +172,7 @@ def test_the_running_worker_wakes_as_soon_as_events_arrive(store: Store) -> None
 
 
 def test_a_record_deleted_then_restored_in_one_batch_is_forgotten_and_decided_again(store: Store) -> None:
-    crm, clock = FakeCrm.seeded(3), Clock()
+    crm, clock = FakeCrm.seeded(3), SettableClock(T0)
     restored, erased = sorted(crm.records)[:2]
     enqueue(store, ("n1", restored, "change"), ("n2", erased, "change"))
     worker, _ = worker_for(crm, store, clock)

@@ -23,6 +23,7 @@ from connector.sandbox.salesforce.ids import make_id
 from connector.sandbox.salesforce.query import Executor
 from connector.sandbox.salesforce.soql import parse
 from connector.sandbox.salesforce.store import Store
+from tests.helpers import SettableClock
 
 SOQL_FIELDS = "Id, Email, SystemModstamp"
 
@@ -60,19 +61,9 @@ def test_moves_before_the_build_and_interleaved_keys_merge_in_order() -> None:
 
 
 # -- Salesforce ---------------------------------------------------------------------------------------------
-class Clock:
-    """A settable clock for the store."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def org() -> tuple[Store, Executor, Clock]:
-    clock = Clock()
+def org() -> tuple[Store, Executor, SettableClock]:
+    clock = SettableClock()
     store = Store(seed=11, contacts=600, leads=120, clock=clock)
     return store, Executor(store), clock
 
@@ -99,7 +90,7 @@ def both(executor: Executor, soql: str, *, include_deleted: bool = False) -> tup
     return ids(fast), ids(slow)
 
 
-def write_a_mix(store: Store, clock: Clock) -> None:
+def write_a_mix(store: Store, clock: SettableClock) -> None:
     clock.now = datetime(2026, 1, 1, tzinfo=UTC)
     for index in (5, 17, 400, 599):
         store.update("Contact", index, {"DoNotCall": True})  # four writes in one second: ties by Id
@@ -115,7 +106,7 @@ def write_a_mix(store: Store, clock: Clock) -> None:
 
 
 @pytest.mark.parametrize("sobject", ["Contact", "Lead"])
-def test_salesforce_index_matches_the_scan(org: tuple[Store, Executor, Clock], sobject: str) -> None:
+def test_salesforce_index_matches_the_scan(org: tuple[Store, Executor, SettableClock], sobject: str) -> None:
     store, executor, clock = org
     write_a_mix(store, clock)
     stamps = ["2010-01-01T00:00:00Z", "2019-06-01T12:00:00Z", "2022-03-04T05:06:07Z", "2026-01-01T00:00:00Z",
@@ -132,7 +123,7 @@ def test_salesforce_index_matches_the_scan(org: tuple[Store, Executor, Clock], s
                     assert fast == slow, (soql, include_deleted)
 
 
-def test_salesforce_seeded_ties_are_ordered_by_id(org: tuple[Store, Executor, Clock]) -> None:
+def test_salesforce_seeded_ties_are_ordered_by_id(org: tuple[Store, Executor, SettableClock]) -> None:
     store, executor, clock = org
     clock.now = datetime(2026, 3, 1, tzinfo=UTC)
     indexes = [10, 36, 62, 3, 500]  # ids differing only in letter case sort together when lower-cased
@@ -145,7 +136,7 @@ def test_salesforce_seeded_ties_are_ordered_by_id(org: tuple[Store, Executor, Cl
     assert fast == slow == sorted((make_id("003", i) for i in indexes), key=str.lower)
 
 
-def test_salesforce_other_shapes_keep_the_scan(org: tuple[Store, Executor, Clock]) -> None:
+def test_salesforce_other_shapes_keep_the_scan(org: tuple[Store, Executor, SettableClock]) -> None:
     _, executor, _ = org
     for soql in (
         "SELECT Id FROM Contact WHERE SystemModstamp > 2020-01-01T00:00:00Z ORDER BY SystemModstamp",
@@ -159,7 +150,7 @@ def test_salesforce_other_shapes_keep_the_scan(org: tuple[Store, Executor, Clock
 
 
 def test_salesforce_a_write_after_the_cursor_comes_back_exactly_once(
-    org: tuple[Store, Executor, Clock],
+    org: tuple[Store, Executor, SettableClock],
 ) -> None:
     store, executor, clock = org
     soql = "SELECT Id, SystemModstamp FROM Contact WHERE SystemModstamp > {} ORDER BY SystemModstamp, Id"

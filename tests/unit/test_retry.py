@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from tenacity import RetryCallState
 
@@ -16,12 +14,7 @@ from connector.errors import (
     ServiceUnavailableError,
 )
 
-
-@pytest.fixture(autouse=True)
-def _no_waiting() -> Iterator[None]:
-    set_testing(enabled=True)
-    yield
-    set_testing(enabled=False)
+pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
 class Flaky:

@@ -16,21 +16,12 @@ from connector.sandbox.salesforce.keyset import Bound, bounds
 from connector.sandbox.salesforce.query import Executor
 from connector.sandbox.salesforce.soql import Compare, parse
 from connector.sandbox.salesforce.store import Store, micros
-
-
-class Clock:
-    """A settable clock for the store."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.helpers import SettableClock
 
 
 @pytest.fixture
 def org() -> tuple[Store, Executor]:
-    clock = Clock()
+    clock = SettableClock()
     store = Store(seed=11, contacts=600, leads=150, clock=clock)
     for index in (5, 17, 400, 599):
         store.update("Contact", index, {"DoNotCall": True})  # four writes in one second: ties by Id
