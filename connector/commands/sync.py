@@ -56,6 +56,8 @@ def run_sync_command(
     except ConfigurationError as error:
         fail_configuration(error)
     results: list[SyncResult] = []
+    unfinished: list[int] = []
+    """Exit statuses of the CRMs whose sync produced no result (refused login, another sync running)."""
     change_report = ChangeReport(report) if report is not None else None
     progress = SyncProgress(console)
     signal.signal(signal.SIGTERM, _interrupt)  # recorded as interrupted, like Ctrl-C, never as completed
@@ -63,7 +65,11 @@ def run_sync_command(
         for name in names:
             if change_report is not None:
                 change_report.crm = name
-            results.append(_sync_one(app, name, options, progress, change_report, console))
+            outcome = _sync_one(app, name, options, progress, change_report, console)
+            if isinstance(outcome, SyncResult):
+                results.append(outcome)
+            else:
+                unfinished.append(outcome)
     except KeyboardInterrupt:
         progress.stop()
         console.print(
@@ -79,7 +85,7 @@ def run_sync_command(
                 f"listed in {change_report.path}"
             )
         app.close()
-    raise typer.Exit(code=_exit_code(results))
+    raise typer.Exit(code=max(_exit_code(results), *unfinished))
 
 
 def _sync_one(
@@ -89,20 +95,21 @@ def _sync_one(
     progress: SyncProgress,
     change_report: ChangeReport | None,
     console: Console,
-) -> SyncResult:
+) -> SyncResult | int:
+    """The CRM's run and its summary; when it produced no result, its exit status (the other CRMs still run)."""
     started = time.monotonic()
     try:
         result = app.sync(name, options, progress=progress, on_change=change_report)
     except SyncAlreadyRunning:
         console.print(f"{name}: another sync of this CRM is running; skipped")
-        raise typer.Exit(code=EXIT["stopped"]) from None
+        return EXIT["stopped"]
     except ConfigurationError as error:
         progress.stop()
         fail_configuration(error)
     except FatalError as error:
         progress.stop()
         console.print(f"{name}: the run failed: {type(error).__name__}: {error}")
-        raise typer.Exit(code=EXIT["failed"]) from None
+        return EXIT["failed"]
     except Exception as error:  # never a traceback: the type only, since an error text may quote data
         progress.stop()
         where = bootstrap.describe_store(app.store.engine.url.render_as_string(hide_password=True))
