@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shlex
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +25,7 @@ from rich.console import Console
 
 from connector import bootstrap
 from connector.commands.common import configure_logging
-from connector.commands.summary import print_summary
+from connector.commands.summary import SyncProgress, print_summary
 from connector.models import CrmName
 from connector.sandbox.edits import hubspot_user_edits, salesforce_user_edits
 from connector.sandbox.launch import Sandboxes, running_sandboxes
@@ -47,15 +50,20 @@ def demo_settings(settings: Settings, sandboxes: Sandboxes) -> Settings:
 
 
 def _sync_all(app: bootstrap.App, options: SyncOptions, console: Console) -> dict[CrmName, SyncResult]:
-    """Sync both CRMs at once (they share nothing but the store), then print each summary."""
+    """Sync both CRMs at once (they share nothing but the store) with a progress bar each, then print each
+    summary."""
     names = bootstrap.CRMS
+    progress = SyncProgress(console)
 
     def one(name: CrmName) -> tuple[SyncResult, float]:
         started = time.monotonic()
-        return app.sync(name, options), time.monotonic() - started
+        return app.sync(name, options, progress=progress), time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        timed = dict(zip(names, pool.map(one, names), strict=True))
+    try:
+        with ThreadPoolExecutor(max_workers=len(names)) as pool:
+            timed = dict(zip(names, pool.map(one, names), strict=True))
+    finally:
+        progress.stop()
     for result, elapsed in timed.values():
         print_summary(console, result, elapsed_s=elapsed)
     return {name: result for name, (result, _) in timed.items()}
@@ -96,9 +104,28 @@ def run_demo(*, contacts: int, changes: int, store_path: Path, today: date, sett
     sample_sf, sample_hs = edited["salesforce"][0], edited["hubspot"][1]
     console.print(
         f"Demo finished in {time.monotonic() - began:.0f} s; "
-        f"incremental runs read {results['salesforce'].tally.read} + {results['hubspot'].tally.read} records.\n"
-        f"Why does a record have its flags?   lawful-crm audit show --crm salesforce {sample_sf} --store {store_url}\n"
-        f"Evidence pack for a DPO:            lawful-crm audit export --crm hubspot {sample_hs} --store {store_url}\n"
-        "The rules, with citations:          lawful-crm rules\n"
-        "Rehearse a policy on your own data: lawful-crm sandbox, then the admin guide in README.md"
+        f"incremental runs read {results['salesforce'].tally.read} + {results['hubspot'].tally.read} records."
     )
+    program = _program()
+    store = shlex.quote(store_url)
+    for label, command in (
+        ("Why does a record have its flags?", f"audit show --crm salesforce {sample_sf} --store {store}"),
+        ("Evidence pack for a DPO:", f"audit export --crm hubspot {sample_hs} --store {store}"),
+        ("The runs as a page to open in a browser:", f"report --html demo-report.html --store {store}"),
+        ("The rules, with citations:", "rules"),
+        ("Rehearse a policy on your own data (then the admin guide in README.md):", "sandbox --toml"),
+    ):
+        print(label)
+        print(f"  {program} {command}", flush=True)  # whole, never wrapped: it runs as printed
+
+
+def _program() -> str:
+    """How to call lawful-crm from here: its name when the PATH finds this installation, else its path."""
+    script = Path(sys.executable).with_name("lawful-crm")
+    found = shutil.which("lawful-crm")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "lawful-crm"
+    try:
+        return shlex.quote(str(script.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(script))

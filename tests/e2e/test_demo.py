@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import shlex
+import subprocess
 from pathlib import Path
 
 from sqlalchemy import create_engine, select
@@ -57,3 +59,11 @@ def test_the_demo_runs_both_syncs_and_no_personal_data_reaches_its_output(tmp_pa
     assert sorted(crm for crm, _ in ran) == ["hubspot", "hubspot", "salesforce", "salesforce"]
     assert {policy for _, policy in ran} == {configured}, "every run decided under the configured [policy]"
     assert not (tmp_path / "lawful-crm.dnc-key").exists(), "the demo's do-not-call key is its own, not kept"
+    commands = [
+        line.strip() for line in done.stdout.splitlines() if line.startswith("  ") and " --store " in line
+    ]
+    assert len(commands) == 3, "audit show, audit export, report: each on a line of its own"
+    for command in commands:
+        ran = subprocess.run(shlex.split(command), cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert ran.returncode == 0, f"{command} does not run as printed: {ran.stderr[-500:]}"
+    assert (tmp_path / "demo-report.html").stat().st_size > 0
