@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from connector import bootstrap
+from connector.admin.alerts import alert_after_run
+from connector.commands.changes import ChangeReport
 from connector.commands.common import EXIT, configure_logging, fail_configuration, settings_or_exit
 from connector.commands.summary import SyncProgress, print_summary
 from connector.errors import ConfigurationError, FatalError, SyncAlreadyRunning
 from connector.store.problems import store_problem
-from connector.sync.report import ChangeReport
 from connector.sync.run import Outcome, SyncOptions, SyncResult
 
 __all__ = ["run_sync_command"]
@@ -70,6 +72,7 @@ def run_sync_command(
                 results.append(outcome)
             else:
                 unfinished.append(outcome)
+            alert_after_run(app.settings.alerts, app.store, name, today=datetime.now(UTC).date())
     except KeyboardInterrupt:
         progress.stop()
         console.print(

@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Table, and_, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from connector.dnc.tables import dnc_current, dnc_versions
 from connector.models import RegisterList
+from connector.store.dnc_tables import dnc_current, dnc_versions
 
 __all__ = [
     "ROWS_PER_CHUNK",
@@ -50,9 +50,11 @@ def in_range(column: Any, low: bytes | None, high: bytes | None) -> Any:
 
 
 def insert_ignoring_duplicates(connection: Connection, table: Table) -> Any:
-    """``INSERT`` that skips rows whose key exists (SQLite and PostgreSQL spell it ``ON CONFLICT DO NOTHING``)."""
+    """``INSERT`` that skips rows whose key exists (SQLite and PostgreSQL spell it ``ON CONFLICT DO NOTHING``);
+    its ``rowcount`` is the number of rows inserted (SQLAlchemy keeps it only when asked, and psycopg's is
+    what counts the own list's size and an import's stored numbers)."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return dialect.insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
 
 
 def placeholder(connection: Connection) -> str:

@@ -41,8 +41,8 @@ from connector.dnc.sql import (
     own_version,
     placeholder,
 )
-from connector.dnc.tables import dnc_current, dnc_numbers, dnc_versions
 from connector.models import RegisterList
+from connector.store.dnc_tables import dnc_current, dnc_numbers, dnc_versions
 
 __all__ = ["ABANDONED_AFTER", "StagedImport", "is_abandoned", "staged_import"]
 

@@ -27,8 +27,8 @@ from connector.dnc.sql import (
     placeholder,
 )
 from connector.dnc.staging import StagedImport, is_abandoned, staged_import
-from connector.dnc.tables import dnc_current, dnc_keys, dnc_numbers, dnc_secrets, dnc_versions
 from connector.models import RegisterList
+from connector.store.dnc_tables import dnc_current, dnc_keys, dnc_numbers, dnc_secrets, dnc_versions
 from connector.store.engine import scrub
 from connector.store.tables import record_states
 

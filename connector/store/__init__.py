@@ -54,5 +54,5 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     )
 
 
-import connector.dnc.tables  # noqa: E402, F401 - declares the do-not-call tables on the shared metadata
-import connector.store.buckets  # noqa: E402, F401 - declares the rate-limit buckets on the shared metadata
+import connector.store.buckets  # noqa: E402 - declares the rate-limit buckets on the shared metadata
+import connector.store.dnc_tables  # noqa: E402, F401 - declares the do-not-call tables on the shared metadata

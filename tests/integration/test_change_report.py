@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from connector.commands.changes import COLUMNS, ChangeReport, person_row, spreadsheet_safe
 from connector.models import Reason
 from connector.store import Store, open_store
 from connector.sync.pipeline import Decided
-from connector.sync.report import COLUMNS, ChangeReport, person_row, spreadsheet_safe
 from connector.sync.run import SyncOptions, run_sync
 from tests.conftest import NOW
 from tests.fakes import FakeCrm

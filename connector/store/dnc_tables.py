@@ -1,8 +1,9 @@
-"""The do-not-call tables, declared on the store's shared metadata (migration 0002 creates them).
+"""The do-not-call tables: the store owns them with its others (migration 0002 creates them); ``connector.dnc``
+reads and writes them.
 
-No table holds a phone number: ``dnc_numbers`` keeps the keyed hash of each E.164 number (``hashing.py``).
+No table holds a phone number: ``dnc_numbers`` keeps the keyed hash of each E.164 number (``dnc/hashing.py``).
 
-* ``dnc_keys``     the fingerprint of the key the number hashes are made with (``keys``): a wrong key is refused.
+* ``dnc_keys``     the fingerprint of the key the number hashes are made with (``dnc.keys``): a wrong key is refused.
   The key itself lives outside the store, in a key file or the environment.
 * ``dnc_secrets``  where stores from before kept the key itself; emptied the first time such a store is opened.
 * ``dnc_versions`` one row per import of a list: ``loading`` while rows are written, then ``current``, then
