@@ -1,1 +1,2 @@
-"""CRM adapters behind the CrmPort protocol; vendor SDKs are imported only in salesforce.py and hubspot.py."""
+"""CRM adapters behind the CrmPort and CrmAdmin protocols (port.py); vendor SDKs are imported only in the
+salesforce/ and hubspot/ packages."""

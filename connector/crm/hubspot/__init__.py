@@ -1,4 +1,4 @@
-"""The HubSpot adapter: contacts through hubspot-api-client, behind the CrmPort protocol.
+"""The HubSpot adapter: contacts through hubspot-api-client, behind the CrmPort and CrmAdmin protocols.
 
 ``HubSpotCrm.from_config(config, mapping)`` builds it. Modules, each one noun: ``session`` (every SDK call:
 token, limiter, timeout, translation, retries, counting), ``auth`` (private-app token, OAuth refresh),

@@ -1,4 +1,4 @@
-"""The Salesforce adapter: CrmPort on simple-salesforce (pull, read, write, install, describe, value counts).
+"""The Salesforce adapter: CrmPort and CrmAdmin on simple-salesforce (pull, read, write; install, describe, counts).
 
 Every vendor call goes through `connection.Connection` (quota, login, translation, retries); the pure parts
 (`soql`, `fields`, `records`, `payload`, `definitions`, `quota.parse_limit_info`) hold no I/O.
