@@ -201,6 +201,16 @@ class WebhooksConfig(_Table):
     """Open connections beyond this are answered 503 and closed; the CRMs deliver again later."""
 
 
+class AlertsConfig(_Table):
+    """The ``[alerts]`` table: where to say that a sync failed or was refused by the guard, that a register copy
+    is stale, or that the review backlog grew (a Slack or Teams incoming webhook). Off when unset."""
+
+    webhook_url: SecretStr | None = None
+    """Receives ``{"text": ...}`` as a JSON POST; secret, since the URL itself admits the sender."""
+    review_backlog_above: int | None = Field(None, ge=0)
+    """Alert when more records of a CRM than this await review; unset: never."""
+
+
 class AdminConfig(_Table):
     """The ``[admin]`` table: who may open the read-only page ``/admin`` of ``lawful-crm serve``. Neither a token
     nor a user set: the page is off (404)."""
@@ -255,6 +265,7 @@ class Settings(BaseSettings):
     webhooks: WebhooksConfig = WebhooksConfig()
     dnc: DncConfig = DncConfig()
     admin: AdminConfig = AdminConfig()
+    alerts: AlertsConfig = AlertsConfig()
     dnc_key: SecretStr | None = None
     """The do-not-call hash key as 64 hexadecimal characters, from ``LAWFUL_CRM_DNC_KEY`` (a secrets manager);
     when unset the key file is used."""

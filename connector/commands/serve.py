@@ -23,6 +23,7 @@ import typer
 import uvicorn
 
 from connector import bootstrap
+from connector.admin.alerts import alert_after_run
 from connector.admin.overview import health_facts, overview_source
 from connector.admin.page import AdminAccess, admin_routes
 from connector.commands.common import EXIT, configure_logging, fail_configuration, settings_or_exit
@@ -71,8 +72,11 @@ class _Process:
         return self.app.store
 
     def sync_one(self, crm: str) -> SyncResult:
-        """The scheduled incremental sync of ``crm``, under its lease (``App.sync``)."""
-        return self.app.sync(crm, SyncOptions(as_of=self.as_of))
+        """The scheduled incremental sync of ``crm``, under its lease (``App.sync``); then its alerts."""
+        try:
+            return self.app.sync(crm, SyncOptions(as_of=self.as_of))
+        finally:
+            alert_after_run(self.settings.alerts, self.store, crm, today=datetime.now(UTC).date())
 
     def worker(self) -> Worker:
         hooks = self.settings.webhooks
