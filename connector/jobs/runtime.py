@@ -16,28 +16,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from connector import bootstrap
-from connector.errors import ConfigurationError
+from connector.errors import SyncAlreadyRunning
 from connector.jobs.shards import ShardRun, sync_shard
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.schema import MappingFile
 from connector.store import Store
 from connector.store.buckets import RateBuckets, SharedLimiter
+from connector.sync.lease import sync_lease
 from connector.sync.pipeline import PageTally, Pipeline
 from connector.sync.run import SyncOptions, SyncResult, run_sync
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.worker import Worker, WorkerOptions
 
-__all__ = ["Runtime", "crm_name"]
-
-SYNC_LEASE = timedelta(hours=12)
-
-
-def crm_name(crm: str) -> bootstrap.CrmName:
-    if crm == "salesforce":
-        return "salesforce"
-    if crm == "hubspot":
-        return "hubspot"
-    raise ConfigurationError(f"unknown CRM {crm!r} in a job")
+__all__ = ["Runtime"]
 
 
 @dataclass
@@ -68,7 +59,7 @@ class Runtime:
         """This thread's pipeline for ``crm`` (built on first use)."""
         pipelines: dict[str, Pipeline] = self._local.__dict__.setdefault("pipelines", {})
         if crm not in pipelines:
-            name = crm_name(crm)
+            name = bootstrap.crm_name(crm)
             mapping = self.mappings[crm]
             limiter = self.hubspot_limiter() if name == "hubspot" else None
             adapter = bootstrap.build_crm(self.settings, name, mapping, limiter=limiter)
@@ -98,22 +89,20 @@ class Runtime:
 
     def sync(self, crm: str) -> SyncResult | None:
         """One ordinary sync of ``crm`` under the store's sync lease (None: another process holds it)."""
-        lock = f"sync:{crm}"
-        if not self.store.locks.acquire(lock, self.owner, now=datetime.now(UTC), ttl=SYNC_LEASE):
-            return None
         try:
-            options = SyncOptions(guard_share=self.settings.sync.guard_share, as_of=self.as_of)
-            pipeline = self.pipeline(crm)
-            return run_sync(
-                pipeline.crm,
-                CompiledMapping(self.mappings[crm]),
-                self.settings.policy.to_policy(),
-                self.store,
-                options,
-                screener=bootstrap.screening_for(self.store, self.settings),
-            )
-        finally:
-            self.store.locks.release(lock, self.owner)
+            with sync_lease(self.store, crm, self.owner, now=datetime.now(UTC)):
+                options = SyncOptions(guard_share=self.settings.sync.guard_share, as_of=self.as_of)
+                pipeline = self.pipeline(crm)
+                return run_sync(
+                    pipeline.crm,
+                    CompiledMapping(self.mappings[crm]),
+                    self.settings.policy.to_policy(),
+                    self.store,
+                    options,
+                    screener=bootstrap.screening_for(self.store, self.settings),
+                )
+        except SyncAlreadyRunning:
+            return None
 
     def sync_shard(self, run: ShardRun) -> tuple[str, PageTally]:
         """One shard of a sharded full sync (see ``shards``)."""
