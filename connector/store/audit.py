@@ -179,7 +179,10 @@ class Audit:
                     restated[entry.record_id] = entry
             if restated:
                 self._restate(db, crm, restated.values())
-            superseded = [pending[e.record_id] for e, *_ in prepared if e.record_id in pending.keys() - fresh]
+            given = {entry.record_id for entry, *_ in prepared}  # the others' outcomes are not known yet
+            superseded = [
+                pending[record_id] for record_id in given & pending.keys() if record_id not in fresh
+            ]
             if superseded:
                 db.execute(delete(decisions).where(decisions.c.id.in_(superseded)))
             if not fresh:
