@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from connector import bootstrap
 from connector.commands.admin import SYNTHETIC_FIELDS
-from connector.commands.common import configure_logging, fail_configuration
+from connector.commands.common import configure_logging, settings_or_exit
 from connector.errors import AuthenticationError, ConfigurationError, ConnectorError
 from connector.mapping.schema import MappingFile
 from connector.settings import Settings
@@ -198,10 +198,7 @@ def doctor(*, config: Path | None, store_url: str | None) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=200)  # piped: each check on one line
-    try:
-        settings = bootstrap.load(config)
-    except ConfigurationError as error:
-        fail_configuration(error)
+    settings = settings_or_exit(config)
     source = config or (Path("lawful-crm.toml") if Path("lawful-crm.toml").exists() else None)
     checks = [
         Check("configuration", "ok", f"{source or 'no file: defaults and LAWFUL_CRM_* variables'} is valid")

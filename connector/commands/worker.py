@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from connector import bootstrap
-from connector.commands.common import configure_logging, fail_configuration
+from connector.commands.common import configure_logging, fail_configuration, settings_or_exit
 from connector.errors import ConfigurationError
 from connector.jobs import JobSettings, conninfo, install_schema, job_app
 from connector.jobs.runtime import Runtime
@@ -24,7 +24,7 @@ log = logging.getLogger("lawful_crm.worker")
 
 
 def _runtime(config: Path | None, store_url: str | None, as_of: date | None) -> Runtime:
-    settings = bootstrap.load(config)
+    settings = settings_or_exit(config)
     conninfo(store_url or settings.store.url)  # refuses an SQLite store before opening it
     names = bootstrap.configured_crms(settings, "all")
     mappings: dict[str, MappingFile] = {name: bootstrap.mapping_for(settings, name) for name in names}
