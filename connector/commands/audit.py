@@ -15,7 +15,7 @@ from rich.text import Text
 
 from connector import bootstrap
 from connector.commands.common import store_or_exit
-from connector.store import AuditRow, Store
+from connector.store import INTERRUPTED, PENDING, AuditRow, Store
 
 __all__ = ["export_record", "forget_record", "show_record"]
 
@@ -37,6 +37,16 @@ def _flags(decision: Mapping[str, Any]) -> str:
     call = "no call" if decision["do_not_cold_call"] else "call ok"
     email = "e-mail ok" if decision["email_allowed"] else "no e-mail"
     return f"{call}, {email}" + (", review" if decision["review_needed"] else "")
+
+
+def _write(row: AuditRow) -> str:
+    """What became of the entry's write, in words: a pending entry's values were sent (or about to be) and
+    its outcome is not known yet; the next run reads the record and settles it."""
+    if row.write_status == PENDING:
+        return "pending (sent, outcome not known yet)"
+    if row.error_code == INTERRUPTED:
+        return "not written (interrupted)"
+    return row.write_status + (f" ({row.error_code})" if row.error_code else "")
 
 
 def show_record(*, crm: str, record_id: str, config: Path | None, store_url: str | None) -> None:
@@ -62,7 +72,7 @@ def show_record(*, crm: str, record_id: str, config: Path | None, store_url: str
             str(row.run_id),
             row.decision["lawful_use"],
             _flags(row.decision),
-            row.write_status + (f" ({row.error_code})" if row.error_code else ""),
+            _write(row),
             reasons,
             row.policy_id,
         )

@@ -2,10 +2,13 @@
 
 Memory stays flat (one page at a time) and a crash loses at most the page in flight, which the next run
 redoes: the cursor is saved only after a page's writes and audit are done, and a redone page writes nothing
-that already holds (plans compare with the CRM's current values). A write cut short by an outage is audited
-for the records it did write. Records whose write failed (a lock held past every retry, a validation rule) are
-read again by id at the start of the next incremental run, since its cursor has moved past them. When the CRM
-keeps failing after every retry the run ends ``failed`` with its checkpoint kept, and the next run resumes.
+that already holds (plans compare with the CRM's current values). Every record gets a pending audit entry
+before its write is sent; the write's outcome settles it, and a write cut short by an outage is audited for the
+records it did write. Entries a dead process left pending are settled first by the next run, which reads those
+records back and compares them with the values sent. Records whose write failed (a lock held past every
+retry, a validation rule) are read again by id at the start of the next incremental run, since its cursor has
+moved past them. When the CRM keeps failing after every retry the run ends ``failed`` with its checkpoint kept,
+and the next run resumes.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from connector.store import Store
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
 from connector.sync.screening import PhoneScreener
+from connector.sync.settle import holds_sent_values
 
 __all__ = ["Outcome", "SyncOptions", "SyncResult", "run_sync"]
 
@@ -235,9 +239,42 @@ class _SyncRun:
         self.carried_window = (
             (previous.own_writes_from, previous.own_writes_until) if previous is not None else (None, None)
         )
+        if not self.options.dry_run and not self._settle_unsettled(object_type, decide=since is not None):
+            return False
         if since is not None and not self._retry_failed(object_type):
             return False
         return all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
+
+    def _settle_unsettled(self, object_type: str, *, decide: bool) -> bool:
+        """Settle the pending audit entries of writes whose outcome no run recorded (a process killed between
+        sending a write and recording it, or a connection that broke mid-call): read those records and mark
+        each entry written when the record holds the values it was sent, else failed (``INTERRUPTED``). An
+        incremental run then decides them as a pulled page (the cursor may have moved past them, and our own
+        write's echo is left out of the pull); a full run reads them again anyway."""
+        pending = self.store.audit.unsettled(self.crm.name, object_type, limit=RETRY_LIMIT)
+        if not pending:
+            return True
+        log.info("run %s: settling %d %s writes whose outcome was not recorded", self.result.run_id,
+                 len(pending), object_type)  # fmt: skip
+        checked = self.pipeline.compiled.mapping.writeback.checked
+        ids = list(dict.fromkeys(entry.record_id for entry in pending))
+        for start in range(0, len(ids), RETRY_PAGE):
+            chunk = ids[start : start + RETRY_PAGE]
+            asked = set(chunk)
+            records = self.crm.read(object_type, chunk)
+            found = {record.id: record for record in records}
+            self.store.audit.settle({
+                entry.id: entry.record_id in found
+                and holds_sent_values(entry.values, found[entry.record_id].fields, checked=checked)
+                for entry in pending
+                if entry.record_id in asked
+            })  # fmt: skip
+            for record_id in chunk:
+                if record_id not in found:  # deleted, merged or converted since: its entries go with it
+                    self.store.audit.forget(self.crm.name, record_id)
+            if decide and records and not self._handle_page(Page(records=tuple(records), cursor=None)):
+                return False
+        return True
 
     def _retry_failed(self, object_type: str) -> bool:
         """Read again the records whose last write failed (a lock, a validation rule since fixed, …): the
