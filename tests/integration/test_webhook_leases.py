@@ -21,7 +21,8 @@ from connector.store import NewEvent, Store, open_store
 from connector.store.locks import owner_gone
 from connector.store.tables import events
 from tests.fakes import FakeCrm
-from tests.integration.test_webhook_worker import T0, Clock, worker_for
+from tests.helpers import SettableClock
+from tests.integration.test_webhook_worker import T0, worker_for
 
 LEASE = timedelta(minutes=5)
 
@@ -68,7 +69,7 @@ def claim_in_a_process_then_kill_it(store: Store) -> int:
 
 def test_a_killed_workers_claims_are_processed_at_once_by_the_next_worker(store: Store) -> None:
     """Events a killed process had claimed are due again when a worker starts, long before the lease ends."""
-    crm, clock = FakeCrm.seeded(5), Clock()
+    crm, clock = FakeCrm.seeded(5), SettableClock(T0)
     ids = enqueue(store, crm, 3)
     assert claim_in_a_process_then_kill_it(store) == 3
     worker, _ = worker_for(
@@ -102,7 +103,7 @@ def test_claims_of_a_live_worker_or_another_host_are_left_alone(store: Store) ->
 
 def test_while_a_worker_works_on_an_event_the_store_names_it_as_the_claimer(store: Store) -> None:
     """The worker records who claimed (a claim with no owner could never be freed early) and clears it after."""
-    crm, clock = FakeCrm.seeded(2), Clock()
+    crm, clock = FakeCrm.seeded(2), SettableClock(T0)
     enqueue(store, crm, 1)
     seen: list[str | None] = []
     read = crm.read
