@@ -48,9 +48,12 @@ class Runtime:
         """The HubSpot account's call limit, kept in the store and shared by every worker process."""
         config = self.settings.hubspot
         assert config is not None
-        secret = config.access_token or config.refresh_token
-        identity = config.base_url + (secret.get_secret_value() if secret is not None else "")
-        account = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        if config.portal_id is not None:
+            account = str(config.portal_id)
+        else:  # the same credentials reach the same account; only a hash of them names the bucket
+            secret = config.access_token or config.refresh_token
+            identity = config.base_url + (secret.get_secret_value() if secret is not None else "")
+            account = hashlib.sha256(identity.encode()).hexdigest()[:16]
         return SharedLimiter(
             RateBuckets(self.store.engine), f"hubspot:{account}", limit=config.per_ten_seconds, window_s=10.0
         )

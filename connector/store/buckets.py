@@ -47,7 +47,9 @@ class BucketSize:
     def within(cls, limit: int, window_s: float, *, headroom: float = 0.9) -> BucketSize:
         """A bucket that never lets more than ``headroom × limit`` calls through in any ``window_s``: a tenth
         of that as burst, the rest as refill over the window (latency between processes eats the margin)."""
-        allowed = max(limit * headroom, 2.0)
+        allowed = limit * headroom
+        if allowed < 2:  # one call, then the next only after two windows: never two in one window
+            return cls(burst=1.0, rate=1 / (2 * window_s))
         burst = max(allowed / 10, 1.0)
         return cls(burst=burst, rate=(allowed - burst) / window_s)
 
