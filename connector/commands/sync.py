@@ -88,7 +88,7 @@ def run_sync_command(
                 f"listed in {change_report.path}"
             )
         app.close()
-    raise typer.Exit(code=max(_exit_code(results), *unfinished))
+    raise typer.Exit(code=max([_exit_code(results), *unfinished]))
 
 
 def _sync_one(
