@@ -535,7 +535,9 @@ def worker(
     sync_shards: Annotated[
         int,
         typer.Option(
-            min=1, max=256, help="Split the nightly sync into this many full-sync shards (1: the ordinary sync)."
+            min=1,
+            max=256,
+            help="Split the nightly sync into this many full-sync shards (1: the ordinary sync).",
         ),
     ] = 1,
     config: ConfigOption = None,
