@@ -24,7 +24,7 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from connector.models import ContactFacts, Decision
 from connector.store.engine import scrub
-from connector.store.tables import decisions, events, record_states
+from connector.store.tables import decisions, events, record_states, runs
 
 __all__ = ["INTERRUPTED", "PENDING", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite"]
 
@@ -99,6 +99,10 @@ class PendingWrite:
     id: int
     record_id: str
     values: Mapping[str, Any]
+    kept_at: datetime
+    """When the entry was kept, just before its write was sent."""
+    run_open: bool
+    """Whether its run is still recorded as running: its write may still be in flight (a live worker's)."""
 
 
 _STATE_KEY = (record_states.c.crm == bindparam("b_crm")) & (
@@ -290,7 +294,14 @@ class Audit:
         """The pending entries of ``crm``'s ``object_type`` records (oldest first): writes whose outcome a run
         did not learn, because it died or its connection broke. The next run reads them back and settles them."""
         query = (
-            select(decisions.c.id, decisions.c.record_id, decisions.c.written)
+            select(
+                decisions.c.id,
+                decisions.c.record_id,
+                decisions.c.written,
+                decisions.c.decided_at,
+                (runs.c.outcome == "running").label("run_open"),
+            )
+            .outerjoin(runs, runs.c.id == decisions.c.run_id)
             .where(
                 decisions.c.crm == crm,
                 decisions.c.object_type == object_type,
@@ -300,7 +311,10 @@ class Audit:
             .limit(limit)
         )
         with self._engine.connect() as db:
-            return [PendingWrite(row.id, row.record_id, row.written or {}) for row in db.execute(query)]
+            return [
+                PendingWrite(row.id, row.record_id, row.written or {}, row.decided_at, bool(row.run_open))
+                for row in db.execute(query)
+            ]
 
     def settle(self, outcomes: Mapping[int, bool]) -> int:
         """Settle pending entries (entry id -> whether the CRM holds the values they were sent): ``written``,

@@ -17,14 +17,14 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from connector.crm.port import CrmPort, CrmRecord, Cursor, Page
 from connector.errors import FatalError, RetriableError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
-from connector.store import Store
+from connector.store import PendingWrite, Store
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
 from connector.sync.screening import PhoneScreener
@@ -39,6 +39,9 @@ RETRY_LIMIT = 10_000
 """At most this many are read again per run, oldest failures first; the rest wait for the next run."""
 DUE_PAGE = 1_000
 """Records decided again from the store per query."""
+IN_FLIGHT = timedelta(minutes=15)
+"""How long a pending entry of a run still recorded as running may wait for its own outcome: a live worker's
+write in flight (bounded by the retry deadline) is not settled as unwritten under it."""
 WRITE_BATCH = 200
 """Changed records written together by the catch-up (a Salesforce collection; two HubSpot batches). A record
 held back is still due, so a run killed before writing it redoes it."""
@@ -248,9 +251,9 @@ class _SyncRun:
     def _settle_unsettled(self, object_type: str, *, decide: bool) -> bool:
         """Settle the pending audit entries of writes whose outcome no run recorded (a process killed between
         sending a write and recording it, or a connection that broke mid-call): read those records and mark
-        each entry written when the record holds the values it was sent, else failed (``INTERRUPTED``). An
-        incremental run then decides them as a pulled page (the cursor may have moved past them, and our own
-        write's echo is left out of the pull); a full run reads them again anyway."""
+        each entry written when the record holds the values it was sent, else failed (``INTERRUPTED``; see
+        ``_settled``). An incremental run then decides them as a pulled page (the cursor may have moved past
+        them, and our own write's echo is left out of the pull); a full run reads them again anyway."""
         pending = self.store.audit.unsettled(self.crm.name, object_type, limit=RETRY_LIMIT)
         if not pending:
             return True
@@ -263,12 +266,11 @@ class _SyncRun:
             asked = set(chunk)
             records = self.crm.read(object_type, chunk)
             found = {record.id: record for record in records}
-            self.store.audit.settle({
-                entry.id: entry.record_id in found
-                and holds_sent_values(entry.values, found[entry.record_id].fields, checked=checked)
-                for entry in pending
-                if entry.record_id in asked
-            })  # fmt: skip
+            self.store.audit.settle(
+                _settled(
+                    [entry for entry in pending if entry.record_id in asked], found, checked, self.clock()
+                )
+            )
             for record_id in chunk:
                 if record_id not in found:  # deleted, merged or converted since: its entries go with it
                     self.store.audit.forget(self.crm.name, record_id)
@@ -385,3 +387,19 @@ class _SyncRun:
             result.message = f"stopped after {result.tally.read} records (--limit {options.limit})"
             return False
         return True
+
+
+def _settled(
+    pending: list[PendingWrite], found: dict[str, CrmRecord], checked: str, now: datetime
+) -> dict[int, bool]:
+    """Entry id -> written or not, for the pending entries that can be settled from the records read: written
+    when the record holds the values sent; not written when it does not, unless the entry's run is still
+    open and recent (a live process's write may land yet: the entry waits for its outcome or the next run)."""
+    verdicts: dict[int, bool] = {}
+    for entry in pending:
+        record = found.get(entry.record_id)
+        if record is not None and holds_sent_values(entry.values, record.fields, checked=checked):
+            verdicts[entry.id] = True
+        elif not entry.run_open or now - entry.kept_at > IN_FLIGHT:
+            verdicts[entry.id] = False
+    return verdicts

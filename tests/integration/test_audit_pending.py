@@ -203,3 +203,27 @@ def test_audit_show_and_export_tell_a_pending_entry_from_a_settled_one(tmp_path:
     assert exported.exit_code == 0, exported.output
     [kept] = json.loads(exported.output)["entries"]
     assert (kept["write_status"], kept["written"]) == ("pending", SENT), "the values sent, marked pending"
+
+
+def test_a_live_runs_write_in_flight_is_not_settled_as_unwritten_until_it_is_overdue(store: Store) -> None:
+    """A worker's write may be in flight while a sync settles what is pending: while the worker's run is open
+    and the entry recent, a record that does not hold the values yet leaves its entry pending."""
+    crm = FakeCrm.seeded(3)
+    sync(crm, store)
+    first, second, third = sorted(crm.records)
+    now = crm.now()
+    worker = store.runs.start("salesforce", "webhook", policy_id=POLICY.policy_id, now=now)
+    sent = {"Lawful_Use_Review__c": True, "Lawful_Use_Checked__c": "2026-01-01T00:00:00Z"}
+    in_flight = store.audit.intend("salesforce", worker, [entry(first, PENDING, sent)], now=now)
+    overdue = store.audit.intend(
+        "salesforce", worker, [entry(second, PENDING, sent)], now=now - timedelta(hours=1)
+    )
+    landed = {"Lawful_Use_Checked__c": crm.records[third]["Lawful_Use_Checked__c"]}
+    held = store.audit.intend("salesforce", worker, [entry(third, PENDING, landed)], now=now)
+
+    sync(crm, store)
+    assert [p.id for p in store.audit.unsettled("salesforce", "Contact", limit=10)] == [in_flight[first]]
+    [settled] = [row for row in store.audit.history("salesforce", second) if row.id == overdue[second]]
+    assert (settled.write_status, settled.error_code) == ("failed", INTERRUPTED)
+    [written] = [row for row in store.audit.history("salesforce", third) if row.id == held[third]]
+    assert written.write_status == "written"
