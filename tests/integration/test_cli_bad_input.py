@@ -70,3 +70,18 @@ def test_now_is_read_like_every_other_date(command: str, now: str) -> None:
     result = CliRunner().invoke(app, [command, "--now", now], input=GOOD)
     assert result.exit_code == 2 and result.stdout == ""
     assert "expected a date as YYYY-MM-DD" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["classify", "explain"])
+def test_a_broken_configuration_stops_classify_and_explain_as_every_command(
+    tmp_path: Path, command: str
+) -> None:
+    """Exit 2 and every problem listed, the way every command reports its configuration; no value echoed."""
+    config = tmp_path / "lawful-crm.toml"
+    config.write_text('[policy]\nprofile = "generous"\nconsent_max_idle_months = -1\n', encoding="utf-8")
+    done = run(command, "--config", str(config), stdin=GOOD + b"\n")
+    assert done.returncode == 2, done.stderr
+    err = done.stderr.decode()
+    assert "configuration error: 2 problem(s) in the configuration" in err
+    assert "policy.profile" in err and "policy.consent_max_idle_months" in err and "generous" not in err
+    assert done.stdout == b"", "nothing is decided under a configuration that does not load"
