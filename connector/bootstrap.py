@@ -310,12 +310,13 @@ class App:
         self.registers.unlock()
         return self.registers
 
-    def pipeline(self, crm: str) -> Pipeline:
-        """What the webhook worker runs for ``crm``'s records: facts, decision, plan, write, audit."""
+    def pipeline(self, crm: str, *, limiter: CallLimiter | None = None) -> Pipeline:
+        """What the webhook worker runs for ``crm``'s records: facts, decision, plan, write, audit (``limiter``:
+        a call limit shared with other processes, as ``crm`` takes it)."""
         from connector.mapping.facts import CompiledMapping
         from connector.sync.pipeline import Pipeline
 
-        adapter = self.crm(crm)
+        adapter = self.crm(crm, limiter=limiter)
         compiled = CompiledMapping(self.mapping(crm))
         return Pipeline(adapter, compiled, self.policy, self.store, self.screener())
 
@@ -326,6 +327,7 @@ class App:
         *,
         progress: Progress | None = None,
         on_change: ChangeSink | None = None,
+        limiter: CallLimiter | None = None,
     ) -> SyncResult:
         """Sync ``crm`` once under its store lease, the guard share from ``[sync]``. Raises SyncAlreadyRunning
         when another sync of ``crm`` holds the lease, ConfigurationError before the run when a part is missing."""
@@ -339,7 +341,7 @@ class App:
             self._held.add(lease)
             try:
                 screener = self.screener()
-                adapter = self.crm(name)
+                adapter = self.crm(name, limiter=limiter)
                 compiled = CompiledMapping(self.mapping(name))
                 return run_sync(
                     adapter, compiled, self.policy, self.store, options,
@@ -370,7 +372,7 @@ def build(
 ) -> App:
     """The App of ``settings``: its store is ``store`` when given, else ``store_url`` or ``[store] url`` opened
     on first use; ``role`` names this process in the leases it holds (``host:pid:role``); ``adapters`` replace
-    the CRM adapters (the demo's tuning, tests' fakes)."""
+    the CRM adapters (tests' fakes)."""
     return App(
         settings, store_url=store_url, owner=_owner(role), adapters=adapters, clock=clock, opened_store=store
     )
