@@ -8,7 +8,8 @@ records it did write. Entries a dead process left pending are settled first by t
 records back and compares them with the values sent. Records whose write failed (a lock held past every
 retry, a validation rule) are read again by id at the start of the next incremental run, since its cursor has
 moved past them. When the CRM keeps failing after every retry the run ends ``failed`` with its checkpoint kept,
-and the next run resumes.
+and the next run resumes. After each object's pull the store is reconciled with the CRM (``reconcile``): after
+a full pull, and once a day after an incremental one, the records the CRM no longer has are forgotten.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from connector.policy import PolicySettings
 from connector.store import PendingWrite, Store
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
+from connector.sync.reconcile import MARKER_SUFFIX, IdLister, due, gone, marker, missing
 from connector.sync.screening import PhoneScreener
 from connector.sync.settle import holds_sent_values
 
@@ -147,6 +149,8 @@ class _SyncRun:
             None if options.full else store.runs.full_run_owed(crm.name, pipeline.compiled.digest)
         )
         self.full = options.full or self.full_reason is not None
+        self.seen: set[str] = set()
+        """The live ids a full pull read, for reconciliation."""
         self.guard = BlastRadiusGuard(
             share=options.guard_share,
             minimum=options.guard_minimum,
@@ -246,7 +250,41 @@ class _SyncRun:
             return False
         if since is not None and not self._retry_failed(object_type):
             return False
-        return all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
+        self.seen = set()
+        if not all(self._handle_page(page) for page in self.crm.pull(object_type, since=since)):
+            return False
+        self._reconcile(object_type, full=since is None)
+        return True
+
+    def _reconcile(self, object_type: str, *, full: bool) -> None:
+        """Forget the managed records the CRM no longer has: compared with what a whole full pull read, or
+        once a day with the CRM's id listing (see ``reconcile``)."""
+        if self.options.dry_run or (full and self.options.limit is not None):
+            return
+        now = self.clock()
+        last = self.store.cursors.get(self.crm.name, f"{object_type}{MARKER_SUFFIX}")
+        if full:
+            live: set[str] = self.seen
+        elif due(last, now) and isinstance(self.crm, IdLister):
+            live = {record_id for page in self.crm.live_ids(object_type) for record_id in page}
+        else:
+            if last is None:  # the first run: reconcile a day from now
+                self.store.cursors.save(
+                    self.crm.name, marker(object_type, now), run_id=self.result.run_id, now=now
+                )
+            return
+        candidates: list[str] = []
+        after = ""
+        while managed := self.store.audit.managed_ids(self.crm.name, object_type, after=after):
+            candidates += missing(managed, live)
+            after = managed[-1]
+        confirmed = gone(candidates, lambda ids: [r.id for r in self.crm.read(object_type, ids)])
+        for record_id in confirmed:
+            self.store.audit.forget(self.crm.name, record_id)
+        self.result.tally.deleted += len(confirmed)
+        self.store.cursors.save(self.crm.name, marker(object_type, now), run_id=self.result.run_id, now=now)
+        log.info("run %s: reconciled %s, %d records no longer in the CRM", self.result.run_id, object_type,
+                 len(confirmed))  # fmt: skip
 
     def _settle_unsettled(self, object_type: str, *, decide: bool) -> bool:
         """Settle the pending audit entries of writes whose outcome no run recorded (a process killed between
@@ -304,6 +342,8 @@ class _SyncRun:
 
     def _handle_page(self, page: Page) -> bool:
         live: list[CrmRecord] = [r for r in page.records if not r.deleted]
+        if self.full:
+            self.seen.update(record.id for record in live)
         gone = [r for r in page.records if r.deleted]
         decided = self.pipeline.decide(live, today=self.today, now=self.clock())
         return self._apply(decided, gone=gone, cursor=page.cursor)
