@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connector.sandbox.salesforce import bulk, bulk_query, oauth, rest, tooling
 from connector.sandbox.salesforce.faults import error_body
@@ -249,7 +249,11 @@ async def _admin(state: SalesforceState, request: Request, route_path: str) -> R
 
 
 class _DropConnections:
-    """ASGI wrapper that, when the fault fires, declares a body it never finishes (a dropped connection)."""
+    """ASGI wrapper that, when the fault fires, declares a body it never finishes (a dropped connection).
+
+    It also writes header names as Salesforce's HTTP/1.1 servers do (`Content-Type`, `Sforce-Locator`): some
+    clients look headers up in a plain dict by that spelling (Airbyte's CDK reads `content-type` from one, and
+    stumbles only when the server sends lower case)."""
 
     def __init__(self, app: ASGIApp, state: SalesforceState) -> None:
         self.app, self.state = app, state
@@ -258,8 +262,20 @@ class _DropConnections:
         if scope["type"] == "http" and scope["path"].startswith("/services/") and self.state.faults.drop():
             self.state.counters["dropped"] += 1
             await send(
-                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4096")]}
+                {"type": "http.response.start", "status": 200, "headers": [(b"Content-Length", b"4096")]}
             )
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": False})
             return
-        await self.app(scope, receive, send)
+
+        async def send_as_salesforce(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(_title(name), value) for name, value in message.get("headers", [])]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_as_salesforce)
+
+
+def _title(name: bytes) -> bytes:
+    """`content-type` -> `Content-Type`."""
+    return b"-".join(part[:1].upper() + part[1:] for part in name.split(b"-"))
