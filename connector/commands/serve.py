@@ -28,6 +28,7 @@ from connector.admin.overview import health_facts, overview_source
 from connector.admin.page import AdminAccess, admin_routes
 from connector.commands.common import EXIT, configure_logging, fail_configuration, settings_or_exit
 from connector.errors import ConfigurationError
+from connector.jobs.intake import DRAIN_SHARDS, drains_deferred_on_receipt
 from connector.mapping.schema import MappingFile
 from connector.store import Store
 from connector.sync.run import SyncOptions, SyncResult
@@ -179,6 +180,8 @@ def serve(
             name="lawful-crm-worker",
             daemon=True,
         )
+    elif drains_deferred_on_receipt(process.store, shards=DRAIN_SHARDS):
+        log.info("events are drained by lawful-crm worker processes (a drain job deferred with each commit)")
     process.threads["scheduler"] = threading.Thread(
         target=scheduler.run, args=(process.stop,), name="lawful-crm-scheduler", daemon=True
     )

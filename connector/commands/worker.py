@@ -14,8 +14,8 @@ from pathlib import Path
 from connector import bootstrap
 from connector.commands.common import configure_logging, fail_configuration, settings_or_exit
 from connector.errors import ConfigurationError
-from connector.jobs import JobSettings, conninfo, install_schema, job_app
 from connector.jobs.runtime import Runtime
+from connector.jobs.tasks import JobSettings, conninfo, install_schema, job_app
 from connector.mapping.schema import MappingFile
 
 __all__ = ["work"]

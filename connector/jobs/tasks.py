@@ -27,6 +27,7 @@ from procrastinate import exceptions as job_errors
 from sqlalchemy.engine import make_url
 
 from connector.errors import ConfigurationError
+from connector.jobs.intake import DRAIN, DRAIN_SHARDS
 from connector.jobs.runtime import Runtime
 from connector.jobs.shards import ShardRun
 from connector.store import Store
@@ -47,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger("lawful_crm.jobs")
 
-DRAIN = "lawful_crm.drain"
 SYNC = "lawful_crm.sync"
 SYNC_SHARD = "lawful_crm.sync_shard"
 SWEEP = "lawful_crm.sweep"
@@ -57,7 +57,7 @@ RECOVER = "lawful_crm.recover"
 
 @dataclass(frozen=True, slots=True)
 class JobSettings:
-    shards: int = 4
+    shards: int = DRAIN_SHARDS
     """Drain shards per CRM: at most this many workers drain one CRM's events at once."""
     sweep_every_s: int = 2
     """How often due events are looked for (seconds, 1 to 59)."""

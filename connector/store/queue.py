@@ -31,8 +31,10 @@ __all__ = [
     "EventKind",
     "EventQueue",
     "NewEvent",
+    "OnQueued",
     "QueueDepth",
     "Shard",
+    "record_shard",
     "retry_delay",
 ]
 
@@ -104,6 +106,12 @@ class EventQueue:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._on_queued: OnQueued | None = None
+
+    def on_queued(self, hook: OnQueued) -> None:
+        """Run ``hook`` inside every enqueue transaction that stored new events (with their crm and record
+        ids): a job deferred there is committed with the events or not at all."""
+        self._on_queued = hook
 
     def enqueue(self, crm: str, new: Sequence[NewEvent], *, now: datetime) -> Enqueued:
         """Store the events in one transaction; those whose key is already known are counted as duplicates."""
@@ -122,6 +130,13 @@ class EventQueue:
             return [Enqueued(0, 0) for _ in deliveries]
         with self._engine.begin() as db:
             inserted = _insert_unless_known(db, rows)
+            if self._on_queued is not None and inserted:
+                new_ids = [
+                    (row["crm"], row["record_id"])
+                    for row in rows
+                    if (row["crm"], row["dedupe_key"]) in inserted
+                ]
+                self._on_queued(db, new_ids)
         results = []
         for crm, new in deliveries:
             keys = {(crm, event.dedupe_key) for event in new}
@@ -191,12 +206,12 @@ class EventQueue:
         if shards <= 1:
             return 0
         with self._engine.connect() as db:
-            return int(db.execute(select(_record_shard(literal(record_id), shards))).scalar_one())
+            return int(db.execute(select(record_shard(literal(record_id), shards))).scalar_one())
 
     def _shard_of(self, shards: int) -> Any:
         if self._engine.dialect.name != "postgresql":
             raise ValueError("events are split into shards on PostgreSQL only (the workers' store)")
-        return _record_shard(events.c.record_id, shards)
+        return record_shard(events.c.record_id, shards)
 
     def done(self, ids: Iterable[int]) -> None:
         """Settle events: they stay as de-duplication memory until ``prune_done``."""
@@ -305,7 +320,11 @@ class Shard:
     count: int
 
 
-def _record_shard(record_id: Any, shards: int) -> Any:
+OnQueued = Callable[[Connection, Sequence[tuple[str, str]]], None]
+"""Called in the enqueue transaction with the (crm, record id) of every event stored."""
+
+
+def record_shard(record_id: Any, shards: int) -> Any:
     """PostgreSQL's stable text hash of the record id, modulo ``shards``."""
     return func.mod(func.abs(func.hashtext(record_id)), shards)
 
