@@ -261,3 +261,16 @@ class TestPeerApis:
         assert (
             described["MailingAddress"]["type"] == "address" and not described["MailingAddress"]["updateable"]
         )
+
+
+def test_header_names_are_spelled_as_salesforce_spells_them(
+    sf: Salesforce, sandbox: SalesforceSandbox
+) -> None:
+    """`Content-Type` and `Sforce-Limit-Info`, not lower case: clients that copy headers into a plain dict
+    (Airbyte's CDK reading Bulk API 2.0 results) look them up by that spelling."""
+    answer = sandbox.session().get(
+        f"{sandbox.base_url}/services/data/v59.0/limits/",
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        timeout=5,
+    )
+    assert {"Content-Type", "Sforce-Limit-Info"} <= set(dict(answer.headers))
