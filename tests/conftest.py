@@ -11,10 +11,13 @@ from typing import Any
 from hypothesis import settings
 
 from connector.models import ContactFacts
+from tests.dnc_keys import TEST_KEY_HEX
 
 pytest_plugins = ["tests.postgres", "tests.helpers"]
 
-# Commands run by the tests keep their do-not-call key file here, never in the working directory.
+# Commands run by the tests hash numbers with the tests' do-not-call key (the one of tests/dnc_keys.py, so a store
+# filled in-process and a command on it agree) and never write a key file in the working directory.
+os.environ.setdefault("LAWFUL_CRM_DNC_KEY", TEST_KEY_HEX)
 os.environ.setdefault("LAWFUL_CRM_DNC__KEY_FILE", str(Path(tempfile.mkdtemp()) / "lawful-crm.dnc-key"))
 
 settings.register_profile("thorough", max_examples=3000, deadline=None)

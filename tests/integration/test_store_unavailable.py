@@ -113,7 +113,11 @@ def test_a_disk_that_fills_during_a_sync_fails_the_run_with_exit_5_naming_the_st
     open_store(f"sqlite:///{store}").close()  # created and migrated while there is room
     (tmp_path / "lawful-crm.toml").write_text(CONFIG + '[store]\nurl = "sqlite:///lawful-crm.db"\n')
     monkeypatch.setattr(store_package, "create_store_engine", disk_full_after(None))
-    monkeypatch.setattr(bootstrap, "build_crm", lambda *args: FakeCrm.seeded(400))
+    build, crm = bootstrap.build, FakeCrm.seeded(400)
+    fakes = {"salesforce": lambda settings, mapping, *, limiter=None: crm}
+    monkeypatch.setattr(
+        bootstrap, "build", lambda settings, **kwargs: build(settings, adapters=fakes, **kwargs)
+    )
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
         app, ["sync", "--crm", "salesforce", "--config", str(tmp_path / "lawful-crm.toml")]
