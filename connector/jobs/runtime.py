@@ -8,23 +8,20 @@ kept in the store (``SharedLimiter``): every process and thread calling that acc
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 from connector import bootstrap
 from connector.errors import SyncAlreadyRunning
 from connector.jobs.shards import ShardRun, sync_shard
-from connector.mapping.facts import CompiledMapping
 from connector.mapping.schema import MappingFile
 from connector.store import Store
 from connector.store.buckets import RateBuckets, SharedLimiter
-from connector.sync.lease import sync_lease
 from connector.sync.pipeline import PageTally, Pipeline
-from connector.sync.run import SyncOptions, SyncResult, run_sync
+from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.worker import Worker, WorkerOptions
 
@@ -40,9 +37,17 @@ class Runtime:
     """Decide as of this day instead of today (tests)."""
     _local: threading.local = field(default_factory=threading.local)
 
+    @cached_property
+    def app(self) -> bootstrap.App:
+        """The process's parts wired as every command wires them (``bootstrap``), on this store."""
+        return bootstrap.build(self.settings, store=self.store, role="worker")
+
     @property
     def owner(self) -> str:
-        return f"{socket.gethostname()}:{os.getpid()}:worker"
+        return self.app.owner
+
+    def _limiter(self, crm: str) -> SharedLimiter | None:
+        return self.hubspot_limiter() if bootstrap.crm_name(crm) == "hubspot" else None
 
     def hubspot_limiter(self) -> SharedLimiter:
         """The HubSpot account's call limit, kept in the store and shared by every worker process."""
@@ -62,17 +67,7 @@ class Runtime:
         """This thread's pipeline for ``crm`` (built on first use)."""
         pipelines: dict[str, Pipeline] = self._local.__dict__.setdefault("pipelines", {})
         if crm not in pipelines:
-            name = bootstrap.crm_name(crm)
-            mapping = self.mappings[crm]
-            limiter = self.hubspot_limiter() if name == "hubspot" else None
-            adapter = bootstrap.build_crm(self.settings, name, mapping, limiter=limiter)
-            pipelines[crm] = Pipeline(
-                adapter,
-                CompiledMapping(mapping),
-                self.settings.policy.to_policy(),
-                self.store,
-                bootstrap.screening_for(self.store, self.settings),
-            )
+            pipelines[crm] = self.app.pipeline(crm, limiter=self._limiter(crm))
         return pipelines[crm]
 
     def worker(self) -> Worker:
@@ -93,17 +88,7 @@ class Runtime:
     def sync(self, crm: str) -> SyncResult | None:
         """One ordinary sync of ``crm`` under the store's sync lease (None: another process holds it)."""
         try:
-            with sync_lease(self.store, crm, self.owner, now=datetime.now(UTC)):
-                options = SyncOptions(guard_share=self.settings.sync.guard_share, as_of=self.as_of)
-                pipeline = self.pipeline(crm)
-                return run_sync(
-                    pipeline.crm,
-                    CompiledMapping(self.mappings[crm]),
-                    self.settings.policy.to_policy(),
-                    self.store,
-                    options,
-                    screener=bootstrap.screening_for(self.store, self.settings),
-                )
+            return self.app.sync(crm, SyncOptions(as_of=self.as_of), limiter=self._limiter(crm))
         except SyncAlreadyRunning:
             return None
 
