@@ -241,6 +241,36 @@ def test_a_four_shard_sync_on_two_workers_leaves_the_crm_as_a_serial_full_sync(
     assert sorted(re.findall(r"contacts shard (\d)/4: completed", logs)) == ["0", "1", "2", "3"]
 
 
+def test_the_nightly_sync_runs_once_with_two_workers(world: World) -> None:
+    """The nightly job fired with two workers running defers one sync of the CRM, run by one of them."""
+    from connector.jobs.tasks import NIGHTLY, job_app  # the postgres extra (procrastinate)
+
+    app = job_app(world.store.engine.url.render_as_string(hide_password=False))
+    with workers(world, 2) as running:
+        deadline = time.monotonic() + 60
+        while "job queue" not in "".join(p.read_text() for p in world.logs.glob("worker*.log")):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in running)
+            time.sleep(0.2)
+        with app.open():
+            app.configure_task(NIGHTLY).defer(timestamp=int(time.time()))
+        deadline = time.monotonic() + 120
+        while True:
+            with world.store.engine.connect() as db:
+                finished = db.execute(
+                    select(runs.c.kind, runs.c.outcome).where(runs.c.finished_at.is_not(None))
+                ).all()
+            if finished or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        time.sleep(2)  # a second sync, if one were deferred, would start now
+    with world.store.engine.connect() as db:
+        syncs = db.execute(select(runs.c.kind, runs.c.outcome)).all()
+    assert [(row.kind, row.outcome) for row in syncs] == [("full", "completed")]
+    assert_every_record_holds_its_decision(
+        world, [world.hubspot.state.store.contact_id(i) for i in range(CONTACTS)]
+    )
+
+
 def shards_done(
     world: World, running: list[subprocess.Popen[bytes]], *, count: int, timeout_s: float
 ) -> None:
