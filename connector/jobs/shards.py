@@ -20,10 +20,9 @@ from connector.store import Store
 from connector.sync.pipeline import Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard
 from connector.sync.reconcile import IdLister
+from connector.webhooks.worker import READ_LIMITS
 
 __all__ = ["ShardRun", "shard_of", "sync_shard"]
-
-READ_LIMITS = {"hubspot": 100, "salesforce": 200}
 
 
 def shard_of(record_id: str, shards: int) -> int:
