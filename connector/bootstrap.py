@@ -200,11 +200,11 @@ def announce_new_store(url: str) -> None:
 
 def store_for(settings: Settings, url: str | None = None) -> Store:
     """Open the store (``url``, else ``[store] url``), migrated; say which one when this creates it. Raises
-    StoreUnavailableError (a ConfigurationError) naming the store when it cannot be opened or written."""
+    StoreOpenError (a ConfigurationError) naming the store when it cannot be opened or written."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from connector.store import open_store
-    from connector.store.problems import StoreUnavailableError, store_problem
+    from connector.store.problems import StoreOpenError, store_problem
     from connector.sync.lease import lease_name
 
     target = url or settings.store.url
@@ -218,7 +218,7 @@ def store_for(settings: Settings, url: str | None = None) -> Store:
     except SQLAlchemyError as error:  # a read-only or missing directory, a full disk, an unreachable server
         where = describe_store(target)
         cause = store_problem(error) or f"{type(error).__name__}"
-        raise StoreUnavailableError(
+        raise StoreOpenError(
             f"the store {where} cannot be opened: {cause}", problems=("check [store] url, or --store",)
         ) from None
     return store

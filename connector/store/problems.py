@@ -2,14 +2,14 @@
 
 A store in a read-only or missing directory, or on a full disk, fails deep inside SQLite with a driver error.
 ``store_problem`` names the cause from the error code; commands print it with the store's path instead of a
-traceback and exit 2 when the store cannot be opened (``StoreUnavailableError``), 5 when a run fails on it.
+traceback and exit 2 when the store cannot be opened (``StoreOpenError``), 5 when a run fails on it.
 """
 
 from __future__ import annotations
 
 from connector.errors import ConfigurationError
 
-__all__ = ["StoreUnavailableError", "store_problem"]
+__all__ = ["StoreOpenError", "store_problem"]
 
 _SQLITE_CAUSES = {
     3: "permission denied",  # SQLITE_PERM
@@ -20,8 +20,9 @@ _SQLITE_CAUSES = {
 }
 
 
-class StoreUnavailableError(ConfigurationError):
-    """The store cannot be opened or written where the configuration puts it (exit 2)."""
+class StoreOpenError(ConfigurationError):
+    """The store cannot be opened or written where the configuration puts it (exit 2). Unlike the retriable
+    ``errors.StoreUnavailable`` of a store that fails while serving, a person must act first."""
 
 
 def store_problem(error: BaseException) -> str | None:
