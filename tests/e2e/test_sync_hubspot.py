@@ -26,6 +26,7 @@ from tests.conftest import NOW
 MAPPING = load_mapping("hubspot")
 COMPILED = CompiledMapping(MAPPING)
 POLICY = PolicySettings()
+SEARCH_LAG = 2.0
 
 
 pytestmark = pytest.mark.usefixtures("no_retry_waits")
@@ -33,7 +34,10 @@ pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 @pytest.fixture
 def sandbox() -> Iterator[HubSpotSandbox]:
-    with running_hubspot(contacts=800, seed=13, per_ten_seconds=None, search_per_second=None) as running:
+    """An 800-contact portal whose search sees each write up to SEARCH_LAG seconds late, as HubSpot's does."""
+    with running_hubspot(
+        contacts=800, seed=13, per_ten_seconds=None, search_per_second=None, search_lag_s=SEARCH_LAG
+    ) as running:
         yield running
 
 
@@ -54,6 +58,7 @@ def sync(sandbox: HubSpotSandbox, store: Store, **options: Any) -> SyncResult:
 
 
 def assert_every_record_holds_its_decision(sandbox: HubSpotSandbox, store: Store) -> None:
+    sandbox.state.clock.advance(seconds=SEARCH_LAG)  # search has indexed the write-back
     crm = adapter(sandbox)
     records = [r for page in crm.pull("contacts", since=None) for r in page.records]
     decided = Pipeline(crm, COMPILED, POLICY, store).decide(records, today=NOW, now=datetime.now(UTC))
@@ -83,6 +88,7 @@ def test_edits_in_the_hubspot_ui_are_read_and_only_changed_decisions_written(
     adapter(sandbox).install(dry_run=False, uninstall=False)
     sync(sandbox, store)
     edited = hubspot_user_edits(sandbox.state, 40, seed=3, today=NOW)
+    sandbox.state.clock.advance(seconds=SEARCH_LAG)  # search has indexed the edits
     changes: list[str] = []
     result = run_sync(
         adapter(sandbox), COMPILED, POLICY, store, SyncOptions(), today=NOW,
