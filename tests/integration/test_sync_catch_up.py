@@ -275,13 +275,13 @@ def test_an_unexpected_error_ends_the_sync_command_with_exit_5_and_no_traceback(
     """Whatever breaks inside a run (a bug, a full disk), the command says so in one line and exits 5."""
     from typer.testing import CliRunner
 
-    import connector.commands.sync as sync_command
+    from connector import bootstrap
     from connector.cli import app
 
     def broken(*args: Any, **kwargs: Any) -> SyncResult:
         raise OSError(28, "No space left on device: secret-looking detail")
 
-    monkeypatch.setattr(sync_command, "run_sync", broken)
+    monkeypatch.setattr(bootstrap.App, "sync", broken)
     config = tmp_path / "lawful-crm.toml"
     config.write_text(
         '[hubspot]\naccess_token = "pat-x"\n[store]\nurl = "sqlite:///store.db"\n', encoding="utf-8"
