@@ -15,6 +15,7 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from connector.commands.options import ConfigOption, StoreOption
 from connector.models import Profile
 
 app = typer.Typer(
@@ -58,10 +59,6 @@ ProfileOption = Annotated[
     typer.Option(
         "--profile", help="conservative or legal_minimum (default: from lawful-crm.toml, else conservative)."
     ),
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="Configuration file (default: ./lawful-crm.toml).", show_default=False),
 ]
 
 
@@ -262,14 +259,6 @@ def sandbox(
     print("sandbox stopped", file=sys.stderr)
 
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="Store URL (default: \\[store] url, else sqlite:///lawful-crm.db).",
-        show_default=False,
-    ),
-]
 CrmChoice = Annotated[str, typer.Option("--crm", help="salesforce, hubspot or all (every configured CRM).")]
 OneCrm = Annotated[str, typer.Option("--crm", help="salesforce or hubspot.")]
 RecordId = Annotated[str, typer.Argument(help="The CRM record id.", show_default=False)]

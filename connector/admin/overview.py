@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.admin.history import flag_moves, run_summary
-from connector.dnc.lists import LISTS
-from connector.dnc.reports import ListStatus, list_status
+from connector.dnc.registers import register_statuses
+from connector.dnc.reports import ListStatus
 from connector.dnc.store import DncStore
 from connector.settings import Settings
 from connector.store import Store
@@ -98,20 +98,7 @@ def _transitions(raw: Sequence[dict[str, int]]) -> list[Transition]:
 
 def register_status(engine: Engine, today: date) -> list[ListStatus]:
     """Each do-not-call register's copy in the store: its date, size, age and warnings (no key needed)."""
-    current = DncStore(engine).current()
-    statuses = []
-    for register, spec in LISTS.items():
-        found = current.get(register)
-        statuses.append(
-            list_status(
-                spec,
-                as_of=found.as_of if found else None,
-                size=found.size if found else 0,
-                updated_at=found.updated_at if found else None,
-                today=today,
-            )
-        )
-    return statuses
+    return register_statuses(DncStore(engine), today)
 
 
 def collect(

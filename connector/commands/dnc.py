@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from connector.commands.options import ConfigOption, JsonOption, StoreOption
 from connector.models import RegisterList
 
 if TYPE_CHECKING:
@@ -50,19 +51,6 @@ CountryOption = Annotated[
         show_default=False,
     ),
 ]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="Configuration file (default: ./lawful-crm.toml).", show_default=False),
-]
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        help="Store URL (default: \\[store] url, else sqlite:///lawful-crm.db).",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 _PROGRESS_EVERY = 500_000
 T = TypeVar("T")

@@ -46,7 +46,7 @@ from connector.models import RegisterList, Screening
 from connector.store import Store
 from connector.sync.screening import HashedNumber, PhonesToScreen
 
-__all__ = ["DEFAULT_MAX_REJECTED_SHARE", "DncRegisters", "Progress"]
+__all__ = ["DEFAULT_MAX_REJECTED_SHARE", "DncRegisters", "Progress", "register_statuses"]
 
 DEFAULT_MAX_REJECTED_SHARE = 0.1
 LIST_FILE_LIMIT = 8 * 1024**3
@@ -207,21 +207,7 @@ class DncRegisters:
 
     def status(self) -> list[ListStatus]:
         """Every list, imported or not, with its date, size and warnings (stale, never imported, legacy)."""
-        current = self._store.current()
-        today = self._today()
-        statuses = []
-        for register, spec in LISTS.items():
-            found = current.get(register)
-            statuses.append(
-                list_status(
-                    spec,
-                    as_of=found.as_of if found else None,
-                    size=found.size if found else 0,
-                    updated_at=found.updated_at if found else None,
-                    today=today,
-                )
-            )
-        return statuses
+        return register_statuses(self._store, self._today())
 
     def check(self, number: str, country: str | None = None) -> CheckResult:
         """Screen one number by hand. Raises ``InvalidNumberError`` (reason only) when it is no valid number."""
@@ -304,3 +290,21 @@ class DncRegisters:
         if isinstance(parsed, Rejected):
             raise InvalidNumberError(parsed.reason)
         return parsed
+
+
+def register_statuses(store: DncStore, today: date) -> list[ListStatus]:
+    """Every list's copy in the store, imported or not: its date, size, age and warnings (no key needed)."""
+    current = store.current()
+    statuses = []
+    for register, spec in LISTS.items():
+        found = current.get(register)
+        statuses.append(
+            list_status(
+                spec,
+                as_of=found.as_of if found else None,
+                size=found.size if found else 0,
+                updated_at=found.updated_at if found else None,
+                today=today,
+            )
+        )
+    return statuses
