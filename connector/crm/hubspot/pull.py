@@ -91,26 +91,17 @@ class ContactReader:
 
     def _listed(self) -> Iterator[list[Fetched]]:
         """Every live contact in id order, 200 per search (the list API pages by 100: twice the calls)."""
-        after = 0
-        while True:
-            answer = self.session.call(
-                "contacts.search",
-                self.session.apis.contacts_search.do_search_with_http_info,
-                search=True,
-                raw=True,
-                public_object_search_request=id_search_body(after, self.properties),
-            )
-            contacts = [fetched(obj) for obj in answer.get("results") or ()]
-            if contacts:
-                yield contacts
-            total = answer.get("total")
-            if len(contacts) < PAGE_LIMIT or (isinstance(total, int) and total <= len(contacts)):
-                return  # a last page that happens to be full costs no extra call
-            after = max(int(contact.id) for contact in contacts)
+        for results in self._by_id(self.properties):
+            yield [fetched(obj) for obj in results]
 
     def live_ids(self) -> Iterator[list[str]]:
         """The ids of every live contact, 200 per search in id order (ids only): the cheap listing that
         reconciliation compares the store with. Merged-away, GDPR-deleted and purged contacts are not in it."""
+        for results in self._by_id(["hs_object_id"]):
+            yield [str(obj["id"]) for obj in results]
+
+    def _by_id(self, properties: list[str]) -> Iterator[list[dict[str, Any]]]:
+        """Every live contact's raw search result with ``properties``, page by page in id order."""
         after = 0
         while True:
             answer = self.session.call(
@@ -118,14 +109,15 @@ class ContactReader:
                 self.session.apis.contacts_search.do_search_with_http_info,
                 search=True,
                 raw=True,
-                public_object_search_request=id_search_body(after, ["hs_object_id"]),
+                public_object_search_request=id_search_body(after, properties),
             )
-            ids = [str(obj["id"]) for obj in answer.get("results") or ()]
-            if ids:
-                yield ids
-            if len(ids) < PAGE_LIMIT:
-                return
-            after = max(int(i) for i in ids)
+            results = list(answer.get("results") or ())
+            if results:
+                yield results
+            total = answer.get("total")
+            if len(results) < PAGE_LIMIT or (isinstance(total, int) and total <= len(results)):
+                return  # a last page that happens to be full costs no extra call
+            after = max(int(obj["id"]) for obj in results)
 
     # incremental pull --------------------------------------------------------------------------------------
     def changed(self, since: Cursor) -> Iterator[Page]:
