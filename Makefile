@@ -24,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy connector
 
 test: lint typecheck chromium
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile
 
 # The browser test drives Debian's chromium (Playwright downloads no browser of its own): install it when missing.
 CHROMIUM := /usr/bin/chromium

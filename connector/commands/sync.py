@@ -47,8 +47,8 @@ def run_sync_command(
 ) -> None:
     """Sync each chosen CRM in turn; exit with the most severe outcome (see README, exit statuses)."""
     configure_logging()
-    # messages carry error texts and paths: printed as they are, never read as markup
-    console = Console(stderr=False, markup=False)
+    # messages carry error texts and paths: printed as they are, never read as markup nor wrapped inside a path
+    console = Console(stderr=False, markup=False, soft_wrap=True)
     app = bootstrap.build(settings_or_exit(config), store_url=store_url)
     try:
         names = app.crms(crm)
