@@ -42,3 +42,30 @@ def test_the_policy_core_reads_no_clock_environment_or_log() -> None:
         source = path.read_text(encoding="utf-8")
         for forbidden in ("date.today", "datetime.now", "os.environ", "logging", "print("):
             assert forbidden not in source, f"{path.name} uses {forbidden}"
+
+
+def test_every_product_logger_lives_under_one_namespace() -> None:
+    """Log configuration (levels, handlers, filters) reaches the whole product through ``lawful_crm``."""
+    product = Path(connector.__file__).parent
+    for path in product.rglob("*.py"):
+        if "sandbox" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "getLogger"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                name = node.args[0].value
+                vendor = name.split(".")[0] in {
+                    "urllib3",
+                    "httpx",
+                    "hubspot",
+                    "simple_salesforce",
+                    "alembic",
+                    "uvicorn",
+                }
+                assert vendor or name.split(".")[0] == "lawful_crm", f"{path.name} logs as {name}"

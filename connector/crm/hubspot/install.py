@@ -23,7 +23,7 @@ from connector.mapping.schema import WriteBack
 
 __all__ = ["GROUP", "Installer", "PropertySpec", "definitions"]
 
-log = logging.getLogger("connector.crm.hubspot")
+log = logging.getLogger("lawful_crm.hubspot")
 GROUP = "lawful_crm"
 GROUP_LABEL = "Lawful use (lawful-crm)"
 OWNED = " Set by lawful-crm on every sync; edits here are overwritten."

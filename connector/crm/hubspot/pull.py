@@ -50,7 +50,7 @@ from connector.crm.port import CrmRecord, Cursor, Page
 
 __all__ = ["ContactReader"]
 
-log = logging.getLogger("connector.crm.hubspot")
+log = logging.getLogger("lawful_crm.hubspot")
 LIST_PAGE = 100
 """The contacts list pages by 100 at most (used for archived contacts, which search never returns)."""
 

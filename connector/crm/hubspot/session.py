@@ -41,7 +41,7 @@ from connector.settings import HubSpotConfig
 
 __all__ = ["Apis", "CallCounter", "HubSpotSession"]
 
-log = logging.getLogger("connector.crm.hubspot")
+log = logging.getLogger("lawful_crm.hubspot")
 NO_URLLIB3_RETRIES = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False,
                            respect_retry_after_header=False)  # fmt: skip
 

@@ -27,7 +27,7 @@ from connector.errors import ConfigurationError, ConnectorError, CrmContractErro
 
 __all__ = ["ContactWriter", "chunks", "hubspot_value"]
 
-log = logging.getLogger("connector.crm.hubspot")
+log = logging.getLogger("lawful_crm.hubspot")
 GONE = frozenset({"OBJECT_NOT_FOUND", "OBJECT_ARCHIVED"})
 RETRY_INPUT = frozenset({"LOCKED", "RATE_LIMIT", "RATE_LIMITS"})
 Item = tuple[int, FieldUpdate]

@@ -24,7 +24,7 @@ from connector.crm.salesforce.translate import translate
 __all__ = ["Connection"]
 
 T = TypeVar("T")
-log = logging.getLogger("connector.crm.salesforce")
+log = logging.getLogger("lawful_crm.salesforce")
 
 
 class Connection:

@@ -32,7 +32,7 @@ from connector.mapping.schema import MappingFile
 
 __all__ = ["Installer"]
 
-log = logging.getLogger("connector.crm.salesforce")
+log = logging.getLogger("lawful_crm.salesforce")
 _PERMISSION_SET_ITEM = f"permission set {PERMISSION_SET}"
 
 

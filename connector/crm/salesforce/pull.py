@@ -35,7 +35,7 @@ from connector.mapping.schema import MappingFile
 
 __all__ = ["Reader"]
 
-log = logging.getLogger("connector.crm.salesforce")
+log = logging.getLogger("lawful_crm.salesforce")
 _READ_CHUNK = 200
 _ID_PAGE = 2000
 """Ids listed per query when reconciling (a query page's maximum)."""

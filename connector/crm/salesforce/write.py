@@ -36,7 +36,7 @@ from connector.errors import ConfigurationError, ConnectorError, CrmContractErro
 
 __all__ = ["Writer"]
 
-log = logging.getLogger("connector.crm.salesforce")
+log = logging.getLogger("lawful_crm.salesforce")
 COLLECTION_SIZE = 200
 Unwritable = Callable[[str, Sequence[str]], list[str]]
 
