@@ -408,6 +408,9 @@ class _SyncRun:
             decided, run_id=result.run_id, now=now, dry_run=options.dry_run, on_change=self.on_change
         )
         tally.deleted = len(gone)
+        # counted before the checkpoint: a run stopped right after it still reports the page it saved
+        result.tally.add(tally)
+        result.pages += 1
         if not options.dry_run:
             for record in gone:
                 self.store.audit.forget(self.crm.name, record.id)
@@ -417,8 +420,6 @@ class _SyncRun:
                 self.store.cursors.save(
                     self.crm.name, self._with_write_window(cursor), run_id=result.run_id, now=now
                 )
-        result.tally.add(tally)
-        result.pages += 1
         self._note_usage()
         if self.progress is not None:
             self.progress(result)
