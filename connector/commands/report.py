@@ -11,7 +11,7 @@ from pathlib import Path
 from connector import bootstrap
 from connector.admin.overview import overview_source
 from connector.admin.render import render_report
-from connector.commands.common import settings_or_exit
+from connector.commands.common import open_store_or_exit, settings_or_exit
 
 __all__ = ["write_report"]
 
@@ -24,7 +24,7 @@ def configured_names(settings: bootstrap.Settings) -> list[str]:
 def write_report(*, html: Path, config: Path | None, store_url: str | None) -> None:
     """Gather the overview from the store and write it to ``html``."""
     settings = settings_or_exit(config)
-    store = bootstrap.store_for(settings, store_url)
+    store = open_store_or_exit(settings, store_url)
     try:
         overview = overview_source(settings, store, configured_names(settings))()
     finally:

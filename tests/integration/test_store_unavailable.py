@@ -55,13 +55,16 @@ def test_a_store_in_a_read_only_directory_exits_2_naming_the_path(
 
 
 def test_a_store_path_through_a_regular_file_exits_2_naming_the_path(tmp_path: Path) -> None:
-    """A store whose directory is a file (a typo in [store] url) is a configuration error, not a traceback."""
+    """A store whose directory is a file (a typo in [store] url) is a configuration error, not a traceback,
+    for every command that opens the store."""
+    (tmp_path / "lawful-crm.toml").write_text(CONFIG)
     (tmp_path / "not-a-directory").write_text("")
     store = tmp_path / "not-a-directory" / "lawful-crm.db"
-    refused = lawful_crm(tmp_path, "runs", "--store", f"sqlite:///{store}")
-    assert refused.returncode == 2, refused.stderr
-    assert f"the store {store} cannot be opened: its directory does not exist" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    for command in (["runs"], ["upcoming"], ["report", "--html", str(tmp_path / "report.html")]):
+        refused = lawful_crm(tmp_path, *command, "--store", f"sqlite:///{store}")
+        assert refused.returncode == 2, (command, refused.stdout, refused.stderr)
+        assert f"the store {store} cannot be opened: its directory does not exist" in refused.stderr
+        assert "Traceback" not in refused.stderr
 
 
 def disk_full_after(pages: int | None) -> Any:
