@@ -23,22 +23,17 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
-from sandbox_process import adapter, peak_rss_mb, running_sandbox
+from sandbox_process import LAWFUL_CRM, adapter, peak_rss_mb, running_sandbox, serving
 
 from connector.sandbox.salesforce.state import ORG_ID
 from connector.store import open_store
 
-LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
 PATH_SECRET = "bench-outbound-path-secret-0123"
 GIVE_UP_S = 1800.0
 """How long after the write-back a phase waits for the queue to empty; a backlog still there is reported."""
@@ -83,26 +78,6 @@ salesforce_path_secret = "{PATH_SECRET}"
     return path
 
 
-@contextmanager
-def _serve(config: Path, port: int) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [LAWFUL_CRM, "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert process.stderr is not None
-    try:
-        seen = []
-        while "listening on" not in (line := process.stderr.readline()):
-            seen.append(line)
-            if not line:
-                raise RuntimeError("serve did not start: " + "".join(seen[-5:]))
-        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe from filling
-        yield process
-    finally:
-        process.terminate()
-        process.wait(60)
-
-
 def _metrics(port: int) -> dict[str, float]:
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=60).text
     wanted = {
@@ -123,7 +98,7 @@ def phase(contacts: int, *, drop_echoes: bool, give_up_s: float = GIVE_UP_S) -> 
         adapter("salesforce", info).install(dry_run=False, uninstall=False)
         user = _integration_user(sf) if drop_echoes else None
         config = _config(Path(tmp), sf, integration_user=user)
-        with _serve(config, port):
+        with serving(config, port):
             store = open_store(f"sqlite:///{Path(tmp) / 'lawful-crm.db'}", migrate=False)
             started = time.monotonic()
             sync = subprocess.run(

@@ -28,17 +28,15 @@ import re
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import requests
-from sandbox_process import UNLIMITED, adapter, hubspot_limits, running_sandbox
+from sandbox_process import LAWFUL_CRM, UNLIMITED, adapter, hubspot_limits, running_sandbox, serving
 from sqlalchemy import func, select
 
 from connector.sandbox.hubspot.store import CONTACT_ID_BASE
@@ -46,7 +44,6 @@ from connector.store import Store, open_store
 from connector.store.tables import events
 from connector.webhooks.signatures import hubspot_v3_signature
 
-LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
 CONTACTS = 8000
 DECIDED = 3000
 """Contacts decided by the initial sync (indexes below); the rest have never been decided."""
@@ -266,27 +263,6 @@ url = "{store_url}"
     )
 
 
-@contextmanager
-def _serve(config: Path, port: int) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [LAWFUL_CRM, "serve", "--config", str(config), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert process.stderr is not None
-    try:
-        seen = []
-        while "listening on" not in (line := process.stderr.readline()):
-            seen.append(line)
-            if not line:
-                raise RuntimeError("serve did not start: " + "".join(seen[-5:]))
-        drain = threading.Thread(target=process.stderr.read, daemon=True)  # keep the pipe from filling
-        drain.start()
-        yield process
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
 def _settled(store: Store) -> dict[str, int]:
     query = (
         select(events.c.status, func.count())
@@ -372,7 +348,7 @@ def main() -> None:
         config_file = Path(tmp) / "lawful-crm.toml"
         _config(config_file, hs, store_url)
         store = open_store(store_url)
-        with _serve(config_file, port):
+        with serving(config_file, port, stop_wait_s=30):
             sync_s = _initial_sync(config_file)  # its write-backs' echoes reach the running receiver
             assert _webhooks_idle(hs["base_url"])
             phases = asyncio.run(_phases(url, port, hs["webhook_secret"], store, hs["base_url"], args))

@@ -22,7 +22,6 @@ import os
 import secrets
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from sandbox_process import LAWFUL_CRM
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -43,7 +43,6 @@ from connector.settings import HubSpotConfig
 from connector.store import NewEvent, Store, open_store
 from connector.store.tables import decisions, events, runs
 
-LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
 SERVER = os.environ.get("LAWFUL_CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY = "5e" * 32
 

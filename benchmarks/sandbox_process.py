@@ -8,12 +8,15 @@ the records as a salesperson would (through the sandbox's admin API, which costs
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -26,6 +29,8 @@ from connector.settings import HubSpotConfig, SalesforceConfig
 HUBSPOT_LIMIT_PER_TEN_SECONDS = 190
 """The sandbox's default rolling limit: HubSpot's 190 per 10 s of a Professional or Enterprise private app."""
 UNLIMITED = 100_000
+LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
+"""The ``lawful-crm`` command of the interpreter running the benchmark."""
 
 
 @contextmanager
@@ -108,3 +113,24 @@ def edit_share(crm: str, info: Mapping[str, Any], *, records: int, today: date, 
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MB."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+@contextmanager
+def serving(config: Path, port: int, *, stop_wait_s: float = 60) -> Iterator[subprocess.Popen[str]]:
+    """``lawful-crm serve`` with ``config`` on ``port``, from the moment it listens until it is terminated."""
+    process = subprocess.Popen(
+        [LAWFUL_CRM, "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    try:
+        seen = []
+        while "listening on" not in (line := process.stderr.readline()):
+            seen.append(line)
+            if not line:
+                raise RuntimeError("serve did not start: " + "".join(seen[-5:]))
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe from filling
+        yield process
+    finally:
+        process.terminate()
+        process.wait(stop_wait_s)
