@@ -93,21 +93,28 @@ def workers(hs: HubSpotSandbox, url: str, folder: Path, count: int, sync_shards:
                 process.wait(timeout=60)
 
 
-def installed(hs: HubSpotSandbox) -> None:
-    config = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token))
-    HubSpotCrm.from_config(config, load_mapping("hubspot")).install(dry_run=False, uninstall=False)
-
-
-def drain(worker_count: int, *, events_n: int, rate: float, contacts: int) -> dict[str, Any]:
+@contextmanager
+def portal(contacts: int) -> Iterator[tuple[HubSpotSandbox, str, Path, Store]]:
+    """A HubSpot portal with the connector's properties, a fresh PostgreSQL schema as the store (open) and a
+    folder for the workers' configuration and logs; the store is closed at the end."""
     with (
         running_hubspot(contacts=contacts, seed=7, per_ten_seconds=None, search_per_second=None) as hs,
         schema() as url,
         tempfile.TemporaryDirectory() as folder,
     ):
-        installed(hs)
+        config = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token))
+        HubSpotCrm.from_config(config, load_mapping("hubspot")).install(dry_run=False, uninstall=False)
         store = open_store(url)
+        try:
+            yield hs, url, Path(folder), store
+        finally:
+            store.close()
+
+
+def drain(worker_count: int, *, events_n: int, rate: float, contacts: int) -> dict[str, Any]:
+    with portal(contacts) as (hs, url, folder, store):
         ids = [hs.state.store.contact_id(i % contacts) for i in range(events_n)]
-        with workers(hs, url, Path(folder), worker_count):
+        with workers(hs, url, folder, worker_count):
             first, sent = time.monotonic(), 0
             while sent < events_n:  # group commits every 20 ms, as serve's receiver makes them
                 time.sleep(0.02)
@@ -125,7 +132,6 @@ def drain(worker_count: int, *, events_n: int, rate: float, contacts: int) -> di
         }
         figures |= {"events_per_s": round(events_n / settled_s, 1), "settled_s": round(settled_s, 2)}
         figures |= _latency(store)
-        store.close()
         return figures
 
 
@@ -161,14 +167,8 @@ def _latency(store: Store) -> dict[str, float]:
 
 
 def sharded_sync(worker_count: int, *, contacts: int, shards: int = 4) -> dict[str, Any]:
-    with (
-        running_hubspot(contacts=contacts, seed=7, per_ten_seconds=None, search_per_second=None) as hs,
-        schema() as url,
-        tempfile.TemporaryDirectory() as folder,
-    ):
-        installed(hs)
-        store = open_store(url)
-        with workers(hs, url, Path(folder), worker_count, sync_shards=shards):
+    with portal(contacts) as (hs, url, folder, store):
+        with workers(hs, url, folder, worker_count, sync_shards=shards):
             app = job_app(url)
             started = time.monotonic()
             with app.open():
@@ -184,7 +184,6 @@ def sharded_sync(worker_count: int, *, contacts: int, shards: int = 4) -> dict[s
             elapsed = time.monotonic() - started
         with store.engine.connect() as db:
             written = db.execute(select(func.count()).select_from(decisions)).scalar_one()
-        store.close()
         return {"workers": worker_count, "contacts": contacts, "shards": shards, "seconds": round(elapsed, 1),
                 "decisions": int(written)}  # fmt: skip
 
