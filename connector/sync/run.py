@@ -298,23 +298,16 @@ class _SyncRun:
         log.info("run %s: settling %d %s writes whose outcome was not recorded", self.result.run_id,
                  len(pending), object_type)  # fmt: skip
         checked = self.pipeline.compiled.mapping.writeback.checked
-        ids = list(dict.fromkeys(entry.record_id for entry in pending))
-        for start in range(0, len(ids), RETRY_PAGE):
-            chunk = ids[start : start + RETRY_PAGE]
-            asked = set(chunk)
-            records = self.crm.read(object_type, chunk)
+        by_record: dict[str, list[PendingWrite]] = {}
+        for entry in pending:
+            by_record.setdefault(entry.record_id, []).append(entry)
+
+        def settle(chunk: list[str], records: list[CrmRecord]) -> None:
             found = {record.id: record for record in records}
-            self.store.audit.settle(
-                _settled(
-                    [entry for entry in pending if entry.record_id in asked], found, checked, self.clock()
-                )
-            )
-            for record_id in chunk:
-                if record_id not in found:  # deleted, merged or converted since: its entries go with it
-                    self.store.audit.forget(self.crm.name, record_id)
-            if decide and records and not self._handle_page(Page(records=tuple(records), cursor=None)):
-                return False
-        return True
+            entries = [entry for record_id in chunk for entry in by_record[record_id]]
+            self.store.audit.settle(_settled(entries, found, checked, self.clock()))
+
+        return self._read_again(object_type, list(by_record), settle=settle, decide=decide)
 
     def _retry_failed(self, object_type: str) -> bool:
         """Read again the records whose last write failed (a lock, a validation rule since fixed, …): the
@@ -326,17 +319,27 @@ class _SyncRun:
                  object_type)  # fmt: skip
         return self._read_again(object_type, ids)
 
-    def _read_again(self, object_type: str, ids: list[str]) -> bool:
-        """Read records by id and decide them as a pulled page; ids no longer in the CRM are forgotten."""
+    def _read_again(
+        self,
+        object_type: str,
+        ids: list[str],
+        *,
+        settle: Callable[[list[str], list[CrmRecord]], None] | None = None,
+        decide: bool = True,
+    ) -> bool:
+        """Read records by id, ``RETRY_PAGE`` at a time, hand each chunk to ``settle`` first, and (with
+        ``decide``) decide them as a pulled page; ids no longer in the CRM are forgotten."""
         for start in range(0, len(ids), RETRY_PAGE):
             chunk = ids[start : start + RETRY_PAGE]
             records = self.crm.read(object_type, chunk)
+            if settle is not None:
+                settle(chunk, records)
             found = {record.id for record in records}
             if not self.options.dry_run:
                 for record_id in chunk:
                     if record_id not in found:  # deleted, merged or converted since: nothing to write
                         self.store.audit.forget(self.crm.name, record_id)
-            if records and not self._handle_page(Page(records=tuple(records), cursor=None)):
+            if decide and records and not self._handle_page(Page(records=tuple(records), cursor=None)):
                 return False
         return True
 
