@@ -19,14 +19,13 @@ from typing import Protocol, runtime_checkable
 
 from connector.crm.port import Cursor
 
-__all__ = ["MARKER_SUFFIX", "RECONCILE_EVERY", "IdLister", "due", "marker", "missing"]
+__all__ = ["MARKER_SUFFIX", "RECONCILE_EVERY", "IdLister", "due", "gone", "marker", "missing"]
 
 RECONCILE_EVERY = timedelta(days=1)
 """How often an incremental run lists the CRM's ids to compare them with the store."""
 MARKER_SUFFIX = "#reconciled"
 """The cursor row (per object type) whose ``modified`` says when the store was last reconciled."""
 CONFIRM_CHUNK = 200
-MANAGED_PAGE = 10_000
 
 
 @runtime_checkable
