@@ -16,12 +16,12 @@ demo: $(STAMP)
 	$(BIN)/lawful-crm demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check connector tests benchmarks
-	$(BIN)/ruff format --check connector tests benchmarks
+	$(BIN)/ruff check connector crm_sandbox tests benchmarks
+	$(BIN)/ruff format --check connector crm_sandbox tests benchmarks
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy connector
+	$(BIN)/mypy connector crm_sandbox
 
 test: lint typecheck chromium
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 4 --dist loadfile

@@ -70,7 +70,7 @@ def _salesforce(info: Mapping[str, Any], compiled: CompiledMapping, today: date)
 
     from connector.crm.salesforce.fields import WON_DEAL_FIELD, object_fields, scope
     from connector.crm.salesforce.records import to_record, value_at
-    from connector.sandbox.salesforce.client import loopback_session
+    from crm_sandbox.salesforce.client import loopback_session
 
     url = info["instance_url"]
     sf = Salesforce(instance_url=url, session_id=info["token"], session=loopback_session(url))

@@ -27,11 +27,11 @@ from connector.errors import RetriableError
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
-from connector.sandbox.salesforce.faults import Faults
-from connector.sandbox.salesforce.server import running_salesforce
 from connector.settings import SalesforceConfig
 from connector.store import open_store
 from connector.sync.run import Outcome, SyncOptions, run_sync
+from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.server import running_salesforce
 
 LOCKED_SHARE = 0.2
 REFUSED_SHARE = 0.12

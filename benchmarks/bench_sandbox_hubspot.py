@@ -21,7 +21,7 @@ from typing import Any
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connector.sandbox.hubspot import running_hubspot
+from crm_sandbox.hubspot import running_hubspot
 
 NO_RETRY = Retry(total=0, status=0, respect_retry_after_header=False, raise_on_status=False)
 
@@ -116,7 +116,7 @@ def throughput(seconds: float) -> dict[str, Any]:
 RSS_CHILD = """
 import json, time
 from hubspot import HubSpot
-from connector.sandbox.hubspot import running_hubspot
+from crm_sandbox.hubspot import running_hubspot
 t0 = time.perf_counter()
 with running_hubspot(contacts={n}, seed=1, per_ten_seconds=None, search_per_second=None) as hs:
     started = time.perf_counter() - t0

@@ -15,7 +15,7 @@ from typing import Any
 
 from simple_salesforce import Salesforce
 
-from connector.sandbox.salesforce.server import running_salesforce
+from crm_sandbox.salesforce.server import running_salesforce
 
 
 def _rate(calls: int, seconds: float) -> float:
@@ -61,7 +61,7 @@ def throughput(contacts: int = 20000) -> dict[str, Any]:
 _MEMORY_SCRIPT = """
 import json, re, time
 from simple_salesforce import Salesforce
-from connector.sandbox.salesforce.server import running_salesforce
+from crm_sandbox.salesforce.server import running_salesforce
 
 def rss_mib(kind):
     text = open("/proc/self/status").read()

@@ -31,8 +31,8 @@ from typing import Any
 import requests
 from sandbox_process import LAWFUL_CRM, adapter, peak_rss_mb, running_sandbox, serving
 
-from connector.sandbox.salesforce.state import ORG_ID
 from connector.store import open_store
+from crm_sandbox.salesforce.state import ORG_ID
 
 PATH_SECRET = "bench-outbound-path-secret-0123"
 GIVE_UP_S = 1800.0

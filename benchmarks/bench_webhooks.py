@@ -39,10 +39,10 @@ import requests
 from sandbox_process import LAWFUL_CRM, UNLIMITED, adapter, hubspot_limits, running_sandbox, serving
 from sqlalchemy import func, select
 
-from connector.sandbox.hubspot.store import CONTACT_ID_BASE
 from connector.store import Store, open_store
 from connector.store.tables import events
 from connector.webhooks.signatures import hubspot_v3_signature
+from crm_sandbox.hubspot.store import CONTACT_ID_BASE
 
 CONTACTS = 8000
 DECIDED = 3000

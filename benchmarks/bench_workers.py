@@ -38,10 +38,10 @@ from sqlalchemy.engine import make_url
 from connector.crm.hubspot import HubSpotCrm
 from connector.jobs.tasks import NIGHTLY, job_app
 from connector.mapping.load import load_mapping
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.settings import HubSpotConfig
 from connector.store import NewEvent, Store, open_store
 from connector.store.tables import decisions, events, runs
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
 
 SERVER = os.environ.get("LAWFUL_CRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEY = "5e" * 32

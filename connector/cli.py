@@ -223,7 +223,7 @@ def sandbox(
     import signal
     import threading
 
-    from connector.sandbox.launch import running_sandboxes
+    from crm_sandbox.launch import running_sandboxes
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -239,7 +239,7 @@ def sandbox(
     ) as running:
         info = running.connection()
         if as_toml:
-            from connector.sandbox.config import sandbox_toml
+            from crm_sandbox.config import sandbox_toml
 
             text = sandbox_toml(info, serve_url=serve_url, store_url="sqlite:///lawful-crm-sandbox.db")
             print(

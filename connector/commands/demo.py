@@ -27,11 +27,11 @@ from connector import bootstrap
 from connector.commands.common import configure_logging
 from connector.commands.summary import SyncProgress, print_summary
 from connector.models import CrmName
-from connector.sandbox.edits import hubspot_user_edits, salesforce_user_edits
-from connector.sandbox.launch import Sandboxes, running_sandboxes
 from connector.settings import HubSpotConfig, SalesforceConfig, Settings
 from connector.store import open_store
 from connector.sync.run import SyncOptions, SyncResult
+from crm_sandbox.edits import hubspot_user_edits, salesforce_user_edits
+from crm_sandbox.launch import Sandboxes, running_sandboxes
 
 __all__ = ["demo_settings", "run_demo"]
 

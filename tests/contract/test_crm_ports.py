@@ -15,11 +15,11 @@ from pydantic import SecretStr
 
 from connector.crm.port import FieldUpdate
 from connector.mapping.load import load_mapping
-from connector.sandbox.hubspot import running_hubspot
-from connector.sandbox.salesforce.ids import make_id
-from connector.sandbox.salesforce.seed import SALES_USER_ID
-from connector.sandbox.salesforce.server import running_salesforce
 from connector.settings import HubSpotConfig, SalesforceConfig
+from crm_sandbox.hubspot import running_hubspot
+from crm_sandbox.salesforce.ids import make_id
+from crm_sandbox.salesforce.seed import SALES_USER_ID
+from crm_sandbox.salesforce.server import running_salesforce
 from tests.contract.port_suite import BEHAVIOURS, PAGE_SIZE, RECORDS, PortFactory, PortUnderTest
 from tests.fakes import FakeCrm
 

@@ -21,10 +21,10 @@ from connector.crm.retry import RetryPolicy
 from connector.errors import AuthenticationError, ConnectorError, QuotaExhaustedError, ServiceUnavailableError
 from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import OWN_FIELDS
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
-from connector.sandbox.hubspot.faults import Fault
-from connector.sandbox.people import DATA_START
 from connector.settings import HubSpotConfig
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
+from crm_sandbox.hubspot.faults import Fault
+from crm_sandbox.people import DATA_START
 from tests.helpers import SleeplessTime
 
 MAPPING = load_mapping("hubspot")

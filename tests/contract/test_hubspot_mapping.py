@@ -13,8 +13,8 @@ from connector.errors import ConfigurationError
 from connector.mapping.facts import CompiledMapping, facts_from_record
 from connector.mapping.load import load_mapping, parse_mapping
 from connector.policy import PolicySettings, evaluate
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.settings import HubSpotConfig
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
 from tests.conftest import NOW
 
 MAPPING = load_mapping("hubspot")

@@ -16,8 +16,8 @@ from hubspot import HubSpot
 from hubspot.utils.signature import Signature
 from urllib3.util.retry import Retry
 
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
-from connector.sandbox.hubspot.properties import COMPANY_TYPES, LEGAL_BASIS
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
+from crm_sandbox.hubspot.properties import COMPANY_TYPES, LEGAL_BASIS
 
 CONTACTS = 12_000
 NO_RETRY = Retry(total=0, status=0, respect_retry_after_header=False, raise_on_status=False)

@@ -12,7 +12,7 @@ import requests
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
 
 NO_RETRY = Retry(total=0, status=0, respect_retry_after_header=False)
 CONTACTS = 400

@@ -31,11 +31,11 @@ from connector.errors import (
 from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import written_names
 from connector.models import LawfulUse
-from connector.sandbox.salesforce.ids import make_id, parse_id
-from connector.sandbox.salesforce.query import format_value
-from connector.sandbox.salesforce.schema import ACCOUNT_TYPES, LEAD_SOURCES
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import SalesforceConfig
+from crm_sandbox.salesforce.ids import make_id, parse_id
+from crm_sandbox.salesforce.query import format_value
+from crm_sandbox.salesforce.schema import ACCOUNT_TYPES, LEAD_SOURCES
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 
 MAPPING = load_mapping("salesforce")
 OWN_FIELDS = written_names(MAPPING.writeback)

@@ -10,7 +10,7 @@ from simple_salesforce import Salesforce
 from connector.mapping.facts import CompiledMapping, facts_from_record
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings, evaluate
-from connector.sandbox.salesforce.server import running_salesforce
+from crm_sandbox.salesforce.server import running_salesforce
 from tests.conftest import NOW
 
 MAPPING = CompiledMapping(load_mapping("salesforce"))

@@ -21,8 +21,8 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connector.sandbox.salesforce.ids import make_id
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
+from crm_sandbox.salesforce.ids import make_id
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 
 CONTACTS = 5200
 LOGIN_HOST = "acme.my.salesforce.com"

@@ -20,7 +20,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 
 CONTACTS = 600
 

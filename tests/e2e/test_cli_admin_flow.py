@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from connector.sandbox.people import person
+from crm_sandbox.people import person
 from tests.helpers import sandbox_process
 
 CONTACTS = 400

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine, select
 
 from connector.models import Profile
 from connector.policy import PolicySettings
-from connector.sandbox.people import person
 from connector.store.tables import runs
+from crm_sandbox.people import person
 from tests.e2e.test_cli_admin_flow import lawful_crm
 
 CONTACTS = 600

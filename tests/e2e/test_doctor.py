@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from connector.cli import app
-from connector.sandbox.config import sandbox_toml
-from connector.sandbox.launch import Sandboxes, running_sandboxes
+from crm_sandbox.config import sandbox_toml
+from crm_sandbox.launch import Sandboxes, running_sandboxes
 
 
 @pytest.fixture(scope="module")

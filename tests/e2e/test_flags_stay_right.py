@@ -25,9 +25,9 @@ from pydantic import SecretStr
 
 from connector.crm.port import CrmAdapter, CrmRecord
 from connector.mapping.load import load_mapping
-from connector.sandbox.launch import Sandboxes, running_sandboxes
-from connector.sandbox.people import person
 from connector.settings import HubSpotConfig, SalesforceConfig
+from crm_sandbox.launch import Sandboxes, running_sandboxes
+from crm_sandbox.people import person
 from tests.e2e.test_cli_admin_flow import lawful_crm
 
 CONTACTS = 300

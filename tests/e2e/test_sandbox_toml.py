@@ -7,8 +7,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from connector.sandbox.config import SANDBOX_PATH_SECRET
 from connector.settings import load_settings
+from crm_sandbox.config import SANDBOX_PATH_SECRET
 from tests.integration.test_webhook_serve import LAWFUL_CRM
 
 

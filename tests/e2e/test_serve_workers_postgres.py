@@ -19,8 +19,8 @@ from pydantic import SecretStr
 
 from connector.crm.hubspot import HubSpotCrm
 from connector.mapping.load import load_mapping
-from connector.sandbox.hubspot import running_hubspot
 from connector.settings import HubSpotConfig
+from crm_sandbox.hubspot import running_hubspot
 from tests.dnc_keys import TEST_KEY_HEX
 from tests.e2e.test_webhooks_sandbox import free_port, hubspot_edit, hubspot_flag, wait_for
 

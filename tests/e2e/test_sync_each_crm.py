@@ -8,9 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from connector.cli import app
-from connector.sandbox.config import sandbox_toml
-from connector.sandbox.launch import running_sandboxes
 from connector.store import open_store
+from crm_sandbox.config import sandbox_toml
+from crm_sandbox.launch import running_sandboxes
 from tests.integration.test_alerts import receiver
 
 

@@ -14,12 +14,12 @@ from connector.crm.hubspot import HubSpotCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
-from connector.sandbox.edits import hubspot_user_edits
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.settings import HubSpotConfig
 from connector.store import Store, open_store
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+from crm_sandbox.edits import hubspot_user_edits
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
 from tests.conftest import NOW
 
 MAPPING = load_mapping("hubspot")

@@ -33,9 +33,9 @@ from connector.crm.port import CrmPort
 from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import field_names
-from connector.sandbox.hubspot import running_hubspot
-from connector.sandbox.salesforce.server import running_salesforce
 from connector.settings import HubSpotConfig, SalesforceConfig
+from crm_sandbox.hubspot import running_hubspot
+from crm_sandbox.salesforce.server import running_salesforce
 from tests.e2e import killable
 
 CONTACTS = 40

@@ -13,10 +13,10 @@ from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import SalesforceConfig
 from connector.store import Store, open_store
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.usefixtures("no_retry_waits")

@@ -19,12 +19,12 @@ from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.models import Decision
 from connector.policy import PolicySettings
-from connector.sandbox.salesforce.seed import SALES_USER_ID
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import SalesforceConfig
 from connector.store import Store, open_store
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+from crm_sandbox.salesforce.seed import SALES_USER_ID
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from tests.conftest import NOW
 
 MAPPING = load_mapping("salesforce")

@@ -30,13 +30,13 @@ from connector.crm.salesforce.write import COLLECTION_SIZE
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
-from connector.sandbox.salesforce.faults import Faults
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import SalesforceConfig
 from connector.store import Store, open_store
 from connector.store.tables import decisions
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, Progress, SyncOptions, SyncResult, run_sync
+from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from tests.conftest import NOW
 from tests.e2e.test_sync_salesforce import FLAGS, flags_of
 

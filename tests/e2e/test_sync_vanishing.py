@@ -16,14 +16,14 @@ from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
-from connector.sandbox.clock import SandboxClock
-from connector.sandbox.edits import hubspot_user_edits
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import HubSpotConfig, SalesforceConfig
 from connector.store import Store, open_store
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
+from crm_sandbox.clock import SandboxClock
+from crm_sandbox.edits import hubspot_user_edits
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.usefixtures("no_retry_waits")

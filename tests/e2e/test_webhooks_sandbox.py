@@ -26,11 +26,11 @@ from pydantic import SecretStr
 
 from connector.crm.hubspot import HubSpotCrm
 from connector.mapping.load import load_mapping
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
-from connector.sandbox.salesforce.ids import make_id
-from connector.sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from connector.settings import HubSpotConfig
 from connector.store import open_store
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
+from crm_sandbox.salesforce.ids import make_id
+from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 
 LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
 PATH_SECRET = "e2e-outbound-path-secret-0123"

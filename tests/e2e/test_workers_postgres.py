@@ -27,12 +27,12 @@ from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import field_names
 from connector.policy import PolicySettings
-from connector.sandbox.hubspot import HubSpotSandbox, running_hubspot
 from connector.settings import HubSpotConfig
 from connector.store import NewEvent, Store, open_store
 from connector.store.tables import decisions, events, runs
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, SyncOptions, run_sync
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
 from tests.conftest import NOW
 from tests.dnc_keys import TEST_KEY_HEX
 

@@ -10,7 +10,7 @@ import sys
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
-from connector.sandbox.salesforce.client import loopback_session
+from crm_sandbox.salesforce.client import loopback_session
 
 
 def test_sandbox_prints_its_settings_serves_both_sdks_and_stops_cleanly() -> None:

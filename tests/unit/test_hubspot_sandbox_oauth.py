@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.sandbox.hubspot.oauth import OAuthIssuer
+from crm_sandbox.hubspot.oauth import OAuthIssuer
 
 GRANT = {
     "grant_type": "refresh_token",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connector.sandbox.hubspot.search import (
+from crm_sandbox.hubspot.search import (
     SearchError,
     filter_matches,
     id_bounds,
@@ -14,7 +14,7 @@ from connector.sandbox.hubspot.search import (
     record_matches,
     sort_key,
 )
-from connector.sandbox.hubspot.signature import sign_v3, verify_v3
+from crm_sandbox.hubspot.signature import sign_v3, verify_v3
 
 KINDS = {
     "email": ("string", False),

@@ -13,16 +13,16 @@ from typing import Any
 
 import pytest
 
-from connector.sandbox import modindex
-from connector.sandbox.hubspot.properties import PropertyRegistry, iso_ms
-from connector.sandbox.hubspot.query import SearchRunner, kind_resolver
-from connector.sandbox.hubspot.search import parse_request
-from connector.sandbox.hubspot.store import ContactStore
-from connector.sandbox.people import modified_at, person
-from connector.sandbox.salesforce.ids import make_id
-from connector.sandbox.salesforce.query import Executor
-from connector.sandbox.salesforce.soql import parse
-from connector.sandbox.salesforce.store import Store
+from crm_sandbox import modindex
+from crm_sandbox.hubspot.properties import PropertyRegistry, iso_ms
+from crm_sandbox.hubspot.query import SearchRunner, kind_resolver
+from crm_sandbox.hubspot.search import parse_request
+from crm_sandbox.hubspot.store import ContactStore
+from crm_sandbox.people import modified_at, person
+from crm_sandbox.salesforce.ids import make_id
+from crm_sandbox.salesforce.query import Executor
+from crm_sandbox.salesforce.soql import parse
+from crm_sandbox.salesforce.store import Store
 from tests.helpers import SettableClock
 
 SOQL_FIELDS = "Id, Email, SystemModstamp"

@@ -24,10 +24,10 @@ from connector.mapping.schema import MappingFile
 from connector.mapping.writeback import written_values
 from connector.models import LawfulUse
 from connector.policy import PolicySettings, evaluate
-from connector.sandbox.salesforce.schema import FieldSpec
-from connector.sandbox.salesforce.state import SalesforceState
-from connector.sandbox.salesforce.tooling import add_custom_field, preinstall_connector_fields
 from connector.webhooks.config import own_fields as echo_fields
+from crm_sandbox.salesforce.schema import FieldSpec
+from crm_sandbox.salesforce.state import SalesforceState
+from crm_sandbox.salesforce.tooling import add_custom_field, preinstall_connector_fields
 from tests.conftest import NOW, facts
 
 SALESFORCE = load_mapping("salesforce")

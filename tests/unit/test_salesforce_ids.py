@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.sandbox.salesforce.ids import checksum, make_id, normalize_id, parse_id
+from crm_sandbox.salesforce.ids import checksum, make_id, normalize_id, parse_id
 
 
 def test_checksum_matches_a_real_salesforce_id() -> None:

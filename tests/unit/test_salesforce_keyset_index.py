@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.sandbox.salesforce.keyset import Bound, bounds
-from connector.sandbox.salesforce.query import Executor
-from connector.sandbox.salesforce.soql import Compare, parse
-from connector.sandbox.salesforce.store import Store, micros
+from crm_sandbox.salesforce.keyset import Bound, bounds
+from crm_sandbox.salesforce.query import Executor
+from crm_sandbox.salesforce.soql import Compare, parse
+from crm_sandbox.salesforce.store import Store, micros
 from tests.helpers import SettableClock
 
 

@@ -8,7 +8,7 @@ from dataclasses import fields
 
 import phonenumbers
 
-from connector.sandbox.people import DATA_END, Person, person
+from crm_sandbox.people import DATA_END, Person, person
 
 SAMPLE = [person(3, index) for index in range(5000)]
 

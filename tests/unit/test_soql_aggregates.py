@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from connector.sandbox.salesforce.aggregate import aggregate
-from connector.sandbox.salesforce.ids import make_id
-from connector.sandbox.salesforce.query import Executor
-from connector.sandbox.salesforce.soql import Aggregate, Field, SoqlError, parse
-from connector.sandbox.salesforce.store import Store
+from crm_sandbox.salesforce.aggregate import aggregate
+from crm_sandbox.salesforce.ids import make_id
+from crm_sandbox.salesforce.query import Executor
+from crm_sandbox.salesforce.soql import Aggregate, Field, SoqlError, parse
+from crm_sandbox.salesforce.store import Store
 
 
 @pytest.fixture(scope="module")

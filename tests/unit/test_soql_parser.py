@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connector.sandbox.salesforce.soql import (
+from crm_sandbox.salesforce.soql import (
     BoolOp,
     Compare,
     DateRange,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from connector.sandbox.salesforce.outbound import envelope
 from connector.webhooks.outbound import (
     ACK,
     MAX_NOTIFICATIONS,
@@ -12,6 +11,7 @@ from connector.webhooks.outbound import (
     parse_outbound_message,
     same_org,
 )
+from crm_sandbox.salesforce.outbound import envelope
 
 ORG = "00D7F00000107XsUAI"
 CONTACT_ID = "0037F00000AbCdEQAZ"

@@ -1,0 +1,208 @@
+"""Incremental SOQL served from the modification index: bounds on (SystemModstamp, Id), then the rest.
+
+An incremental reader pages with keyset conditions, `(SystemModstamp > t OR (SystemModstamp = t AND Id > x))`
+after the last row read and `(SystemModstamp < t OR (SystemModstamp = t AND Id <= x))` up to a row (a page's
+last, or the newest when the read began), besides plain `SystemModstamp >[=] t` / `<[=] t`. `bounds` (pure)
+splits an AND of conditions into such a lower and upper bound and the rest; `serve` walks the index between the
+bounds and checks the rest record by record. Keys are microseconds since the epoch; ties are lower-cased
+18-character ids, the order `ORDER BY SystemModstamp, Id` gives.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from crm_sandbox.modindex import ModIndex
+from crm_sandbox.people import modified_at
+from crm_sandbox.salesforce.ids import normalize_id
+from crm_sandbox.salesforce.schema import ObjectSpec
+from crm_sandbox.salesforce.soql import BoolOp, Compare, Condition, Not, Order, Query
+from crm_sandbox.salesforce.store import micros
+
+if TYPE_CHECKING:
+    from crm_sandbox.salesforce.query import Executor
+
+__all__ = ["Bound", "Bounds", "bounds", "mentions_modstamp", "serve"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """One end of a range over (key, tie); `tie` None means the bound is on the key alone."""
+
+    key: int
+    tie: str | None
+    inclusive: bool
+
+    def admits_from_below(self, key: int, tie: str) -> bool:
+        """Whether (key, tie) lies above this lower bound."""
+        if key != self.key:
+            return key > self.key
+        return self.inclusive if self.tie is None else tie > self.tie
+
+    def admits_from_above(self, key: int, tie: str) -> bool:
+        """Whether (key, tie) lies below this upper bound."""
+        if key != self.key:
+            return key < self.key
+        return self.inclusive if self.tie is None else tie <= self.tie
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    lower: Bound | None
+    upper: Bound | None
+    rest: tuple[Condition, ...]
+
+
+def _conjuncts(where: Condition | None) -> list[Condition]:
+    if where is None:
+        return []
+    if isinstance(where, BoolOp) and where.op == "AND":
+        return [item for part in where.items for item in _conjuncts(part)]
+    return [where]
+
+
+def _stamp(condition: Condition, ops: tuple[str, ...]) -> Compare | None:
+    if (
+        isinstance(condition, Compare)
+        and condition.path.lower() == "systemmodstamp"
+        and condition.op in ops
+        and isinstance(condition.value, datetime)
+    ):
+        return condition
+    return None
+
+
+def _keyset(condition: Condition, *, above: bool) -> Bound | None:
+    """`(SystemModstamp > t OR (SystemModstamp = t AND Id > x))`, or the `<` / `<=` mirror when not `above`."""
+    if not isinstance(condition, BoolOp) or condition.op != "OR" or len(condition.items) != 2:
+        return None
+    strict, tied = condition.items
+    first = _stamp(strict, (">",) if above else ("<",))
+    if first is None or not isinstance(tied, BoolOp) or tied.op != "AND" or len(tied.items) != 2:
+        return None
+    equal, by_id = tied.items
+    same = _stamp(equal, ("=",))
+    if (
+        same is None
+        or same.value != first.value
+        or not isinstance(by_id, Compare)
+        or by_id.path.lower() != "id"
+        or by_id.op != (">" if above else "<=")
+        or not isinstance(by_id.value, str)
+    ):
+        return None
+    tie = (normalize_id(by_id.value) or by_id.value).lower()
+    return Bound(micros(first.value), tie, inclusive=False)
+
+
+def bounds(where: Condition | None) -> Bounds:
+    """The first lower and first upper bound found among the ANDed conditions, and every other condition."""
+    lower: Bound | None = None
+    upper: Bound | None = None
+    rest: list[Condition] = []
+    for condition in _conjuncts(where):
+        if lower is None and (found := _lower(condition)) is not None:
+            lower = found
+        elif upper is None and (found := _upper(condition)) is not None:
+            upper = found
+        else:
+            rest.append(condition)
+    return Bounds(lower, upper, tuple(rest))
+
+
+def _lower(condition: Condition) -> Bound | None:
+    if (plain := _stamp(condition, (">", ">="))) is not None:
+        return Bound(micros(plain.value), None, inclusive=plain.op == ">=")
+    return _keyset(condition, above=True)
+
+
+def _upper(condition: Condition) -> Bound | None:
+    if (plain := _stamp(condition, ("<", "<="))) is not None:
+        return Bound(micros(plain.value), None, inclusive=plain.op == "<=")
+    return _keyset(condition, above=False)
+
+
+def mentions_modstamp(condition: Condition) -> bool:
+    """Whether a condition filters on SystemModstamp anywhere (in a shape the index does not serve)."""
+    if isinstance(condition, BoolOp):
+        return any(mentions_modstamp(item) for item in condition.items)
+    if isinstance(condition, Not):
+        return mentions_modstamp(condition.item)
+    return condition.path.lower() == "systemmodstamp"
+
+
+def _direction(order: tuple[Order, ...]) -> bool | None:
+    """False for `ORDER BY SystemModstamp, Id`, True for both DESC, None for anything else."""
+    if len(order) != 2 or order[0].path.lower() != "systemmodstamp" or order[1].path.lower() != "id":
+        return None
+    if order[0].descending != order[1].descending:
+        return None
+    return order[0].descending
+
+
+def _key(index: ModIndex, position: int) -> int:
+    """The index key (microseconds) of a record: its last write, or its seeded modification second."""
+    moved = index.moved.get(position)
+    if moved is not None:
+        return int(moved)
+    return int(modified_at(index.seed, index.start + position).timestamp()) * index.scale
+
+
+def serve(
+    executor: Executor, obj: ObjectSpec, query: Query, *, include_deleted: bool, any_order: bool
+) -> array[int] | None:
+    """The indexes the scan would answer, from the modification index; None when the shape is not served.
+
+    Served: `ORDER BY SystemModstamp, Id` (both ascending, or both descending) with a lower bound, with an
+    upper bound in keyset form, or with no condition on SystemModstamp at all, plus any other ANDed conditions;
+    and, with `any_order`, an unordered query without LIMIT or OFFSET. Other SystemModstamp filters (a plain
+    upper bound alone, relative dates) keep the scan.
+    """
+    index = executor.store.modstamps.get(obj.name.lower())
+    descending = _direction(query.order)
+    unordered = any_order and not query.order and query.limit is None and not query.offset
+    if index is None or (descending is None and not unordered):
+        return None
+    found = bounds(query.where)
+    lower, upper = found.lower, found.upper
+    keyset_upper = upper is not None and upper.tie is not None
+    if (
+        lower is None
+        and not unordered
+        and ((upper is not None and not keyset_upper) or any(mentions_modstamp(item) for item in found.rest))
+    ):
+        return None
+    exclude = executor.store.unlisted(obj.name, include_deleted=include_deleted)
+    threshold, inclusive = (
+        (lower.key, lower.inclusive or lower.tie is not None) if lower else (-(2**62), True)
+    )
+    candidates = index.after(threshold, inclusive=inclusive, exclude=exclude)
+    if descending:
+        candidates.reverse()
+    start = query.offset or 0
+    end = None if query.limit is None else start + query.limit
+    if (lower is None or lower.tie is None) and upper is None and not found.rest:
+        return candidates[start:end] if start or end is not None else candidates
+    keep = [executor.predicate(obj, item, include_deleted=include_deleted) for item in found.rest]
+    out = array("q")
+    for position in candidates:
+        key, tie = _key(index, position), index.tie(position)
+        if lower is not None and not lower.admits_from_below(key, tie):
+            if descending:
+                break
+            continue
+        if upper is not None and not upper.admits_from_above(key, tie):
+            if descending:
+                continue
+            break
+        if keep:
+            record = executor.store.get(obj.name, position, include_deleted=include_deleted)
+            if record is None or not all(test(record) for test in keep):
+                continue
+        out.append(position)
+        if end is not None and len(out) >= end:
+            break
+    return out[start:end] if start or end is not None else out

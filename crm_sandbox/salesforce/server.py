@@ -1,0 +1,120 @@
+"""Run the emulator in-process on a free 127.0.0.1 port: `running_salesforce(...)` for tests and the demo.
+
+uvicorn binds the port itself (a socket bound by hand must be created with IPPROTO_TCP or Nagle adds ~40 ms to
+every keep-alive response) and serves from a daemon thread; leaving the context manager stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+import uvicorn
+
+from crm_sandbox.salesforce.app import create_app
+from crm_sandbox.salesforce.client import loopback_session
+from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.outbound import OutboundMessenger
+from crm_sandbox.salesforce.state import ORG_ID, SalesforceState
+from crm_sandbox.salesforce.tooling import preinstall_connector_fields
+
+
+class SalesforceSandbox:
+    """A started emulator: where it listens, the token it accepts, and its state."""
+
+    def __init__(self, state: SalesforceState, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state, self.host, self.port = state, host, port
+        self.org_id = ORG_ID
+        self.outbound: OutboundMessenger | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT`, the instance URL."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def token(self) -> str:
+        """The static bearer token the sandbox accepts."""
+        return self.state.token
+
+    def session(self, *, login_hosts: tuple[str, ...] = ()) -> requests.Session:
+        """A `requests.Session` wired for simple-salesforce (see `client.loopback_session`)."""
+        return loopback_session(self.base_url, login_hosts=login_hosts)
+
+    def start(self, timeout: float = 10.0) -> SalesforceSandbox:
+        """Serve in a daemon thread; returns once the port is bound."""
+        config = uvicorn.Config(
+            create_app(self.state), host=self.host, port=self.port, log_level="critical", lifespan="off",
+            access_log=False, timeout_keep_alive=30,
+        )  # fmt: skip
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="salesforce-sandbox", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the Salesforce sandbox did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.state.instance_url = self.base_url
+        return self
+
+    def send_outbound_messages(self, url: str) -> OutboundMessenger:
+        """Start POSTing Outbound Message notifications for Contact/Lead changes to `url`."""
+        self.outbound = OutboundMessenger(self.state, url).start()
+        return self.outbound
+
+    def stop(self) -> None:
+        """Stop serving (and sending outbound messages) and wait for the threads."""
+        if self.outbound is not None:
+            self.outbound.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+
+@contextmanager
+def running_salesforce(
+    *,
+    contacts: int = 1000,
+    leads: int | None = None,
+    seed: int = 1,
+    token: str = "sandbox",
+    daily_limit: int = 15000,
+    faults: Faults | None = None,
+    port: int = 0,
+    webhook_url: str | None = None,
+    connector_fields: bool = False,
+    **options: Any,
+) -> Iterator[SalesforceSandbox]:
+    """Start a seeded Salesforce emulator on 127.0.0.1 for the duration of the `with` block.
+
+    `leads` defaults to 30% of `contacts`; `connector_fields` pre-creates the connector's own fields (as after
+    `lawful-crm install`); `webhook_url` turns on Outbound Messages; `options` go to `SalesforceState`.
+    """
+    state = SalesforceState(
+        contacts=contacts,
+        leads=leads,
+        seed=seed,
+        token=token,
+        daily_limit=daily_limit,
+        faults=faults,
+        **options,
+    )
+    if connector_fields:
+        preinstall_connector_fields(state)
+    sandbox = SalesforceSandbox(state, port=port).start()
+    if webhook_url:
+        sandbox.send_outbound_messages(webhook_url)
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
