@@ -1,5 +1,9 @@
 """Outbound Messages: on a Contact or Lead change, POST the SOAP notification to a webhook until it is acked.
 
+The org also has an Outbound Message on ContactPointTypeConsent (a record-triggered flow on "created or
+updated", as the README asks admins to configure): a new or edited consent row is notified with its `PartyId`,
+in messages of their own (one action per object, as Salesforce sends them).
+
 Off unless a URL is given. A daemon thread batches up to 100 notifications per message, as Salesforce does,
 and retries with exponential back-off (capped) until the receiver answers 200 with `<Ack>true</Ack>`. Delivery
 is at least once and carries the record's latest values. Nothing about the records is logged.
@@ -22,6 +26,12 @@ NOTIFIED_FIELDS = (
     "Id", "Email", "Phone", "LeadSource", "HasOptedOutOfEmail", "DoNotCall", "SystemModstamp", "LastModifiedById",
 )  # fmt: skip
 """The fields the admin's Outbound Message sends; the README asks for ``LastModifiedById`` (echo detection)."""
+CONSENT_FIELDS = (
+    "Id", "PartyId", "ContactPointType", "PrivacyConsentStatus", "DataUsePurposeId", "SystemModstamp",
+    "LastModifiedById",
+)  # fmt: skip
+"""The fields of the Outbound Message on ContactPointTypeConsent: ``PartyId`` names the Individual."""
+_CONSENT = "ContactPointTypeConsent"
 _BATCH = 100
 
 
@@ -48,8 +58,8 @@ class OutboundMessenger:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def _changed(self, sobject: str, record: dict[str, Any]) -> None:
-        if sobject in ("Contact", "Lead"):
+    def _changed(self, sobject: str, record: dict[str, Any], change: str) -> None:
+        if (sobject in ("Contact", "Lead") and change == "updated") or sobject == _CONSENT:
             self.pending.put((sobject, record))
 
     def _run(self) -> None:
@@ -61,7 +71,10 @@ class OutboundMessenger:
             batch = [first]
             while len(batch) < _BATCH and not self.pending.empty():
                 batch.append(self.pending.get_nowait())
-            self._deliver(envelope(batch, self._next_ids(len(batch))))
+            for action in (False, True):
+                part = [item for item in batch if (item[0] == _CONSENT) == action]
+                if part:
+                    self._deliver(envelope(part, self._next_ids(len(part))))
 
     def _next_ids(self, count: int) -> list[str]:
         self._sequence += count
@@ -89,20 +102,21 @@ def envelope(batch: list[tuple[str, dict[str, Any]]], notification_ids: list[str
     for (sobject, record), notification_id in zip(batch, notification_ids, strict=True):
         fields = "".join(
             f"<sf:{name}>{escape(_text(record.get(name)))}</sf:{name}>"
-            for name in NOTIFIED_FIELDS
+            for name in (CONSENT_FIELDS if sobject == _CONSENT else NOTIFIED_FIELDS)
             if name in record
         )
         parts.append(
             f'<Notification><Id>{notification_id}</Id><sObject xsi:type="sf:{sobject}" '
             f'xmlns:sf="urn:sobject.enterprise.soap.sforce.com">{fields}</sObject></Notification>'
         )
+    action = 2 if batch and batch[0][0] == _CONSENT else 1
     base = "https://sandbox.my.salesforce.com/services/Soap"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
         'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>'
         '<notifications xmlns="http://soap.sforce.com/2005/09/outbound">'
-        f"<OrganizationId>{ORG_ID}</OrganizationId><ActionId>{make_id('04k', 1)}</ActionId>"
+        f"<OrganizationId>{ORG_ID}</OrganizationId><ActionId>{make_id('04k', action)}</ActionId>"
         '<SessionId xsi:nil="true"/>'
         f"<EnterpriseUrl>{base}/c/59.0/{ORG_ID[:15]}</EnterpriseUrl><PartnerUrl>{base}/u/59.0/{ORG_ID[:15]}</PartnerUrl>"
         f"{''.join(parts)}</notifications></soapenv:Body></soapenv:Envelope>"

@@ -212,7 +212,7 @@ class Executor:
     def _chosen_ids(
         self, obj: ObjectSpec, where: Condition | None, *, include_deleted: bool
     ) -> list[int] | None:
-        """The record indexes an ANDed `Id IN (...)`, `Id = '...'` or indexed lookup `X IN (SELECT ...)` allows,
+        """The record indexes an ANDed `Id IN (...)`, `Id = '...'` or indexed lookup `X IN (...)` allows,
         in scan order; None if unrestricted.
 
         The scan then visits only those (the whole WHERE is still checked), so a read by id costs O(k).
@@ -222,6 +222,11 @@ class Executor:
             if isinstance(item, InQuery) and not item.negate and item.path.lower() != "id":
                 parents = self.semi_join(item.query, include_deleted=include_deleted)
                 referencing = self.store.referencing(obj.name, item.path, parents)
+                if referencing is not None:
+                    return referencing
+            if isinstance(item, InList) and not item.negate and item.path.lower() != "id":
+                listed = {value for value in item.values if isinstance(value, str)}
+                referencing = self.store.referencing(obj.name, item.path, listed)
                 if referencing is not None:
                     return referencing
             if isinstance(item, InList) and not item.negate and item.path.lower() == "id":

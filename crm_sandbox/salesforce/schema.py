@@ -24,6 +24,8 @@ LEAD_STATUSES = (
     "Closed - Converted",
     "Closed - Not Converted",
 )
+CONTACT_POINT_TYPES = ("Email", "MailingAddress", "Phone", "Social", "Web")
+CONSENT_STATUSES = ("OptIn", "OptOut", "Seen", "NotSeen")
 STAGES = (
     "Prospecting",
     "Qualification",
@@ -176,6 +178,28 @@ def _person_fields(*, lead: bool) -> list[FieldSpec]:
     return specs
 
 
+def _consent_fields() -> list[FieldSpec]:
+    """ContactPointTypeConsent (API 45+, Data Protection and Privacy): one channel's consent of one Individual
+    for one data use purpose; the picklists are restricted, as in a real org."""
+    return [
+        _f("Name", "string", "Name", length=255, nillable=False),
+        _f("PartyId", "reference", "Party ID", length=18, reference_to="Individual", relationship_name="Party"),
+        _f("ContactPointType", "picklist", "Contact Point Type", length=255, picklist=CONTACT_POINT_TYPES,
+           restricted=True),
+        _f("PrivacyConsentStatus", "picklist", "Privacy Consent Status", length=255, picklist=CONSENT_STATUSES,
+           restricted=True),
+        _f("DataUsePurposeId", "reference", "Data Use Purpose ID", length=18, reference_to="DataUsePurpose",
+           relationship_name="DataUsePurpose"),
+        _f("EffectiveFrom", "datetime", "Effective From"),
+        _f("EffectiveTo", "datetime", "Effective To"),
+        _f("CaptureDate", "datetime", "Capture Date"),
+        _f("CaptureSource", "string", "Capture Source", length=255),
+        _f("CaptureContactPointType", "picklist", "Capture Contact Point Type", length=255,
+           picklist=CONTACT_POINT_TYPES, restricted=True),
+        _f("DoubleConsentCaptureDate", "datetime", "Double Consent Capture Date"),
+    ]  # fmt: skip
+
+
 def build_schema() -> dict[str, ObjectSpec]:
     """A fresh schema of the seeded org (lower-cased object name -> spec)."""
     objects = [
@@ -184,6 +208,8 @@ def build_schema() -> dict[str, ObjectSpec]:
         ObjectSpec("Account", "001", "Account"),
         ObjectSpec("Opportunity", "006", "Opportunity"),
         ObjectSpec("Individual", "0PK", "Individual"),
+        ObjectSpec("ContactPointTypeConsent", "0ZY", "Contact Point Type Consent"),
+        ObjectSpec("DataUsePurpose", "0ZW", "Data Use Purpose"),
         ObjectSpec("User", "005", "User"),
         ObjectSpec("PermissionSet", "0PS", "Permission Set"),
         ObjectSpec("FieldPermissions", "01k", "Field Permissions"),
@@ -244,6 +270,12 @@ def build_schema() -> dict[str, ObjectSpec]:
                     ("CanStorePiiElsewhere", "OK to Store PII Data Elsewhere"),
                 )
             ],
+        ],
+        "ContactPointTypeConsent": _consent_fields(),
+        "DataUsePurpose": [
+            _f("Name", "string", "Name", length=80, nillable=False),
+            _f("Description", "textarea", "Description", length=1000),
+            _f("CanDataSubjectOptOut", "boolean", "Can Data Subject Opt Out", nillable=False, default=False),
         ],
         "User": [
             _f("Username", "string", length=80, nillable=False),

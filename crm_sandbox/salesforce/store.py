@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crm_sandbox.modindex import ModIndex, Tie
+from crm_sandbox.salesforce import consent_seed
 from crm_sandbox.salesforce import seed as seeding
 from crm_sandbox.salesforce.ids import make_id, parse_id
 from crm_sandbox.salesforce.schema import FieldSpec, ObjectSpec, build_schema
@@ -29,7 +30,8 @@ CREATED_BASE = 1_000_000_000  # indexes of records created through the API start
 INTEGRATION_USER_INDEX = CREATED_BASE
 
 Record = dict[str, Any]
-ChangeListener = Callable[[str, Record], None]
+ChangeListener = Callable[[str, Record, str], None]
+"""Called after every API write with the object name, the record as now stored, and "created" or "updated"."""
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -120,6 +122,8 @@ class Store:
         return {
             "contact": self.contacts, "lead": self.leads, "account": self.contacts,
             "opportunity": self.contacts, "individual": self.contacts + self.leads,
+            "contactpointtypeconsent": (self.contacts + self.leads) * consent_seed.CONSENT_SLOTS,
+            "datausepurpose": len(consent_seed.PURPOSES),
         }.get(obj.lower(), 0)  # fmt: skip
 
     def always_exists(self, obj: str) -> bool:
@@ -138,6 +142,8 @@ class Store:
             "account": lambda: seeding.account(self.seed, index),
             "opportunity": lambda: seeding.opportunity(self.seed, index),
             "individual": lambda: seeding.individual(self.seed, index),
+            "contactpointtypeconsent": lambda: consent_seed.consent(self.seed, index),
+            "datausepurpose": lambda: consent_seed.data_use_purpose(index),
         }
         return renderers[obj]()
 
@@ -177,21 +183,35 @@ class Store:
     def referencing(self, obj: str, field_name: str, parent_ids: set[Any]) -> list[int] | None:
         """Indexes of `obj` whose `field_name` may hold one of `parent_ids`, in Id order; None when unindexed.
 
-        Seeded Opportunity `i` belongs to Account `i` and Contact `i`, so its seeded candidates follow from
-        the parents' indexes; records created or changed through the API are always candidates. A superset:
+        Seeded Opportunity `i` belongs to Account `i` and Contact `i`, Contact `i` and Lead `k - contacts` to
+        Individual `k`, and the consents of Individual `k` are the `CONSENT_SLOTS` indexes from
+        `k * CONSENT_SLOTS`, so their seeded candidates follow from the parents' indexes; records created or changed through the API are always candidates. A superset:
         the caller still checks the whole WHERE. This keeps a per-page won-deal aggregate O(page), as
         Salesforce's index on lookup fields does, instead of a scan of every Opportunity.
         """
         obj = obj.lower()
-        if obj != "opportunity" or field_name.lower() not in ("accountid", "contactid"):
+        children = self._seeded_children(obj, field_name.lower())
+        if children is None:
             return None
         seeded = self.seeded_count(obj)
         candidates = {index for index in self.overlay[obj] if index < seeded} | set(self.created[obj])
         for parent in parent_ids:
             located = self.locate(parent) if isinstance(parent, str) else None
-            if located is not None and located[1] < seeded:
-                candidates.add(located[1])
+            if located is not None:
+                candidates.update(index for index in children(located[1]) if 0 <= index < seeded)
         return sorted(candidates)
+
+    def _seeded_children(self, obj: str, field_name: str) -> Callable[[int], range] | None:
+        """The seeded indexes of `obj` whose lookup `field_name` may name parent index i; None: not indexed."""
+        slots = consent_seed.CONSENT_SLOTS
+        indexed: dict[tuple[str, str], Callable[[int], range]] = {
+            ("opportunity", "accountid"): lambda i: range(i, i + 1),
+            ("opportunity", "contactid"): lambda i: range(i, i + 1),
+            ("contactpointtypeconsent", "partyid"): lambda i: range(i * slots, i * slots + slots),
+            ("contact", "individualid"): lambda i: range(i, i + 1),
+            ("lead", "individualid"): lambda i: range(i - self.contacts, i - self.contacts + 1),
+        }
+        return indexed.get((obj, field_name))
 
     def is_deleted(self, obj: str, index: int) -> bool:
         """Whether the record was deleted (in the recycle bin or purged from it)."""
@@ -249,7 +269,7 @@ class Store:
                 self._refresh_fls()
         if self.listeners and (record := self.get(obj, index)) is not None:
             for listener in self.listeners:
-                listener(self.schema[obj].name, record)
+                listener(self.schema[obj].name, record, "updated")
 
     def create(self, obj: str, values: Record) -> str:
         """Insert a record (canonical field names) and return its id."""
@@ -271,6 +291,8 @@ class Store:
             self.write_log.append((spec.name, record["Id"], tuple(values)))
             if obj in ("fieldpermissions", "permissionsetassignment"):
                 self._refresh_fls()
+        for listener in self.listeners:
+            listener(spec.name, dict(record), "created")
         return str(record["Id"])
 
     def delete(self, obj: str, index: int) -> None:
