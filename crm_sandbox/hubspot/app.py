@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_sandbox.hubspot.admin import ADMIN, build_admin_router
 from crm_sandbox.hubspot.api_meta import build_meta_router
 from crm_sandbox.hubspot.api_objects import build_objects_router
+from crm_sandbox.hubspot.api_prefs import build_prefs_router
 from crm_sandbox.hubspot.errors import JSON_TYPE, ApiError, correlation_id, error_body, error_response
 from crm_sandbox.hubspot.limits import rate_limit_body
 from crm_sandbox.hubspot.oauth import TOKEN_PATH, build_oauth_router
@@ -43,6 +44,7 @@ def create_app(state: HubSpotState) -> ASGIApp:
     api.include_router(build_admin_router(state))
     api.include_router(build_objects_router(state))
     api.include_router(build_meta_router(state))
+    api.include_router(build_prefs_router(state))
     api.include_router(build_oauth_router(state.oauth))
 
     @api.exception_handler(ApiError)

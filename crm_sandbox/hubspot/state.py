@@ -23,6 +23,7 @@ from crm_sandbox.hubspot.limits import RateLimits
 from crm_sandbox.hubspot.oauth import OAuthIssuer
 from crm_sandbox.hubspot.properties import PropertyRegistry
 from crm_sandbox.hubspot.store import ContactStore
+from crm_sandbox.hubspot.subscriptions import Subscriptions
 from crm_sandbox.hubspot.webhooks import WebhookSender
 
 
@@ -70,6 +71,8 @@ class HubSpotState:
         """The sandbox's time: ``clock.advance(days=91)`` lets archived contacts reach their purge."""
         self.registry = PropertyRegistry()
         self.store = ContactStore(seed, contacts, self.registry, clock=self.clock, search_lag_s=search_lag_s)
+        self.subscriptions = Subscriptions(self.store)
+        """Subscription types and statuses (communication preferences)."""
         self.limits = RateLimits(
             per_ten_seconds=per_ten_seconds, daily=daily, search_per_second=search_per_second
         )
@@ -93,6 +96,7 @@ class HubSpotState:
                 retry_delay=webhook_retry_delay,
             )
             self.store.listeners.append(self.webhooks.on_change)
+            self.subscriptions.listeners.append(self.webhooks.on_subscription_change)
 
     def log_request(self, method: str, endpoint: str, status: int, started: float) -> None:
         """Count and log one API request."""

@@ -21,7 +21,9 @@ from typing import Any
 from crm_sandbox.hubspot.signature import sign_v1, sign_v3
 
 SUBSCRIPTION_IDS = {"contact.creation": 22, "contact.propertyChange": 25, "contact.deletion": 23}
-SUBSCRIPTION_IDS |= {"contact.privacyDeletion": 24, "contact.merge": 26}
+SUBSCRIPTION_IDS |= {"contact.privacyDeletion": 24, "contact.merge": 26, "contact.subscriptionChange": 27}
+SUBSCRIPTION_CHANGE = "contact.subscriptionChange"
+"""A contact's communication subscription status changed (its ``objectId`` is the contact)."""
 
 
 @dataclass
@@ -117,6 +119,22 @@ class WebhookSender:
         else:
             extra = {"changeFlag": "NEW"} if kind == "creation" else {}
             self._put({**base, "subscriptionType": subscription, **extra})
+
+    def on_subscription_change(self, contact_id: str, source: str, status: Any) -> None:
+        """Subscription listener: one event per contact whose address's status was set."""
+        event: dict[str, Any] = {
+            "portalId": self.portal_id,
+            "appId": self.app_id,
+            "occurredAt": int(time.time() * 1000),
+            "attemptNumber": 0,
+            "subscriptionType": SUBSCRIPTION_CHANGE,
+            "objectId": int(contact_id),
+            "changeSource": source,
+            "communicationSubscriptionId": int(status.subscription_id),
+            "channel": "EMAIL",
+            "status": status.status,
+        }
+        self._put(event)
 
     def _put(self, event: dict[str, Any]) -> None:
         event["eventId"] = next(self._event_ids)
