@@ -1,0 +1,106 @@
+"""Salesforce consent records (ContactPointTypeConsent rows) read under a purposes table. Pure."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from connector.mapping.consent_records import ConsentRecord, State, read_consent_records
+from connector.models import Consent
+
+PURPOSES: dict[str, Any] = {
+    "Email Marketing": ["email"],
+    "Telemarketing": ["phone"],
+    "Marketing": ["email", "phone"],
+    "Service Updates": [],
+}
+FALLBACK = date(2020, 1, 1)
+
+
+def lookup(table: Any, key: str) -> Any:
+    return table.get(key)
+
+
+def row(
+    status: str,
+    captured: date | None,
+    *,
+    channel: str = "email",
+    purpose: str | None = "Email Marketing",
+    state: State = "in_effect",
+    start: date | None = None,
+    end: date | None = None,
+) -> ConsentRecord:
+    return ConsentRecord(channel, status, purpose, captured, start, end, state)
+
+
+def read(*rows: ConsentRecord) -> Any:
+    return read_consent_records(rows, PURPOSES, lookup=lookup, fallback=FALLBACK)
+
+
+def test_an_opt_in_in_effect_is_a_specific_consent_of_ours_dated_by_its_capture() -> None:
+    reading = read(row("OptIn", date(2024, 3, 1), start=date(2024, 3, 2)))
+    assert reading.consents == (Consent(channel="email", date=date(2024, 3, 1)),)
+    assert reading.optout_email is None
+
+
+def test_without_a_capture_date_the_start_dates_it() -> None:
+    assert read(row("OptIn", None, start=date(2024, 3, 2))).consents[0].date == date(2024, 3, 2)
+
+
+def test_an_opt_out_is_an_opt_out_on_its_channel() -> None:
+    reading = read(row("OptOut", date(2024, 3, 1), channel="phone", purpose="Telemarketing"))
+    assert reading.optout_phone == date(2024, 3, 1) and reading.optout_email is None
+    assert reading.consents == ()
+
+
+def test_conflicting_rows_of_one_purpose_resolve_to_the_least_permissive() -> None:
+    reading = read(row("OptOut", date(2023, 1, 1)), row("OptIn", date(2024, 6, 1)))
+    assert reading.consents == (), "the OptIn of the same purpose does not count"
+    assert reading.optout_email == date(2024, 6, 1), "the opt-out is dated so that no row outranks it"
+
+
+def test_a_later_opt_in_for_another_purpose_stays_a_consent() -> None:
+    reading = read(row("OptOut", date(2023, 1, 1)), row("OptIn", date(2024, 6, 1), purpose="Marketing"))
+    assert reading.optout_email == date(2023, 1, 1)
+    assert reading.consents == (Consent(channel="email", date=date(2024, 6, 1)),)
+
+
+def test_an_ended_opt_in_is_a_withdrawn_consent_and_an_ended_opt_out_says_nothing() -> None:
+    ended = read(
+        row("OptIn", date(2022, 1, 1), state="ended", end=date(2023, 1, 1)),
+        row("OptOut", date(2021, 1, 1), channel="phone", purpose="Telemarketing", state="ended"),
+    )
+    assert ended.consents == (Consent(channel="email", date=date(2022, 1, 1), withdrawn=date(2023, 1, 1)),)
+    assert ended.optout_phone is None
+
+
+def test_an_ended_opt_out_does_not_close_a_live_opt_in_of_the_same_purpose() -> None:
+    reading = read(row("OptOut", date(2022, 1, 1), state="ended"), row("OptIn", date(2021, 1, 1)))
+    assert reading.optout_email is None
+    assert reading.consents == (Consent(channel="email", date=date(2021, 1, 1)),)
+
+
+def test_an_opt_in_ahead_of_its_start_counts_from_that_start() -> None:
+    reading = read(row("OptIn", date(2024, 1, 1), state="ahead", start=date(2030, 1, 1)))
+    assert reading.consents == (Consent(channel="email", date=date(2030, 1, 1)),)
+    assert read(row("OptOut", date(2024, 1, 1), state="ahead")).optout_email is None
+
+
+def test_rows_the_table_does_not_place_on_their_channel_say_nothing() -> None:
+    reading = read(
+        row("OptIn", date(2024, 1, 1), purpose="Service Updates"),
+        row("OptOut", date(2024, 1, 1), purpose="Partner Offers"),
+        row("OptIn", date(2024, 1, 1), channel="phone", purpose="Email Marketing"),
+        row("OptIn", date(2024, 1, 1), channel="mailingaddress", purpose="Marketing"),
+        row("Seen", date(2024, 1, 1)),
+        row("NotSeen", date(2024, 1, 1)),
+    )
+    assert reading == type(reading)()
+
+
+def test_a_row_without_a_purpose_closes_by_opt_out_but_opens_nothing() -> None:
+    closed = read(row("OptOut", date(2024, 1, 1), purpose=None))
+    assert closed.optout_email == date(2024, 1, 1)
+    vague = read(row("OptIn", date(2024, 1, 1), purpose=None))
+    assert vague.consents == (Consent(channel="email", date=date(2024, 1, 1), specific=False),)
