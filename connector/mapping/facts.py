@@ -15,6 +15,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from connector.mapping.schema import LegalBasis, MappingFile, ObjectMapping, SourceField
+from connector.mapping.subscriptions import STATUSES_FIELD, StatusReading, read_statuses
 from connector.mapping.values import (
     Unreadable,
     as_bool,
@@ -262,6 +263,26 @@ def _legal_basis(r: _Record, consents: list[Consent]) -> str | None:
     return lia
 
 
+def _statuses(r: _Record, consents: list[Consent]) -> StatusReading:
+    """Read the subscription statuses the adapter attached (see ``subscriptions.py``): add their consents and
+    issues; their opt-outs and assessment are returned."""
+    held = r.fields.get(STATUSES_FIELD)
+    if not held or not r.mapping.subscriptions:
+        return StatusReading()
+    reading = read_statuses(
+        held, r.mapping.subscriptions, r.mapping.legal_bases, lookup=r.compiled.lookup, fallback=r.modified
+    )
+    consents.extend(c for c in reading.consents if c not in consents)
+    for code, channel in reading.issues.items():
+        r.issues.setdefault(code, channel)
+    return reading
+
+
+def _later(first: date | None, second: date | None) -> date | None:
+    """The later of two optional dates."""
+    return max(first, second) if first is not None and second is not None else first or second
+
+
 @dataclass(frozen=True, slots=True)
 class RecordReading:
     """One record read under the mapping: every fact but the register screenings, and the numbers to screen.
@@ -294,6 +315,7 @@ def read_record(
     relation = _relation(r)
     call_target, phones = _phones(r, country)
     consents, basis_lia = _consents(r)
+    statuses = _statuses(r, consents)
     # A ticked opt-out checkbox is in force now: dated no earlier than any consent the record holds, so that
     # no recorded consent outranks it, and otherwise by ``modified`` — a stable date, so our own write-back
     # (which moves the record's modification time) never changes the facts.
@@ -308,15 +330,17 @@ def read_record(
         email=_email(r),
         consents=tuple(consents),
         customer=_customer(r, relation),
-        optout_email=r.date(
-            r.om.optout_email, channel="email", code="unreadable_email_optout", modified=in_force
+        optout_email=_later(
+            r.date(r.om.optout_email, channel="email", code="unreadable_email_optout", modified=in_force),
+            statuses.optout_email,
         ),
-        optout_phone=r.date(
-            r.om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=in_force
+        optout_phone=_later(
+            r.date(r.om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=in_force),
+            statuses.optout_phone,
         ),
         objection=r.date(r.om.objection, channel="both", code="unreadable_objection", modified=in_force),
         call_target=call_target,
-        lia_ref=str(lia) if lia is not None else basis_lia,
+        lia_ref=str(lia) if lia is not None else basis_lia or statuses.lia_ref,
     )
     issues = tuple(DataIssue(channel=ch, code=code) for code, ch in sorted(r.issues.items()))
     return RecordReading(record_id, country, phones, partial(build, issues=issues))

@@ -27,6 +27,7 @@ __all__ = [
     "PhoneField",
     "Relation",
     "SourceField",
+    "SubscriptionType",
     "WriteBack",
 ]
 
@@ -77,6 +78,21 @@ class LegalBasis(_Strict):
     @classmethod
     def _bare_kind(cls, value: Any) -> Any:
         return {"kind": value} if isinstance(value, str) else value
+
+
+class SubscriptionType(_Strict):
+    """What one subscription type (HubSpot's communication preferences) stands for; a bare channel word
+    (``email``) is short for ``{channel: …}``. ``none``: the type is not marketing (service mail, one-to-one
+    mail), its statuses say nothing. ``specific: false``: the type bundles mailings a consent cannot be
+    specific to (such a consent is not valid)."""
+
+    channel: Literal["email", "phone", "none"]
+    specific: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_channel(cls, value: Any) -> Any:
+        return {"channel": value} if isinstance(value, str) else value
 
 
 class ObjectMapping(_Strict):
@@ -160,6 +176,8 @@ class MappingFile(_Strict):
     sources: dict[str, SourceKind]
     relationships: dict[str, Relation] = Field(default_factory=dict)
     legal_bases: dict[str, LegalBasis] = Field(default_factory=dict)
+    subscriptions: dict[str, SubscriptionType] = Field(default_factory=dict)
+    """Subscription types by name or id (HubSpot); their statuses are read only when this table is set."""
     countries: dict[str, str] = Field(default_factory=dict)
     entity: EntityRules
     defaults: Defaults = Defaults()
