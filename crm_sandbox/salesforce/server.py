@@ -1,19 +1,14 @@
-"""Run the emulator in-process on a free 127.0.0.1 port: `running_salesforce(...)` for tests and the demo.
-
-uvicorn binds the port itself (a socket bound by hand must be created with IPPROTO_TCP or Nagle adds ~40 ms to
-every keep-alive response) and serves from a daemon thread; leaving the context manager stops it cleanly.
+"""Run the emulator in-process on a free 127.0.0.1 port (`crm_sandbox.serving`): `running_salesforce(...)` for
+tests and the demo; leaving the context manager stops it cleanly.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
-import uvicorn
 
 from crm_sandbox.salesforce.app import create_app
 from crm_sandbox.salesforce.client import loopback_session
@@ -21,22 +16,27 @@ from crm_sandbox.salesforce.faults import Faults
 from crm_sandbox.salesforce.outbound import OutboundMessenger
 from crm_sandbox.salesforce.state import ORG_ID, SalesforceState
 from crm_sandbox.salesforce.tooling import preinstall_connector_fields
+from crm_sandbox.serving import HOST, ThreadedServer
 
 
 class SalesforceSandbox:
     """A started emulator: where it listens, the token it accepts, and its state."""
 
-    def __init__(self, state: SalesforceState, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.state, self.host, self.port = state, host, port
+    def __init__(self, state: SalesforceState, *, host: str = HOST, port: int = 0) -> None:
+        self.state, self.host = state, host
         self.org_id = ORG_ID
         self.outbound: OutboundMessenger | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(create_app(state), name="Salesforce sandbox", host=host, port=port)
+
+    @property
+    def port(self) -> int:
+        """The bound port (known after `start`)."""
+        return self._server.port
 
     @property
     def base_url(self) -> str:
         """`http://127.0.0.1:PORT`, the instance URL."""
-        return f"http://{self.host}:{self.port}"
+        return self._server.base_url
 
     @property
     def token(self) -> str:
@@ -49,19 +49,7 @@ class SalesforceSandbox:
 
     def start(self, timeout: float = 10.0) -> SalesforceSandbox:
         """Serve in a daemon thread; returns once the port is bound."""
-        config = uvicorn.Config(
-            create_app(self.state), host=self.host, port=self.port, log_level="critical", lifespan="off",
-            access_log=False, timeout_keep_alive=30,
-        )  # fmt: skip
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="salesforce-sandbox", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Salesforce sandbox did not start")
-            time.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server.start(timeout)
         self.state.instance_url = self.base_url
         return self
 
@@ -70,15 +58,11 @@ class SalesforceSandbox:
         self.outbound = OutboundMessenger(self.state, url).start()
         return self.outbound
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
         """Stop serving (and sending outbound messages) and wait for the threads."""
         if self.outbound is not None:
             self.outbound.stop()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._server.stop(timeout)
 
 
 @contextmanager
@@ -112,9 +96,9 @@ def running_salesforce(
     if connector_fields:
         preinstall_connector_fields(state)
     sandbox = SalesforceSandbox(state, port=port).start()
-    if webhook_url:
-        sandbox.send_outbound_messages(webhook_url)
     try:
+        if webhook_url:
+            sandbox.send_outbound_messages(webhook_url)
         yield sandbox
     finally:
         sandbox.stop()
