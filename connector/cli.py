@@ -529,6 +529,15 @@ def worker(
             help="Split the nightly sync into this many full-sync shards (1: the ordinary sync).",
         ),
     ] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Answer /metrics on this loopback port (this process's counters, or with "
+            "PROMETHEUS_MULTIPROC_DIR every process's sharing it).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     store: StoreOption = None,
     as_of: AsOfOption = None,
@@ -543,6 +552,7 @@ def worker(
         shards=shards,
         stalled_after_s=stalled_after,
         sync_shards=sync_shards,
+        metrics_port=metrics_port,
         as_of=_parse_now(as_of, option="--as-of") if as_of is not None else None,
     )
 

@@ -31,6 +31,7 @@ __all__ = [
     "CONFIG_FILE",
     "DncConfig",
     "HubSpotConfig",
+    "MetricsConfig",
     "PolicyConfig",
     "SalesforceConfig",
     "Settings",
@@ -201,6 +202,15 @@ class WebhooksConfig(_Table):
     """Open connections beyond this are answered 503 and closed; the CRMs deliver again later."""
 
 
+class MetricsConfig(_Table):
+    """The ``[metrics]`` table: where ``lawful-crm serve`` answers ``/metrics`` (Prometheus)."""
+
+    port: int | None = Field(None, ge=0, le=65535)
+    """Serve ``/metrics`` on this internal port instead of the webhook port (which then answers 404 there)."""
+    host: str = "127.0.0.1"
+    """The address of that port: loopback unless the scraper runs on another machine."""
+
+
 class AlertsConfig(_Table):
     """The ``[alerts]`` table: where to say that a sync failed or was refused by the guard, that a register copy
     is stale, or that the review backlog grew (a Slack or Teams incoming webhook). Off when unset."""
@@ -266,6 +276,7 @@ class Settings(BaseSettings):
     dnc: DncConfig = DncConfig()
     admin: AdminConfig = AdminConfig()
     alerts: AlertsConfig = AlertsConfig()
+    metrics: MetricsConfig = MetricsConfig()
     dnc_key: SecretStr | None = None
     """The do-not-call hash key as 64 hexadecimal characters, from ``LAWFUL_CRM_DNC_KEY`` (a secrets manager);
     when unset the key file is used."""

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import typer
 import uvicorn
+from prometheus_client import start_http_server
 
 from connector import bootstrap
 from connector.admin.alerts import alert_after_run
@@ -30,11 +32,12 @@ from connector.commands.common import EXIT, configure_logging, fail_configuratio
 from connector.errors import ConfigurationError
 from connector.jobs.intake import DRAIN_SHARDS, drains_deferred_on_receipt
 from connector.mapping.schema import MappingFile
+from connector.settings import MetricsConfig
 from connector.store import Store
 from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.app import create_app
 from connector.webhooks.config import ReceiverConfig
-from connector.webhooks.metrics import Metrics
+from connector.webhooks.metrics import Metrics, StoreGauges
 from connector.webhooks.schedule import Scheduler, next_run, validate_schedule
 from connector.webhooks.server import ServerLimits, server_config
 from connector.webhooks.worker import Worker, WorkerOptions
@@ -162,9 +165,12 @@ def serve(
     gate_transactions(process.store.engine)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     receiver = ReceiverConfig.from_settings(process.settings, process.mappings, public_url=public_url)
+    gauges = StoreGauges(process.store.queue, process.store.runs)
+    apart = process.settings.metrics
     app = create_app(
-        receiver, process.store.queue, process.metrics, on_queued=process.wake.set, health=process.health
-    )
+        receiver, process.store.queue, process.metrics, on_queued=process.wake.set, health=process.health,
+        gauges=gauges, metrics_route=apart.port is None,
+    )  # fmt: skip
     overview = overview_source(process.settings, process.store, list(process.mappings))
     app.router.routes.extend(admin_routes(overview, AdminAccess.from_settings(process.settings.admin)))
     limits = ServerLimits.from_settings(process.settings.webhooks)
@@ -191,6 +197,7 @@ def serve(
              next_run(sync.schedule, sync.time_zone, datetime.now(UTC)).strftime("%Y-%m-%d %H:%M"))  # fmt: skip
     # uvicorn restores the handlers it found and re-raises the signal after its graceful shutdown: with these
     # in place that re-raise only sets the stop flag, and the threads are stopped below instead of killed.
+    metrics_server = _metrics_apart(process, apart, gauges)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: process.stop.set())
     for thread in [*process.threads.values(), announcer]:
@@ -201,7 +208,23 @@ def serve(
         print(f"serve: cannot listen on {host}:{port}: the address is in use or not allowed", file=sys.stderr)
         raise typer.Exit(code=EXIT["usage"]) from None
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         _shut_down(process)
+
+
+def _metrics_apart(process: _Process, apart: MetricsConfig, gauges: StoreGauges) -> WSGIServer | None:
+    """``/metrics`` on its internal port (``[metrics] port``), off the port the CRMs reach; None when unset."""
+    if apart.port is None:
+        return None
+    try:
+        server, _ = start_http_server(apart.port, addr=apart.host, registry=process.metrics.scrape(gauges))
+    except OSError:
+        print(f"serve: cannot listen on {apart.host}:{apart.port} for metrics", file=sys.stderr)
+        process.app.close()
+        raise typer.Exit(code=EXIT["usage"]) from None
+    log.info("metrics on http://%s:%s/metrics", apart.host, server.server_port)
+    return server
 
 
 def _shut_down(process: _Process) -> None:

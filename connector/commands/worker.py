@@ -11,6 +11,8 @@ import logging
 from datetime import date
 from pathlib import Path
 
+from prometheus_client import start_http_server
+
 from connector import bootstrap
 from connector.commands.common import configure_logging, fail_configuration, settings_or_exit
 from connector.errors import ConfigurationError
@@ -41,6 +43,7 @@ def work(
     shards: int,
     stalled_after_s: float,
     sync_shards: int = 1,
+    metrics_port: int | None = None,
     as_of: date | None = None,
 ) -> None:
     """Run jobs until SIGTERM or SIGINT."""
@@ -59,6 +62,9 @@ def work(
         fail_configuration(error)
     if install_schema(app, runtime.store):
         log.info("created the job queue's tables in the store")
+    if metrics_port is not None:
+        server, _ = start_http_server(metrics_port, addr="127.0.0.1", registry=runtime.metrics.scrape())
+        log.info("metrics on http://127.0.0.1:%s/metrics", server.server_port)
     log.info("worker started: %s job(s) at once, %s drain shard(s) per CRM", concurrency, shards)
     app.run_worker(
         concurrency=concurrency,

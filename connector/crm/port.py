@@ -102,6 +102,8 @@ class ApiUsage:
     calls: int
     remaining: int | None = None
     limit: int | None = None
+    throttled: int = 0
+    """Calls the CRM answered 429 (rate-limited), counted among ``calls``."""
 
 
 class CrmPort(Protocol):

@@ -23,6 +23,7 @@ from connector.store.buckets import RateBuckets, SharedLimiter
 from connector.sync.pipeline import PageTally, Pipeline
 from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.metrics import Metrics
+from connector.webhooks.schedule import count_sync
 from connector.webhooks.worker import Worker, WorkerOptions
 
 __all__ = ["Runtime"]
@@ -35,6 +36,8 @@ class Runtime:
     store: Store
     as_of: date | None = None
     """Decide as of this day instead of today (tests)."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """The process's counters, shared by its job threads (one set per process: see ``webhooks.metrics``)."""
     _local: threading.local = field(default_factory=threading.local)
 
     @cached_property
@@ -81,22 +84,37 @@ class Runtime:
                 lease=timedelta(seconds=hooks.lease_s),
                 as_of=self.as_of,
             )
-            worker = Worker(self.store, self.pipeline, Metrics(), options)
+            worker = Worker(self.store, self.pipeline, self.metrics, options)
             self._local.worker = worker
         return worker
 
     def sync(self, crm: str) -> SyncResult | None:
         """One ordinary sync of ``crm`` under the store's sync lease (None: another process holds it)."""
         try:
-            return self.app.sync(crm, SyncOptions(as_of=self.as_of), limiter=self._limiter(crm))
+            result = self.app.sync(crm, SyncOptions(as_of=self.as_of), limiter=self._limiter(crm))
         except SyncAlreadyRunning:
+            self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome="skipped")
             return None
+        except Exception as error:
+            self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome="failed")
+            self.metrics.inc("lawful_crm_errors_total", crm=crm, code=type(error).__name__)
+            raise
+        count_sync(self.metrics, result)
+        return result
 
     def sync_shard(self, run: ShardRun) -> tuple[str, PageTally]:
         """One shard of a sharded full sync (see ``shards``)."""
         today = self.as_of or datetime.now(UTC).date()
-        guard = self.settings.sync.guard_share
-        return sync_shard(self.pipeline(run.crm), self.store, run, today=today, guard_share=guard)
+        guard, pipeline = self.settings.sync.guard_share, self.pipeline(run.crm)
+        try:
+            outcome, tally = sync_shard(pipeline, self.store, run, today=today, guard_share=guard)
+        finally:
+            self.metrics.api_usage(run.crm, "sync", pipeline.crm, pipeline.crm.usage())
+        crm, metrics = run.crm, self.metrics
+        metrics.inc("lawful_crm_decisions_total", tally.read, crm=crm, trigger="sync")
+        metrics.inc("lawful_crm_writes_total", tally.written, crm=crm, trigger="sync")
+        metrics.inc("lawful_crm_write_failures_total", tally.failed, crm=crm, trigger="sync")
+        return outcome, tally
 
     def object_types(self, crm: str) -> tuple[str, ...]:
         return tuple(self.pipeline(crm).crm.object_types)

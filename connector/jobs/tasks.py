@@ -103,6 +103,7 @@ def job_app(store_url: str, *, runtime: Runtime | None = None, settings: JobSett
             if not claimed:
                 return handled
             report = worker.process(crm, claimed)
+            worker.report(report)
             handled += len(claimed)
             log.info(
                 "%s shard %s/%s: %s event(s), %s written, %s retried, %s dead",

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from connector.crm.port import Cursor
+from connector.store.failures import unavailable_on_failure
 from connector.store.tables import cursors, runs
 
 __all__ = ["Cursors", "RunLog", "RunRow"]
@@ -107,6 +108,19 @@ class RunLog:
             query = query.where(runs.c.crm == crm)
         with self._engine.connect() as db:
             return [RunRow(**row._mapping) for row in db.execute(query)]
+
+    @unavailable_on_failure
+    def last_completed(self) -> dict[tuple[str, str], datetime]:
+        """When the latest completed sync of each (CRM, kind) finished: ``full``, ``incremental`` and ``shard``
+        (one shard of a sharded full sync) runs; one grouped query, for ``/metrics``."""
+        query = (
+            select(runs.c.crm, runs.c.kind, func.max(runs.c.finished_at).label("finished_at"))
+            .where(runs.c.outcome == "completed", runs.c.kind.in_(("full", "incremental", "shard")))
+            .group_by(runs.c.crm, runs.c.kind)
+        )
+        with self._engine.connect() as db:
+            rows = db.execute(query).all()
+        return {(row.crm, row.kind): row.finished_at for row in rows if row.finished_at is not None}
 
     def has_completed(self, crm: str) -> bool:
         """Whether any sync of ``crm`` has finished with its flags written (the guard skips the first run)."""

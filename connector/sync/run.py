@@ -81,6 +81,8 @@ class SyncResult:
     tally: PageTally = field(default_factory=PageTally)
     pages: int = 0
     api_calls: int = 0
+    throttled: int = 0
+    """Calls of this run the CRM answered 429."""
     quota_remaining: int | None = None
     message: str | None = None
     guard: GuardVerdict | None = None
@@ -160,7 +162,8 @@ class _SyncRun:
 
     def execute(self, today: date | None) -> SyncResult:
         started = self.run_started = self.clock()
-        self.calls_before = self.crm.usage().calls  # an adapter may serve several runs
+        before = self.crm.usage()  # an adapter may serve several runs
+        self.calls_before, self.throttled_before = before.calls, before.throttled
         self.wrote_until: datetime | None = None
         self.carried_window: tuple[datetime | None, datetime | None] = (None, None)
         kind = _kind(self.options, full=self.full)
@@ -237,6 +240,7 @@ class _SyncRun:
     def _note_usage(self) -> None:
         usage = self.crm.usage()
         self.result.api_calls = usage.calls - self.calls_before
+        self.result.throttled = usage.throttled - self.throttled_before
         self.result.quota_remaining = usage.remaining
 
     def _sync_object(self, object_type: str) -> bool:

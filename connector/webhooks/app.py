@@ -5,7 +5,7 @@ Routes:
 - ``POST /webhooks/hubspot``: a signed batch of up to 100 HubSpot events (v3 signature; v2 when allowed).
 - ``POST /webhooks/salesforce/signed``: a signed JSON callout from Apex or a Flow (docs/salesforce-signed-webhook.md).
 - ``POST /webhooks/salesforce/{secret}``: a Salesforce Outbound Message, answered with the SOAP Ack.
-- ``GET /healthz`` and ``GET /metrics`` (Prometheus text).
+- ``GET /healthz`` and ``GET /metrics`` (Prometheus text; left out when ``[metrics] port`` serves it apart).
 
 Every refusal is answered with a status (401 unproven sender, 400 malformed, 413 too large, 404 not configured,
 503 store unavailable: the CRM delivers again), counted by reason, and logged with codes only: no body, header
@@ -20,10 +20,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connector.errors import StoreUnavailable
@@ -38,7 +39,7 @@ from connector.webhooks.events import (
     outbound_intake,
     signed_json_intake,
 )
-from connector.webhooks.metrics import Metrics, render_gauge
+from connector.webhooks.metrics import Metrics, StoreGauges
 from connector.webhooks.outbound import ACK, MalformedMessage, parse_outbound_message, same_org
 from connector.webhooks.signatures import (
     SignatureRejected,
@@ -79,8 +80,10 @@ class _Receiver:
         on_queued: Callable[[], None],
         clock: Clock,
         health: Health,
+        gauges: StoreGauges,
     ) -> None:
         self.config, self.queue, self.metrics = config, queue, metrics
+        self.scraped = metrics.scrape(gauges)
         self.on_queued, self.clock, self.health = on_queued, clock, health
         self.committer = GroupCommitter(queue, clock)
 
@@ -107,14 +110,8 @@ class _Receiver:
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def metrics_text(self, request: Request) -> Response:
-        text = self.metrics.render()
-        try:
-            depth = await run_in_threadpool(lambda: self.queue.depth(settled=False))
-        except StoreUnavailable:
-            depth = []
-        samples = [({"crm": d.crm, "status": s}, getattr(d, s)) for d in depth for s in ("pending", "dead")]
-        text += render_gauge("lawful_crm_queue_depth", "Queued events by CRM and status.", samples)
-        return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+        text = await run_in_threadpool(generate_latest, self.scraped)  # the store's gauges are read
+        return Response(text, media_type=CONTENT_TYPE_LATEST)
 
     # -- the checks of each sender -------------------------------------------------------------------------
 
@@ -241,14 +238,19 @@ def create_app(
     on_queued: Callable[[], None] = lambda: None,
     clock: Clock = _utc_now,
     health: Health = dict,
+    gauges: StoreGauges | None = None,
+    metrics_route: bool = True,
 ) -> Starlette:
-    """The receiver's ASGI app; ``on_queued`` wakes the worker when new events were stored."""
-    receiver = _Receiver(config, queue, metrics, on_queued, clock, health)
+    """The receiver's ASGI app; ``on_queued`` wakes the worker when new events were stored. ``gauges`` are
+    read from the store at each scrape (the queue's alone by default); without ``metrics_route`` the metrics
+    are served elsewhere (an internal port)."""
+    receiver = _Receiver(config, queue, metrics, on_queued, clock, health, gauges or StoreGauges(queue))
     routes = [
         Route("/webhooks/hubspot", receiver.hubspot, methods=["POST"]),
         Route("/webhooks/salesforce/signed", receiver.salesforce_signed, methods=["POST"]),
         Route("/webhooks/salesforce/{secret}", receiver.salesforce_outbound, methods=["POST"]),
         Route("/healthz", receiver.healthz, methods=["GET"]),
-        Route("/metrics", receiver.metrics_text, methods=["GET"]),
     ]
+    if metrics_route:
+        routes.append(Route("/metrics", receiver.metrics_text, methods=["GET"]))
     return Starlette(routes=routes)

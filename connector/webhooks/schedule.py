@@ -21,7 +21,7 @@ from connector.store import Store
 from connector.sync.run import SyncResult
 from connector.webhooks.metrics import Metrics
 
-__all__ = ["DEDUPE_WINDOW", "Scheduler", "months_before", "next_run", "validate_schedule"]
+__all__ = ["DEDUPE_WINDOW", "Scheduler", "count_sync", "months_before", "next_run", "validate_schedule"]
 
 log = logging.getLogger("lawful_crm.schedule")
 
@@ -52,6 +52,17 @@ def next_run(schedule: str, time_zone: str, after: datetime) -> datetime:
     local = after.astimezone(ZoneInfo(time_zone))
     upcoming: datetime = croniter(schedule, local).get_next(datetime)
     return upcoming.astimezone(UTC)
+
+
+def count_sync(metrics: Metrics, result: SyncResult) -> None:
+    """Count one finished sync: its outcome, decisions, writes, API calls and 429s."""
+    crm, tally = result.crm, result.tally
+    metrics.inc("lawful_crm_syncs_total", crm=crm, outcome=result.outcome.value)
+    metrics.inc("lawful_crm_decisions_total", tally.read, crm=crm, trigger="sync")
+    metrics.inc("lawful_crm_writes_total", tally.written, crm=crm, trigger="sync")
+    metrics.inc("lawful_crm_write_failures_total", tally.failed, crm=crm, trigger="sync")
+    metrics.inc("lawful_crm_api_calls_total", result.api_calls, crm=crm, trigger="sync")
+    metrics.inc("lawful_crm_api_throttled_total", result.throttled, crm=crm, trigger="sync")
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -116,12 +127,7 @@ class Scheduler:
             self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome="failed")
             self.metrics.inc("lawful_crm_errors_total", crm=crm, code=type(error).__name__)
             return None
-        tally = result.tally
-        self.metrics.inc("lawful_crm_syncs_total", crm=crm, outcome=result.outcome.value)
-        self.metrics.inc("lawful_crm_decisions_total", tally.read, crm=crm, trigger="sync")
-        self.metrics.inc("lawful_crm_writes_total", tally.written, crm=crm, trigger="sync")
-        self.metrics.inc("lawful_crm_write_failures_total", tally.failed, crm=crm, trigger="sync")
-        self.metrics.inc("lawful_crm_api_calls_total", result.api_calls, crm=crm, trigger="sync")
+        count_sync(self.metrics, result)
         return result
 
     def housekeeping(self) -> None:

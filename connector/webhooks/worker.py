@@ -87,7 +87,6 @@ class Worker:
         self.store, self.metrics, self.options, self.clock = store, metrics, options, clock
         self._factory = pipelines
         self._pipelines: dict[str, Pipeline] = {}
-        self._api_calls: dict[str, int] = {}
         self.ready = threading.Event()
         """Set once the prepared pipelines are built and the worker drains the queue."""
 
@@ -126,7 +125,7 @@ class Worker:
         for event in claimed:
             by_crm[event.crm].append(event)
         for crm, events in by_crm.items():
-            self._report(self.process(crm, events))
+            self.report(self.process(crm, events))
         return len(claimed)
 
     def process(self, crm: str, events: Sequence[ClaimedEvent]) -> BatchReport:
@@ -152,8 +151,10 @@ class Worker:
                 )
             self.store.runs.finish(run_id, outcome="failed", counts=self._counts(report), now=self.clock())
             return self._fail(report, events, report.error, now)
-        ok = [e.id for e in events if e.record_id not in refused]
-        self.store.queue.done(ok)
+        ok = [e for e in events if e.record_id not in refused]
+        self.store.queue.done([e.id for e in ok])
+        settled_at = self.clock()
+        self.metrics.settled(crm, (settled_at - e.received_at for e in ok))
         report.settled = len(ok)
         failing = [e for e in events if e.record_id in refused]
         if failing:
@@ -228,7 +229,8 @@ class Worker:
     def _counts(report: BatchReport) -> dict[str, object]:
         return {**report.tally.as_dict(), "events": report.events, "forgotten": report.forgotten}
 
-    def _report(self, report: BatchReport) -> None:
+    def report(self, report: BatchReport) -> None:
+        """Count one batch in the metrics (and log it)."""
         crm, tally, metrics = report.crm, report.tally, self.metrics
         metrics.inc("lawful_crm_worker_events_total", report.settled, crm=crm, outcome="done")
         metrics.inc("lawful_crm_worker_events_total", report.retried, crm=crm, outcome="retry")
@@ -241,11 +243,7 @@ class Worker:
             metrics.inc("lawful_crm_errors_total", crm=crm, code=report.error)
         pipeline = self._pipelines.get(crm)
         if pipeline is not None:
-            calls = pipeline.crm.usage().calls
-            metrics.inc(
-                "lawful_crm_api_calls_total", calls - self._api_calls.get(crm, 0), crm=crm, trigger="webhook"
-            )
-            self._api_calls[crm] = calls
+            metrics.api_usage(crm, "webhook", pipeline.crm, pipeline.crm.usage())
         if report.events:
             log.info(
                 "%s: %s event(s): %s decided, %s written, %s forgotten, %s retried, %s dead",

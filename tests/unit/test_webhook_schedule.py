@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from connector.errors import ConfigurationError
 from connector.store.queue import retry_delay
@@ -56,6 +57,16 @@ def test_metrics_render_the_prometheus_text_format() -> None:
     metrics.inc("lawful_crm_webhook_rejected_total", 2, crm="hubspot", reason="bad_signature")
     text = metrics.render()
     assert "# TYPE lawful_crm_webhook_rejected_total counter" in text
-    assert 'lawful_crm_webhook_rejected_total{crm="hubspot",reason="bad_signature"} 3\n' in text
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for s in families["lawful_crm_webhook_rejected"].samples
+    }
+    assert samples == {
+        ("lawful_crm_webhook_rejected_total", (("crm", "hubspot"), ("reason", "bad_signature"))): 3.0
+    }
+    assert "lawful_crm_api_throttled_total" in text and "_created" not in text
     with pytest.raises(KeyError):
         metrics.inc("not_a_declared_counter")
+    with pytest.raises(ValueError, match="label"):
+        metrics.inc("lawful_crm_webhook_rejected_total", crm="hubspot")  # a label left out

@@ -127,7 +127,9 @@ class HubSpotCrm:
 
     def usage(self) -> ApiUsage:
         s = self.session
-        return ApiUsage(calls=s.calls, remaining=s.daily_remaining, limit=s.daily_limit)
+        return ApiUsage(
+            calls=s.calls, remaining=s.daily_remaining, limit=s.daily_limit, throttled=s.counter.throttled
+        )
 
     def _check(self, object_type: str) -> None:
         if object_type not in self.object_types:

@@ -95,11 +95,17 @@ class CallCounter:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.throttled = 0
         self._lock = threading.Lock()
 
     def count(self) -> None:
         with self._lock:
             self.calls += 1
+
+    def count_throttled(self) -> None:
+        """One call answered 429 (already counted by ``count``)."""
+        with self._lock:
+            self.throttled += 1
 
 
 class _Expired(Exception):
@@ -275,6 +281,8 @@ class HubSpotSession:
         )
         if answer.status == 401:
             return _Expired()
+        if answer.status == 429:
+            self.counter.count_throttled()
         if answer.status == 429 and answer.policy != DAILY:
             self._hold(answer.policy, answer.retry_after, search=search)
         return translate(answer, operation=operation)

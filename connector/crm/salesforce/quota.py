@@ -46,6 +46,7 @@ class QuotaMeter:
     def __init__(self, *, reserve: float) -> None:
         self.reserve = reserve
         self.calls = 0
+        self.throttled = 0
         self.used: int | None = None
         self.limit: int | None = None
         self._lock = threading.Lock()
@@ -60,6 +61,11 @@ class QuotaMeter:
     def count_call(self) -> None:
         with self._lock:
             self.calls += 1
+
+    def count_throttled(self) -> None:
+        """One call answered 429 (already counted by ``count_call``)."""
+        with self._lock:
+            self.throttled += 1
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Take usage and Retry-After from one response's headers."""
@@ -87,4 +93,4 @@ class QuotaMeter:
 
     def usage(self) -> ApiUsage:
         remaining = None if self.used is None or self.limit is None else max(self.limit - self.used, 0)
-        return ApiUsage(calls=self.calls, remaining=remaining, limit=self.limit)
+        return ApiUsage(calls=self.calls, remaining=remaining, limit=self.limit, throttled=self.throttled)

@@ -57,6 +57,8 @@ class MeteredAdapter(BaseAdapter):
             proxies=proxies,
         )
         self.meter.observe(response.headers)
+        if response.status_code == 429:
+            self.meter.count_throttled()
         return response
 
     def close(self) -> None:
