@@ -165,7 +165,7 @@ def serve(
     gate_transactions(process.store.engine)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     receiver = ReceiverConfig.from_settings(process.settings, process.mappings, public_url=public_url)
-    gauges = StoreGauges(process.store.queue, process.store.runs)
+    gauges = StoreGauges(process.store.queue, process.store.runs, crms=list(process.mappings))
     apart = process.settings.metrics
     app = create_app(
         receiver, process.store.queue, process.metrics, on_queued=process.wake.set, health=process.health,

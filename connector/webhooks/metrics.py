@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
@@ -149,10 +149,11 @@ class _Own:
 
 
 class StoreGauges:
-    """Gauges read from the store at each scrape; a store that fails leaves them without samples."""
+    """Gauges read from the store at each scrape; a store that fails leaves them without samples. The ``crms``
+    are reported with a depth of 0 when none of their events waits, so their series never disappear."""
 
-    def __init__(self, queue: EventQueue, runs: RunLog | None = None) -> None:
-        self.queue, self.runs = queue, runs
+    def __init__(self, queue: EventQueue, runs: RunLog | None = None, *, crms: Sequence[str] = ()) -> None:
+        self.queue, self.runs, self.crms = queue, runs, tuple(crms)
 
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily(
@@ -167,9 +168,11 @@ class StoreGauges:
             labels=("crm", "kind"),
         )
         try:
-            for row in self.queue.depth(settled=False):
-                depth.add_metric([row.crm, "pending"], row.pending)
-                depth.add_metric([row.crm, "dead"], row.dead)
+            counted = {row.crm: (row.pending, row.dead) for row in self.queue.depth(settled=False)}
+            for crm in sorted(set(self.crms) | set(counted)):
+                pending, dead = counted.get(crm, (0, 0))
+                depth.add_metric([crm, "pending"], pending)
+                depth.add_metric([crm, "dead"], dead)
             finished = self.runs.last_completed() if self.runs is not None else {}
         except StoreUnavailable:
             finished = {}

@@ -98,12 +98,13 @@ def test_queue_depth_dead_letters_and_the_last_successful_sync_are_read_from_the
             run = store.runs.start("hubspot", kind, policy_id="p", now=now)
             finished[kind, outcome] = now + timedelta(minutes=minutes)
             store.runs.finish(run, outcome=outcome, counts={}, now=finished[kind, outcome])
-        scraped = samples(Metrics().render(StoreGauges(store.queue, store.runs)))
+        scraped = samples(Metrics().render(StoreGauges(store.queue, store.runs, crms=["salesforce"])))
     finally:
         store.close()
     hubspot = ("crm", "hubspot")
     assert scraped[("lawful_crm_queue_depth", (hubspot, ("status", "pending")))] == 2
     assert scraped[("lawful_crm_queue_depth", (hubspot, ("status", "dead")))] == 1
+    assert scraped[("lawful_crm_queue_depth", (("crm", "salesforce"), ("status", "pending")))] == 0
     last = "lawful_crm_last_sync_success_timestamp_seconds"
     assert scraped[(last, (hubspot, ("kind", "full")))] == finished["full", "completed"].timestamp()
     assert scraped[(last, (hubspot, ("kind", "incremental")))] == (
