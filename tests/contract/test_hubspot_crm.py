@@ -27,7 +27,9 @@ from crm_sandbox.hubspot.faults import Fault
 from crm_sandbox.people import DATA_START
 from tests.helpers import SleeplessTime
 
-MAPPING = load_mapping("hubspot")
+MAPPING = load_mapping("hubspot").model_copy(update={"subscriptions": {}})
+"""The default mapping without subscription types: these tests count contact and company calls; the status
+reads a page adds are tested in test_hubspot_subscriptions.py."""
 UNLIMITED: dict[str, Any] = {"per_ten_seconds": None, "search_per_second": None}
 LIST = "GET /crm/v3/objects/contacts"
 COMPANIES = "POST /crm/v3/objects/companies/batch/read"

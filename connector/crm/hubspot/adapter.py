@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from connector.crm.hubspot.consents import StatusReader
 from connector.crm.hubspot.describe import Catalogue
 from connector.crm.hubspot.install import Installer
 from connector.crm.hubspot.limiter import SYSTEM_CLOCK, CallLimiter, Clock
@@ -63,6 +64,12 @@ class HubSpotCrm:
             *_writeback_fields(mapping),
         ]
         self._catalogue = Catalogue(session)
+        self.statuses = (
+            StatusReader(session, email_properties=mapping.objects[OBJECT_TYPE].email)
+            if mapping.subscriptions and OBJECT_TYPE in mapping.objects
+            else None
+        )
+        """Subscription statuses, read when the mapping places subscription types."""
         self._reader = ContactReader(
             session,
             properties=contact_properties_of(fields),
@@ -70,6 +77,7 @@ class HubSpotCrm:
             overlap_s=overlap_s,
             checked_property=mapping.writeback.checked,
             clock=clock,
+            statuses=self.statuses,
         )
         self._writer = ContactWriter(session, describe=self._catalogue.describe)
         self._installer = Installer(session, mapping.writeback)

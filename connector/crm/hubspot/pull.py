@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connector.crm.hubspot.companies import BATCH, CompanyDirectory, with_companies
+from connector.crm.hubspot.consents import StatusReader
 from connector.crm.hubspot.keyset import (
     PAGE_LIMIT,
     OwnWrites,
@@ -67,8 +68,11 @@ class ContactReader:
         overlap_s: int,
         checked_property: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        statuses: StatusReader | None = None,
     ) -> None:
         self.session = session
+        self.statuses = statuses
+        """Reads each page's subscription statuses (one call a page) when the mapping places types."""
         self.checked_property = checked_property
         self.properties = list(properties)
         self.company_properties = list(company_properties)
@@ -81,7 +85,7 @@ class ContactReader:
         started = self.clock.now()
         last: list[CrmRecord] | None = None
         count = 0
-        for records in with_companies(self._listed(), self._directory(), self._build):
+        for records in self._with_statuses(with_companies(self._listed(), self._directory(), self._build)):
             if last is not None:
                 yield Page(records=tuple(last), cursor=None)
             last, count = records, count + len(records)
@@ -129,7 +133,7 @@ class ContactReader:
         pages = with_companies(
             self._searched(epoch_ms(start), self._own_writes(since)), self._directory(), self._build
         )
-        for records in pages:
+        for records in self._with_statuses(pages):
             last = records[-1]
             cursor = Cursor(OBJECT_TYPE, modified=min(last.modified, ceiling), last_id=last.id)
             count += len(records)
@@ -205,7 +209,13 @@ class ContactReader:
         by_id = {contact.id: contact for contact in found}
         directory = self._directory()
         directory.load(c.company_id for c in found if c.company_id is not None)
-        return [self._build(by_id[i], directory.get(by_id[i].company_id)) for i in wanted if i in by_id]
+        records = [self._build(by_id[i], directory.get(by_id[i].company_id)) for i in wanted if i in by_id]
+        return self.statuses.attach(records) if self.statuses is not None else records
+
+    def _with_statuses(self, pages: Iterator[list[CrmRecord]]) -> Iterator[list[CrmRecord]]:
+        """Each page with its contacts' subscription statuses (when they are read)."""
+        for records in pages:
+            yield self.statuses.attach(records) if self.statuses is not None else records
 
     # companies ---------------------------------------------------------------------------------------------
     def _directory(self) -> CompanyDirectory:

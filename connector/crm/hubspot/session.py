@@ -66,6 +66,8 @@ class Apis:
     properties: Any
     groups: Any
     tokens: Any
+    subscriptions: Any
+    """Communication preferences (v3 definitions; its client also sends the v4 status reads)."""
 
     @classmethod
     def of(cls, client: HubSpot) -> Apis:
@@ -80,12 +82,13 @@ class Apis:
             properties=crm.properties.core_api,
             groups=crm.properties.groups_api,
             tokens=client.oauth.tokens_api,
+            subscriptions=client.communication_preferences.definition_api,
         )
 
     def with_token(self, token: str) -> None:
         """Use ``token`` on every API object from the next call on."""
         apis = (self.contacts, self.contacts_search, self.contacts_batch, self.companies, self.companies_batch,
-                self.companies_search, self.properties, self.groups)  # fmt: skip
+                self.companies_search, self.properties, self.groups, self.subscriptions)  # fmt: skip
         for api in apis:
             api.api_client.configuration.access_token = token
 
