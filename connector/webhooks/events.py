@@ -33,7 +33,16 @@ HUBSPOT_MAX_EVENTS = 100
 SIGNED_MAX_EVENTS = 200
 HUBSPOT_CONTACTS = "contacts"
 _CONTACT_TYPE_ID = "0-1"
-_HUBSPOT_CHANGES = {"creation", "propertyChange", "restore", "merge", "associationChange"}
+_HUBSPOT_CHANGES = {
+    "creation",
+    "propertyChange",
+    "restore",
+    "merge",
+    "associationChange",
+    "subscriptionChange",
+}
+"""Contact events that re-decide the contact (``subscriptionChange``: a communication subscription status was
+set, which the contact's properties do not show)."""
 _HUBSPOT_KINDS: dict[str, EventKind] = {"deletion": "delete", "privacyDeletion": "privacy_delete"}
 _SIGNED_KINDS: dict[str, EventKind] = {
     "insert": "change",
