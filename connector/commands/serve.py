@@ -1,7 +1,9 @@
 """``lawful-crm serve``: the webhook receiver, the queue worker and the nightly schedule in one process.
 
 uvicorn serves the receiver on the main thread; the worker and the scheduler run in their own threads and share
-the store (their state lives there, so a restart loses nothing) and the metrics. SIGTERM or SIGINT stops
+the store (their state lives there, so a restart loses nothing) and the metrics. When ``lawful-crm worker``
+processes drain (``run_worker = false`` on PostgreSQL) they also own the nightly sync: the schedule here then
+only keeps house (retention, settled events). SIGTERM or SIGINT stops
 accepting deliveries, lets requests in flight finish, then stops the worker after its batch and the scheduler
 (a sync still running gives up its lease; the next run resumes from its checkpoint).
 """
@@ -66,6 +68,9 @@ class _Process:
     worker_ready: threading.Event | None = None
     as_of: date | None = None
     """Decide as of this day instead of today (tests): the scheduled sync and the worker."""
+    workers_sync: bool = False
+    """``lawful-crm worker`` processes own the nightly sync (their periodic task): the schedule here only
+    keeps house, so the sync never runs twice."""
 
     @property
     def settings(self) -> bootstrap.Settings:
@@ -96,8 +101,9 @@ class _Process:
 
     def scheduler(self) -> Scheduler:
         sync = self.settings.sync
+        crms = [] if self.workers_sync else list(self.mappings)
         return Scheduler(
-            self.store, list(self.mappings), self.sync_one, self.metrics,
+            self.store, crms, self.sync_one, self.metrics,
             schedule=sync.schedule, time_zone=sync.time_zone, retention_months=sync.retention_months,
         )  # fmt: skip
 
@@ -130,6 +136,24 @@ def _configure(config: Path | None, store_url: str | None, as_of: date | None = 
     except ConfigurationError as error:
         fail_configuration(error)
     return _Process(app, mappings, as_of=as_of)
+
+
+def _assign_work(process: _Process) -> None:
+    """Who drains and who syncs: this process's worker thread, or (``run_worker = false`` on a store workers
+    share) ``lawful-crm worker`` processes, which then own the nightly sync too."""
+    if process.settings.webhooks.run_worker:
+        worker = process.worker()
+        process.worker_ready = worker.ready
+        process.threads["worker"] = threading.Thread(
+            target=worker.run,
+            args=(process.stop, process.wake),
+            kwargs={"prepare": list(process.mappings)},
+            name="lawful-crm-worker",
+            daemon=True,
+        )
+    elif drains_deferred_on_receipt(process.store, shards=DRAIN_SHARDS):
+        log.info("events are drained by lawful-crm worker processes (a drain job deferred with each commit)")
+        process.workers_sync = True
 
 
 def _announce(server: uvicorn.Server, process: _Process, receiver: ReceiverConfig) -> None:
@@ -175,25 +199,16 @@ def serve(
     app.router.routes.extend(admin_routes(overview, AdminAccess.from_settings(process.settings.admin)))
     limits = ServerLimits.from_settings(process.settings.webhooks)
     server = uvicorn.Server(server_config(app, host=host, port=port, limits=limits))
+    _assign_work(process)
     scheduler = process.scheduler()
-    if process.settings.webhooks.run_worker:
-        worker = process.worker()
-        process.worker_ready = worker.ready
-        process.threads["worker"] = threading.Thread(
-            target=worker.run,
-            args=(process.stop, process.wake),
-            kwargs={"prepare": list(process.mappings)},
-            name="lawful-crm-worker",
-            daemon=True,
-        )
-    elif drains_deferred_on_receipt(process.store, shards=DRAIN_SHARDS):
-        log.info("events are drained by lawful-crm worker processes (a drain job deferred with each commit)")
     process.threads["scheduler"] = threading.Thread(
         target=scheduler.run, args=(process.stop,), name="lawful-crm-scheduler", daemon=True
     )
     announcer = threading.Thread(target=_announce, args=(server, process, receiver), daemon=True)
     sync = process.settings.sync
-    log.info("scheduled syncs: %s in %s (next %s UTC)", sync.schedule, sync.time_zone,
+    log.info("scheduled %s: %s in %s (next %s UTC)",
+             "housekeeping (the syncs are run by lawful-crm worker processes)" if process.workers_sync else "syncs",
+             sync.schedule, sync.time_zone,
              next_run(sync.schedule, sync.time_zone, datetime.now(UTC)).strftime("%Y-%m-%d %H:%M"))  # fmt: skip
     # uvicorn restores the handlers it found and re-raises the signal after its graceful shutdown: with these
     # in place that re-raise only sets the stop flag, and the threads are stopped below instead of killed.

@@ -19,6 +19,7 @@ from connector.errors import ConfigurationError
 from connector.jobs.runtime import Runtime
 from connector.jobs.tasks import JobSettings, conninfo, install_schema, job_app
 from connector.mapping.schema import MappingFile
+from connector.webhooks.schedule import validate_schedule
 
 __all__ = ["work"]
 
@@ -28,6 +29,7 @@ log = logging.getLogger("lawful_crm.worker")
 def _runtime(config: Path | None, store_url: str | None, as_of: date | None) -> Runtime:
     settings = settings_or_exit(config)
     conninfo(store_url or settings.store.url)  # refuses an SQLite store before opening it
+    validate_schedule(settings.sync.schedule, settings.sync.time_zone)
     names = bootstrap.configured_crms(settings, "all")
     mappings: dict[str, MappingFile] = {name: bootstrap.mapping_for(settings, name) for name in names}
     store = bootstrap.store_for(settings, store_url)
@@ -54,6 +56,7 @@ def work(
         settings = JobSettings(
             shards=shards,
             nightly=runtime.settings.sync.schedule,
+            time_zone=runtime.settings.sync.time_zone,
             stalled_after_s=stalled_after_s,
             sync_shards=sync_shards,
         )

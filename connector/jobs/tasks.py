@@ -8,7 +8,9 @@
   once their lease ends.
 * ``sweep`` (every few seconds, fired once across workers) defers a drain for every shard with due events:
   new deliveries, retries whose backoff has passed, and anything a killed process left.
-* ``nightly`` (the ``[sync] schedule`` cron, once across workers) defers one ``sync(crm)`` per CRM, run under
+* ``nightly_clock`` ticks in UTC (procrastinate reads every cron in UTC) on a superset of the ``[sync] schedule``
+  and, at the ticks where the schedule fires in ``[sync] time_zone``, defers ``nightly`` (once across workers).
+* ``nightly`` defers one ``sync(crm)`` per CRM, run under
   ``lock`` ``sync:<crm>`` and the store's sync lease; or, with ``sync_shards`` above 1, one
   ``sync_shard(crm, object, shard)`` per shard of each object (a full sync that several workers share, each
   shard under its own lock and cursor, see ``shards``).
@@ -33,10 +35,12 @@ from connector.jobs.shards import ShardRun
 from connector.store import Store
 from connector.store.jobqueue import install_job_queue
 from connector.store.queue import Shard
+from connector.webhooks.schedule import fires_at, utc_superset
 
 __all__ = [
     "DRAIN",
     "NIGHTLY",
+    "NIGHTLY_CLOCK",
     "SYNC",
     "SYNC_SHARD",
     "JobSettings",
@@ -52,6 +56,7 @@ SYNC = "lawful_crm.sync"
 SYNC_SHARD = "lawful_crm.sync_shard"
 SWEEP = "lawful_crm.sweep"
 NIGHTLY = "lawful_crm.nightly"
+NIGHTLY_CLOCK = "lawful_crm.nightly_clock"
 RECOVER = "lawful_crm.recover"
 
 
@@ -62,7 +67,9 @@ class JobSettings:
     sweep_every_s: int = 2
     """How often due events are looked for (seconds, 1 to 59)."""
     nightly: str = "0 2 * * *"
-    """Cron expression of the nightly sync (UTC)."""
+    """Cron expression of the nightly sync, in ``time_zone``."""
+    time_zone: str = "UTC"
+    """The IANA time zone the nightly cron is read in (``[sync] time_zone``)."""
     stalled_after_s: float = 30.0
     """A job whose worker sent no heartbeat for this long is returned to the queue."""
     sync_shards: int = 1
@@ -80,9 +87,17 @@ def conninfo(store_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def job_app(store_url: str, *, runtime: Runtime | None = None, settings: JobSettings = JobSettings()) -> Any:
-    """The procrastinate App on the store's database. Without ``runtime`` it can only defer jobs."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(store_url)))
+def job_app(
+    store_url: str,
+    *,
+    runtime: Runtime | None = None,
+    settings: JobSettings = JobSettings(),
+    connector: Any = None,
+) -> Any:
+    """The procrastinate App on the store's database (or on ``connector``: procrastinate's in-memory one in
+    tests). Without ``runtime`` it can only defer jobs."""
+    connector = connector or procrastinate.PsycopgConnector(conninfo=conninfo(store_url))
+    app = procrastinate.App(connector=connector)
 
     def needs_runtime() -> Runtime:
         if runtime is None:
@@ -137,7 +152,14 @@ def job_app(store_url: str, *, runtime: Runtime | None = None, settings: JobSett
         )  # fmt: skip
         return outcome
 
-    @app.periodic(cron=settings.nightly)
+    @app.periodic(cron=utc_superset(settings.nightly, settings.time_zone))
+    @app.task(name=NIGHTLY_CLOCK, queueing_lock=NIGHTLY_CLOCK)
+    def nightly_clock(timestamp: int) -> int:
+        """Defer the nightly sync when its schedule fires at this tick in its time zone; return 1 if it did."""
+        if not fires_at(settings.nightly, settings.time_zone, datetime.fromtimestamp(timestamp, UTC)):
+            return 0
+        return _defer(app, NIGHTLY, NIGHTLY, timestamp=timestamp)
+
     @app.task(name=NIGHTLY, queueing_lock=NIGHTLY)
     def nightly(timestamp: int) -> int:
         """Defer the nightly sync of every configured CRM (in shards when configured); return the jobs."""

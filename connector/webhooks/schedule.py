@@ -21,7 +21,16 @@ from connector.store import Store
 from connector.sync.run import SyncResult
 from connector.webhooks.metrics import Metrics
 
-__all__ = ["DEDUPE_WINDOW", "Scheduler", "count_sync", "months_before", "next_run", "validate_schedule"]
+__all__ = [
+    "DEDUPE_WINDOW",
+    "Scheduler",
+    "count_sync",
+    "fires_at",
+    "months_before",
+    "next_run",
+    "utc_superset",
+    "validate_schedule",
+]
 
 log = logging.getLogger("lawful_crm.schedule")
 
@@ -52,6 +61,29 @@ def next_run(schedule: str, time_zone: str, after: datetime) -> datetime:
     local = after.astimezone(ZoneInfo(time_zone))
     upcoming: datetime = croniter(schedule, local).get_next(datetime)
     return upcoming.astimezone(UTC)
+
+
+def fires_at(schedule: str, time_zone: str, moment: datetime) -> bool:
+    """Whether the cron expression fires at ``moment`` (to the second) in ``time_zone``: as ``next_run`` sees it."""
+    return next_run(schedule, time_zone, moment - timedelta(seconds=1)) == moment.astimezone(UTC)
+
+
+def utc_superset(schedule: str, time_zone: str, *, year: int | None = None) -> str:
+    """A cron expression read in UTC that fires at least whenever ``schedule`` fires in ``time_zone``.
+
+    For a clock that reads cron in UTC only (procrastinate's periodic tasks): it ticks on the superset and
+    ``fires_at`` picks the ticks of the schedule. In a zone whose offsets are whole hours all year (winter and
+    summer of ``year``) the schedule's minutes are kept, every hour; otherwise it ticks every minute.
+    """
+    fields = schedule.split()
+    if len(fields) not in (5, 6):  # a macro such as @daily
+        return "* * * * *"
+    zone = ZoneInfo(time_zone)
+    year = year or datetime.now(UTC).year
+    offsets = [datetime(year, month, 1, 12, tzinfo=zone).utcoffset() for month in (1, 7)]
+    whole = all(offset is not None and offset.total_seconds() % 3600 == 0 for offset in offsets)
+    minutes = fields[0] if whole else "*"
+    return " ".join([minutes, "*", "*", "*", "*", *fields[5:]])
 
 
 def count_sync(metrics: Metrics, result: SyncResult) -> None:
