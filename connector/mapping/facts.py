@@ -14,6 +14,7 @@ from datetime import date
 from functools import cached_property, partial
 from typing import Any
 
+from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecordReading, read_consent_records
 from connector.mapping.schema import LegalBasis, MappingFile, ObjectMapping, SourceField
 from connector.mapping.subscriptions import STATUSES_FIELD, StatusReading, read_statuses
 from connector.mapping.values import (
@@ -278,6 +279,19 @@ def _statuses(r: _Record, consents: list[Consent]) -> StatusReading:
     return reading
 
 
+def _consent_records(r: _Record, consents: list[Consent]) -> ConsentRecordReading:
+    """Read the consent records the adapter attached (see ``consent_records.py``): add their consents; their
+    opt-outs are returned."""
+    held = r.fields.get(RECORDS_FIELD)
+    if not held or not r.mapping.data_use_purposes:
+        return ConsentRecordReading()
+    reading = read_consent_records(
+        held, r.mapping.data_use_purposes, lookup=r.compiled.lookup, fallback=r.modified
+    )
+    consents.extend(c for c in reading.consents if c not in consents)
+    return reading
+
+
 def _later(first: date | None, second: date | None) -> date | None:
     """The later of two optional dates."""
     return max(first, second) if first is not None and second is not None else first or second
@@ -316,6 +330,7 @@ def read_record(
     call_target, phones = _phones(r, country)
     consents, basis_lia = _consents(r)
     statuses = _statuses(r, consents)
+    records = _consent_records(r, consents)
     # A ticked opt-out checkbox is in force now: dated no earlier than any consent the record holds, so that
     # no recorded consent outranks it, and otherwise by ``modified`` — a stable date, so our own write-back
     # (which moves the record's modification time) never changes the facts.
@@ -332,11 +347,11 @@ def read_record(
         customer=_customer(r, relation),
         optout_email=_later(
             r.date(r.om.optout_email, channel="email", code="unreadable_email_optout", modified=in_force),
-            statuses.optout_email,
+            _later(statuses.optout_email, records.optout_email),
         ),
         optout_phone=_later(
             r.date(r.om.optout_phone, channel="phone", code="unreadable_phone_optout", modified=in_force),
-            statuses.optout_phone,
+            _later(statuses.optout_phone, records.optout_phone),
         ),
         objection=r.date(r.om.objection, channel="both", code="unreadable_objection", modified=in_force),
         call_target=call_target,

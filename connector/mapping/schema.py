@@ -178,6 +178,9 @@ class MappingFile(_Strict):
     legal_bases: dict[str, LegalBasis] = Field(default_factory=dict)
     subscriptions: dict[str, SubscriptionType] = Field(default_factory=dict)
     """Subscription types by name or id (HubSpot); their statuses are read only when this table is set."""
+    data_use_purposes: dict[str, list[ConsentChannel]] = Field(default_factory=dict)
+    """Data use purposes by name (Salesforce's ``DataUsePurpose.Name``) and the channels on which their consent
+    records count as marketing (``[]``: not marketing); the records are read only when this table is set."""
     countries: dict[str, str] = Field(default_factory=dict)
     entity: EntityRules
     defaults: Defaults = Defaults()

@@ -172,16 +172,20 @@ class Executor:
         for path in query.fields:
             self.column(obj, path)
         order = [(self.getter(self.column(obj, item.path)), item) for item in query.order]
-        indexed = self.modstamp_scan(obj, query, include_deleted=include_deleted, any_order=any_order)
-        if indexed is not None:
-            return indexed
+        # an unordered query restricted to listed ids visits those only, rather than the modification index
+        chosen = None if query.order else self._chosen_ids(obj, query.where, include_deleted=include_deleted)
+        if chosen is None:
+            indexed = self.modstamp_scan(obj, query, include_deleted=include_deleted, any_order=any_order)
+            if indexed is not None:
+                return indexed
         keep = self.predicate(obj, query.where, include_deleted=include_deleted) if query.where else None
         natural = not order or (len(order) == 1 and order[0][1].path.lower() == "id")
         stop = None if not natural or query.limit is None else query.limit + (query.offset or 0)
         fast = keep is None and natural and self.store.always_exists(obj.name)
         sorting = bool(order) and not natural
         matches: list[tuple[int, tuple[Any, ...]]] = []
-        chosen = self._chosen_ids(obj, query.where, include_deleted=include_deleted)
+        if query.order:
+            chosen = self._chosen_ids(obj, query.where, include_deleted=include_deleted)
         for index in self.store.indexes(obj.name) if chosen is None else chosen:
             if fast:
                 if self.store.listed(obj.name, index, include_deleted=include_deleted):

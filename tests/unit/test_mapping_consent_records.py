@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from connector.mapping.consent_records import ConsentRecord, State, read_consent_records
-from connector.models import Consent
+from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord, State, read_consent_records
+from connector.mapping.facts import CompiledMapping, facts_from_record
+from connector.mapping.load import load_mapping
+from connector.models import Consent, ContactFacts
+from connector.policy import PolicySettings, evaluate
+from tests.conftest import NOW
 
 PURPOSES: dict[str, Any] = {
     "Email Marketing": ["email"],
@@ -104,3 +108,35 @@ def test_a_row_without_a_purpose_closes_by_opt_out_but_opens_nothing() -> None:
     assert closed.optout_email == date(2024, 1, 1)
     vague = read(row("OptIn", date(2024, 1, 1), purpose=None))
     assert vague.consents == (Consent(channel="email", date=date(2024, 1, 1), specific=False),)
+
+
+# -- through the default Salesforce mapping ------------------------------------------------------------------
+SALESFORCE = CompiledMapping(load_mapping("salesforce"))
+
+
+def contact_facts(*rows: ConsentRecord, **fields: Any) -> ContactFacts:
+    """A consumer in NL from our web form (no opt-in date field) with the given consent rows."""
+    base: dict[str, Any] = {
+        "Email": "sanne@example.nl", "MailingCountry": "Netherlands", "LeadSource": "Web",
+        "HasOptedOutOfEmail": False, "DoNotCall": False, RECORDS_FIELD: rows,
+    }  # fmt: skip
+    return facts_from_record(SALESFORCE, "Contact", "003A", base | fields, modified=date(2023, 5, 1))
+
+
+def test_the_default_mapping_reads_an_opt_in_row_as_the_only_consent_and_the_policy_allows_e_mail() -> None:
+    facts = contact_facts(row("OptIn", NOW - timedelta(days=30)))
+    assert facts.consents == (Consent(channel="email", date=NOW - timedelta(days=30)),)
+    assert evaluate(facts, now=NOW, settings=PolicySettings()).email_allowed is True
+    assert evaluate(contact_facts(), now=NOW, settings=PolicySettings()).email_allowed is False
+
+
+def test_a_ticked_opt_out_checkbox_still_outranks_a_consent_row() -> None:
+    facts = contact_facts(row("OptIn", NOW - timedelta(days=30)), HasOptedOutOfEmail=True)
+    assert facts.optout_email is not None and facts.optout_email >= NOW - timedelta(days=30)
+    assert evaluate(facts, now=NOW, settings=PolicySettings()).email_allowed is False
+
+
+def test_without_a_purposes_table_the_rows_say_nothing() -> None:
+    bare = CompiledMapping(SALESFORCE.mapping.model_copy(update={"data_use_purposes": {}}))
+    fields = {"Email": "sanne@example.nl", RECORDS_FIELD: (row("OptOut", date(2024, 1, 1)),)}
+    assert facts_from_record(bare, "Contact", "003A", fields, modified=date(2023, 5, 1)).optout_email is None

@@ -31,12 +31,16 @@ class ObjectFields:
     """The Salesforce fields a record carries in `CrmRecord.fields` (mapping, write-back, mirror)."""
     won_deals: bool
     """Whether the mapping uses `Last_Won_Close_Date` for this object."""
+    consents: bool = False
+    """Whether the consent rows of the record's Individual are read (the mapping places data use purposes)."""
 
     @property
     def select_list(self) -> tuple[str, ...]:
-        """The SELECT list: system fields, AccountId when won deals are looked up, then the read fields."""
+        """The SELECT list: system fields, AccountId when won deals are looked up, IndividualId when consent
+        rows are, then the read fields."""
         lowered = {name.lower() for name in self.read}
-        extra = ("AccountId",) if self.won_deals and "accountid" not in lowered else ()
+        extra: tuple[str, ...] = ("AccountId",) if self.won_deals and "accountid" not in lowered else ()
+        extra += ("IndividualId",) if self.consents and "individualid" not in lowered else ()
         system = tuple(name for name in SYSTEM_FIELDS if name.lower() not in lowered)
         return (*system, *extra, *self.read)
 
@@ -62,7 +66,9 @@ def object_fields(mapping: MappingFile, object_type: str) -> ObjectFields:
     for name in (*mapped, *own_fields(mapping)):
         if name != WON_DEAL_FIELD:
             read.setdefault(soql.name(name).lower(), name)
-    return ObjectFields(soql.name(object_type), tuple(read.values()), won_deals)
+    return ObjectFields(
+        soql.name(object_type), tuple(read.values()), won_deals, consents=bool(mapping.data_use_purposes)
+    )
 
 
 def scope(object_type: str) -> tuple[str, ...]:

@@ -1,0 +1,149 @@
+"""The consent data model of a page of records: ContactPointTypeConsent rows of their Individuals, by one query.
+
+Orgs with Data Protection and Privacy keep consent as `ContactPointTypeConsent` rows of an `Individual` (the
+person a Contact or Lead points to with `IndividualId`): a channel (`ContactPointType`), a status (OptIn,
+OptOut, Seen, NotSeen), a purpose (`DataUsePurpose`), when it was captured and when it is in effect. When the
+mapping places purposes (``data_use_purposes``), every page of records costs one more query: the rows whose
+`PartyId` is the Individual of a record of the page, the records selected again inside a semi-join (by the
+page's keyset range or by id), as the won-deal lookup does, so the statement stays short for 2,000 records.
+
+Each row is placed against the clock (in effect, ahead of `EffectiveFrom`, ended at `EffectiveTo`) and handed
+over as a `ConsentRecord` under ``RECORDS_FIELD``; the mapping turns them into consents and opt-outs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+
+from connector.crm.port import CrmRecord
+from connector.crm.salesforce import soql
+from connector.crm.salesforce.connection import Connection
+from connector.crm.salesforce.fields import scope
+from connector.crm.salesforce.records import parse_datetime, value_at
+from connector.crm.salesforce.translate import error_code
+from connector.errors import ConfigurationError, CrmContractError
+from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord, State
+
+__all__ = ["CONSENT_FIELDS", "INDIVIDUAL_FIELD", "ConsentReader", "consent_record", "consent_statement"]
+
+INDIVIDUAL_FIELD = "IndividualId"
+CONSENT_OBJECT = "ContactPointTypeConsent"
+CONSENT_FIELDS = (
+    "Id", "PartyId", "ContactPointType", "PrivacyConsentStatus", "DataUsePurpose.Name", "CaptureDate",
+    "EffectiveFrom", "EffectiveTo",
+)  # fmt: skip
+"""What a consent row is read for; `DataUsePurpose.Name` is the name the mapping places."""
+
+
+def consent_statement(object_type: str, rows_where: Sequence[str]) -> str:
+    """The one query of a page: the consent rows of the Individuals of the records `rows_where` selects."""
+    parties = soql.select((INDIVIDUAL_FIELD,), object_type, where=(*scope(object_type), *rows_where))
+    return soql.select(CONSENT_FIELDS, CONSENT_OBJECT, where=(f"PartyId IN ({parties})",))
+
+
+def _moment(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CrmContractError("Salesforce sent a consent date of an unexpected shape")
+    return parse_datetime(value)
+
+
+def consent_record(row: Mapping[str, Any], *, now: datetime) -> ConsentRecord:
+    """One ContactPointTypeConsent row as the mapping reads it, placed against `now`. Pure."""
+    captured, start, end = (
+        _moment(value_at(row, name)) for name in ("CaptureDate", "EffectiveFrom", "EffectiveTo")
+    )
+    state: State = "in_effect"
+    if end is not None and end <= now:
+        state = "ended"
+    elif start is not None and start > now:
+        state = "ahead"
+    purpose = value_at(row, "DataUsePurpose.Name")
+    return ConsentRecord(
+        channel=str(value_at(row, "ContactPointType") or "").lower(),
+        status=str(value_at(row, "PrivacyConsentStatus") or ""),
+        purpose=str(purpose) if purpose else None,
+        captured=captured.date() if captured else None,
+        effective_from=start.date() if start else None,
+        effective_to=end.date() if end else None,
+        state=state,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConsentReader:
+    """Adds the consent rows of each record's Individual to a page of records (one query a page)."""
+
+    def __init__(self, connection: Connection, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.connection, self.clock = connection, clock
+
+    def attach(
+        self, object_type: str, rows: Sequence[Mapping[str, Any]], records: Sequence[CrmRecord],
+        *, rows_where: Sequence[str],
+    ) -> list[CrmRecord]:  # fmt: skip
+        """The records, each with its Individual's consent rows (an empty tuple when it has none)."""
+        parties = [_party(row) for row in rows]
+        live = any(party and not record.deleted for party, record in zip(parties, records, strict=True))
+        found = self._rows(object_type, rows_where) if live else {}
+        return [
+            record if record.deleted else _with_consents(record, found.get(party or "", ()))
+            for party, record in zip(parties, records, strict=True)
+        ]
+
+    def _rows(self, object_type: str, rows_where: Sequence[str]) -> dict[str, tuple[ConsentRecord, ...]]:
+        statement = consent_statement(object_type, rows_where)
+        try:
+            rows = self.connection.call(f"query {CONSENT_OBJECT}", partial(_all_rows, statement=statement))
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"Salesforce cannot read {CONSENT_OBJECT} or DataUsePurpose for the integration user: grant it "
+                "read access to their fields (Data Protection and Privacy), or empty the mapping's "
+                "data_use_purposes",
+                problems=(CONSENT_OBJECT, *exc.problems),
+            ) from exc
+        now = self.clock()
+        by_party: dict[str, list[ConsentRecord]] = {}
+        for row in rows:
+            party = _party(row, field="PartyId")
+            if party:
+                by_party.setdefault(party, []).append(consent_record(row, now=now))
+        return {party: tuple(found) for party, found in by_party.items()}
+
+
+def _with_consents(record: CrmRecord, consents: tuple[ConsentRecord, ...]) -> CrmRecord:
+    fields = {**record.fields, RECORDS_FIELD: consents}
+    return CrmRecord(record.object_type, record.id, fields, record.modified, created=record.created)
+
+
+def _party(row: Mapping[str, Any], *, field: str = INDIVIDUAL_FIELD) -> str | None:
+    """The 15-character Individual id a row names, or None."""
+    value = value_at(row, field)
+    return value[:15] if isinstance(value, str) and value else None
+
+
+def _all_rows(client: Salesforce, *, statement: str) -> list[dict[str, Any]]:
+    try:
+        result = client.query(statement)
+    except SalesforceError as exc:
+        if error_code(exc) != "INVALID_TYPE":
+            raise
+        raise ConfigurationError(
+            f"the org has no {CONSENT_OBJECT} (Data Protection and Privacy is off, or the integration user "
+            "cannot see it): turn it on, or empty the mapping's data_use_purposes",
+            problems=(CONSENT_OBJECT,),
+        ) from None
+    rows: list[dict[str, Any]] = list(result["records"])
+    while not result.get("done", True):
+        result = client.query_more(result["nextRecordsUrl"], identifier_is_url=True)
+        rows.extend(result["records"])
+    return rows
