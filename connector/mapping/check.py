@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
+from connector.mapping.subscriptions import SUBSCRIPTION_TYPES
 from connector.models import FieldInfo
 
 __all__ = ["MappingProblem", "check_mapping"]
@@ -25,7 +26,8 @@ class MappingProblem:
     object_type: str
     field: str
     kind: str
-    """``missing_field``, ``missing_writeback``, ``not_writable``, ``unmapped_value`` or ``unmapped_country``."""
+    """``missing_field``, ``missing_writeback``, ``not_writable``, ``unmapped_value``, ``unmapped_country`` or
+    ``unplaced_subscription_type``."""
     detail: str
 
     def __str__(self) -> str:
@@ -113,7 +115,28 @@ def check_mapping(
                 problems += _values(
                     object_type, name, mapping.countries, fields[name], value_counts, "unmapped_country"
                 )
+        problems += _unplaced_subscriptions(mapping, object_type, fields)
     return sorted(problems)
+
+
+def _unplaced_subscriptions(
+    mapping: MappingFile, object_type: str, fields: Mapping[str, FieldInfo]
+) -> list[MappingProblem]:
+    """The CRM's subscription types (``id:name`` values of ``SUBSCRIPTION_TYPES``) that the mapping's
+    ``subscriptions`` table places neither by name nor by id: their statuses are read and say nothing."""
+    info = fields.get(SUBSCRIPTION_TYPES)
+    if info is None or not mapping.subscriptions:
+        return []
+    placed = {key.strip().casefold() for key in mapping.subscriptions}
+    problems = []
+    for value in info.values or ():
+        type_id, _, name = value.partition(":")
+        if type_id.strip().casefold() not in placed and name.strip().casefold() not in placed:
+            detail = f"subscription type {name!r} (id {type_id}) is not placed in subscriptions"
+            problems.append(
+                MappingProblem(object_type, SUBSCRIPTION_TYPES, "unplaced_subscription_type", detail)
+            )
+    return problems
 
 
 def _values(

@@ -28,10 +28,14 @@ from typing import Any, Literal
 from connector.mapping.schema import LegalBasis, SubscriptionType
 from connector.models import Consent
 
-__all__ = ["STATUSES_FIELD", "StatusReading", "SubscriptionStatus", "read_statuses"]
+__all__ = ["STATUSES_FIELD", "SUBSCRIPTION_TYPES", "StatusReading", "SubscriptionStatus", "read_statuses"]
 
 STATUSES_FIELD = "@subscription_statuses"
 """The key of a record's subscription statuses in ``CrmRecord.fields`` (no CRM property has an ``@``)."""
+
+SUBSCRIPTION_TYPES = "@subscription_types"
+"""The pseudo-field under which an adapter's describe lists the CRM's subscription types, as ``id:name``
+values (``mappings check`` names those the mapping does not place)."""
 
 Status = Literal["SUBSCRIBED", "UNSUBSCRIBED", "NOT_SPECIFIED"]
 

@@ -14,7 +14,9 @@ from hubspot.communication_preferences.exceptions import ApiException
 from pydantic import SecretStr
 
 from connector.crm.hubspot import HubSpotCrm
+from connector.mapping.check import check_mapping
 from connector.mapping.load import load_mapping
+from connector.mapping.schema import SubscriptionType
 from connector.mapping.subscriptions import STATUSES_FIELD
 from connector.settings import HubSpotConfig
 from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
@@ -23,6 +25,7 @@ MAPPING = load_mapping("hubspot")
 BATCH_READ = "POST /communication-preferences/v4/statuses/batch/read"
 DEFINITIONS = "GET /communication-preferences/v3/definitions"
 SEARCH = "POST /crm/v3/objects/contacts/search"
+UNPLACED = "unplaced_subscription_type"
 UNLIMITED: dict[str, Any] = {"per_ten_seconds": None, "search_per_second": None}
 
 pytestmark = pytest.mark.usefixtures("no_retry_waits")
@@ -124,3 +127,22 @@ def test_a_read_by_id_carries_a_status_set_a_moment_ago() -> None:
         stored = hs.state.record("1002")
         assert stored is not None and stored["properties"]["hs_email_optout_6125112"] == "true"
         assert again.modified > contact.modified  # the change moved the contact, so incremental pulls see it
+
+
+def test_mappings_check_names_the_subscription_types_the_mapping_does_not_place() -> None:
+    """The default mapping places every type of the portal; one that drops a type gets it named, by id too."""
+    with portal() as hs:
+        crm = adapter(hs)
+        crm.install(dry_run=False, uninstall=False)
+        described = {"contacts": crm.describe("contacts")}
+        assert not [p for p in check_mapping(MAPPING, described, crm.value_counts) if p.kind == UNPLACED]
+        fewer = {k: v for k, v in MAPPING.subscriptions.items() if k != "Product News"}
+        partial = MAPPING.model_copy(update={"subscriptions": fewer})
+        problems = [p for p in check_mapping(partial, described, crm.value_counts) if p.kind == UNPLACED]
+        assert [p.detail for p in problems] == [
+            "subscription type 'Product News' (id 6125112) is not placed in subscriptions"
+        ]
+        by_id = MAPPING.model_copy(
+            update={"subscriptions": fewer | {"6125112": SubscriptionType(channel="none")}}
+        )
+        assert not [p for p in check_mapping(by_id, described, crm.value_counts) if p.kind == UNPLACED]

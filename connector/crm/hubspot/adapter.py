@@ -34,6 +34,7 @@ from connector.crm.retry import RetryPolicy
 from connector.errors import ConfigurationError
 from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
+from connector.mapping.subscriptions import SUBSCRIPTION_TYPES
 from connector.settings import HubSpotConfig
 
 __all__ = ["HubSpotCrm"]
@@ -125,8 +126,19 @@ class HubSpotCrm:
         return report
 
     def describe(self, object_type: str) -> dict[str, FieldInfo]:
+        """The contact properties, and the account's subscription types as ``id:name`` values of the
+        pseudo-field ``SUBSCRIPTION_TYPES`` when the mapping places types (one definitions read)."""
         self._check(object_type)
-        return self._catalogue.describe()
+        described = self._catalogue.describe()
+        if self.statuses is None:
+            return described
+        types = tuple(f"{key}:{name}" for key, name in sorted(self.statuses.types().items()))
+        return {
+            **described,
+            SUBSCRIPTION_TYPES: FieldInfo(
+                SUBSCRIPTION_TYPES, "subscription_types", writable=False, values=types
+            ),
+        }
 
     def value_counts(self, object_type: str, field: str) -> dict[str, int]:
         """Counts per option value: one search call per value (see ``describe.py``)."""
