@@ -26,10 +26,21 @@ from typing import Any, Literal
 
 from connector.models import Consent
 
-__all__ = ["RECORDS_FIELD", "ConsentRecord", "ConsentRecordReading", "read_consent_records"]
+__all__ = [
+    "CONSENT_OBJECT",
+    "PARTY_OBJECT",
+    "RECORDS_FIELD",
+    "ConsentRecord",
+    "ConsentRecordReading",
+    "read_consent_records",
+]
 
 RECORDS_FIELD = "@consent_records"
 """The key of a record's consent records in ``CrmRecord.fields`` (no CRM field has an ``@``)."""
+CONSENT_OBJECT = "ContactPointTypeConsent"
+"""Salesforce's consent record object: a change to one re-decides the records of its person."""
+PARTY_OBJECT = "Individual"
+"""The person a consent record belongs to (its ``PartyId``): what a change to one asks to re-decide."""
 
 Channel = Literal["email", "phone"]
 State = Literal["in_effect", "ahead", "ended"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from connector.mapping.consent_records import CONSENT_OBJECT
 from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile, WriteBack
 from connector.settings import Settings
@@ -64,7 +65,7 @@ class ReceiverConfig:
         if settings.salesforce is not None and "salesforce" in mappings:
             salesforce = SalesforceReceiver(
                 org_id=settings.salesforce.org_id,
-                object_types=frozenset(mappings["salesforce"].objects),
+                object_types=salesforce_object_types(mappings["salesforce"]),
                 path_secret=_plain(hooks.salesforce_path_secret),
                 signing_secret=_plain(hooks.salesforce_signing_secret),
                 integration_user=settings.salesforce.integration_user_id,
@@ -75,6 +76,13 @@ class ReceiverConfig:
             public_base_url=public_url or hooks.public_base_url,
             max_body_bytes=hooks.max_body_bytes,
         )
+
+
+def salesforce_object_types(mapping: MappingFile) -> frozenset[str]:
+    """The objects whose Outbound Messages count: the mapped ones, and consent records when the mapping reads
+    them (``data_use_purposes``)."""
+    consent = (CONSENT_OBJECT,) if mapping.data_use_purposes else ()
+    return frozenset((*mapping.objects, *consent))
 
 
 def own_fields(writeback: WriteBack) -> frozenset[str]:

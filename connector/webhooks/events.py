@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.mapping.consent_records import CONSENT_OBJECT, PARTY_OBJECT
 from connector.store.queue import EventKind, NewEvent
 from connector.webhooks.outbound import OutboundMessage
 
@@ -230,7 +231,11 @@ def outbound_intake(
     message: OutboundMessage, object_types: Iterable[str], *, integration_user: str | None = None
 ) -> Intake:
     """The queue entries of a parsed Outbound Message: one per notification of a mapped object, except the
-    echoes of lawful-crm's own writes (``LastModifiedById`` is ``integration_user``), dropped before queueing."""
+    echoes of lawful-crm's own writes (``LastModifiedById`` is ``integration_user``), dropped before queueing.
+
+    A consent record (``ContactPointTypeConsent``, allowed when the mapping reads them) asks to re-decide the
+    records of its Individual: the entry names the ``PartyId`` as an Individual, which the worker reads as the
+    contacts and leads pointing to it. Without ``PartyId`` the notification cannot say whom it concerns."""
     allowed = frozenset(object_types)
     ignored: Counter[str] = Counter()
     events = []
@@ -239,6 +244,13 @@ def outbound_intake(
             ignored["unsupported_type"] += 1
         elif _same_user(n.last_modified_by, integration_user):
             ignored["own_change"] += 1
+        elif n.sobject == CONSENT_OBJECT:
+            if n.party_id is None:
+                ignored["missing_party"] += 1
+            else:
+                events.append(
+                    NewEvent(dedupe_key=n.id, object_type=PARTY_OBJECT, record_id=n.party_id, kind="change")
+                )
         else:
             events.append(
                 NewEvent(dedupe_key=n.id, object_type=n.sobject, record_id=n.record_id, kind="change")

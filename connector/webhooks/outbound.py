@@ -3,8 +3,8 @@
 The XML is parsed with defusedxml and no DTD at all is allowed (SOAP forbids one), so entity expansion
 ("billion laughs"), external entities and external DTDs are refused before anything is expanded or fetched.
 Only ids are taken from a notification: the organisation, each notification's ``Id`` (the de-duplication key),
-the sObject type, the record ``Id`` and, when the admin included it, ``LastModifiedById`` (who made the change:
-lawful-crm's own writes are dropped as echoes). Other field values are ignored; the worker reads the record.
+the sObject type, the record ``Id``, when the admin included them ``LastModifiedById`` (who made the change:
+lawful-crm's own writes are dropped as echoes) and ``PartyId`` (the Individual a consent record belongs to). Other field values are ignored; the worker reads the record.
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ class Notification:
     record_id: str
     last_modified_by: str | None = None
     """The user who made the change, when the Outbound Message includes ``LastModifiedById``."""
+    party_id: str | None = None
+    """The Individual a consent record belongs to, when the Outbound Message includes ``PartyId``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +117,12 @@ def _notification(element: Element) -> Notification:
         raise MalformedMessage("missing_field")
     if not _is_salesforce_id(notification_id) or not _is_salesforce_id(record_id):
         raise MalformedMessage("bad_id")
-    modified_by = _child_text(sobject, "LastModifiedById")
-    if modified_by is not None and not _is_salesforce_id(modified_by):
+    modified_by, party = _child_text(sobject, "LastModifiedById"), _child_text(sobject, "PartyId")
+    if any(value is not None and not _is_salesforce_id(value) for value in (modified_by, party)):
         raise MalformedMessage("bad_id")
-    return Notification(notification_id, sobject_type, record_id, last_modified_by=modified_by)
+    return Notification(
+        notification_id, sobject_type, record_id, last_modified_by=modified_by, party_id=party
+    )
 
 
 def _is_salesforce_id(value: str) -> bool:

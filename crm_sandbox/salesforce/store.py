@@ -271,8 +271,9 @@ class Store:
             for listener in self.listeners:
                 listener(self.schema[obj].name, record, "updated")
 
-    def create(self, obj: str, values: Record) -> str:
-        """Insert a record (canonical field names) and return its id."""
+    def create(self, obj: str, values: Record, *, by: str | None = None) -> str:
+        """Insert a record (canonical field names) and return its id; ``by`` is the creating user (API creates
+        default to the integration user)."""
         obj = obj.lower()
         spec = self.schema[obj]
         with self.lock:
@@ -283,7 +284,7 @@ class Store:
             record.update(values)
             record.update(
                 Id=make_id(spec.key_prefix, index), IsDeleted=False, CreatedDate=now, LastModifiedDate=now,
-                SystemModstamp=now, LastModifiedById=getattr(self, "user_id", None),
+                SystemModstamp=now, LastModifiedById=by or getattr(self, "user_id", None),
             )  # fmt: skip
             self.created[obj][index] = record
             if obj in self.modstamps:

@@ -28,12 +28,18 @@ from connector.crm.salesforce.fields import scope
 from connector.crm.salesforce.records import parse_datetime, value_at
 from connector.crm.salesforce.translate import error_code
 from connector.errors import ConfigurationError, CrmContractError
-from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord, State
+from connector.mapping.consent_records import CONSENT_OBJECT, RECORDS_FIELD, ConsentRecord, State
 
-__all__ = ["CONSENT_FIELDS", "INDIVIDUAL_FIELD", "ConsentReader", "consent_record", "consent_statement"]
+__all__ = [
+    "CONSENT_FIELDS",
+    "INDIVIDUAL_FIELD",
+    "ConsentReader",
+    "consent_record",
+    "consent_statement",
+    "people_statement",
+]
 
 INDIVIDUAL_FIELD = "IndividualId"
-CONSENT_OBJECT = "ContactPointTypeConsent"
 CONSENT_FIELDS = (
     "Id", "PartyId", "ContactPointType", "PrivacyConsentStatus", "DataUsePurpose.Name", "CaptureDate",
     "EffectiveFrom", "EffectiveTo",
@@ -100,6 +106,21 @@ class ConsentReader:
             for party, record in zip(parties, records, strict=True)
         ]
 
+    def people(self, object_types: Sequence[str], party_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The ids of the records of each object type whose Individual is one of `party_ids` (one query per
+        type): whom a change to a consent record of those Individuals concerns."""
+        wanted = list(dict.fromkeys(party for party in party_ids if soql.is_record_id(party)))
+        if not wanted:
+            return {}
+        found: dict[str, list[str]] = {}
+        for object_type in object_types:
+            statement = people_statement(object_type, wanted)
+            rows = self.connection.call(
+                f"query {object_type} of Individuals", partial(_all_rows, statement=statement)
+            )
+            found[object_type] = [str(value_at(row, "Id")) for row in rows]
+        return found
+
     def _rows(self, object_type: str, rows_where: Sequence[str]) -> dict[str, tuple[ConsentRecord, ...]]:
         statement = consent_statement(object_type, rows_where)
         try:
@@ -147,3 +168,9 @@ def _all_rows(client: Salesforce, *, statement: str) -> list[dict[str, Any]]:
         result = client.query_more(result["nextRecordsUrl"], identifier_is_url=True)
         rows.extend(result["records"])
     return rows
+
+
+def people_statement(object_type: str, party_ids: Sequence[str]) -> str:
+    """The records of `object_type` (in the object's scope) whose Individual is one of `party_ids` (checked)."""
+    where = (*scope(object_type), f"{INDIVIDUAL_FIELD} IN {soql.id_list(party_ids)}")
+    return soql.select(("Id",), object_type, where=where)
