@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -21,6 +21,7 @@ from connector.mapping.schema import MappingFile
 from connector.store import Store
 from connector.store.buckets import RateBuckets, SharedLimiter
 from connector.sync.pipeline import PageTally, Pipeline
+from connector.sync.reconcile import IdLister
 from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.schedule import count_sync
@@ -102,12 +103,22 @@ class Runtime:
         count_sync(self.metrics, result)
         return result
 
-    def sync_shard(self, run: ShardRun) -> tuple[str, PageTally]:
-        """One shard of a sharded full sync (see ``shards``)."""
+    def live_ids(self, crm: str, object_type: str) -> list[str]:
+        """Every live id of one object, listed once for the shards of a full sync."""
+        lister = self.pipeline(crm).crm
+        if not isinstance(lister, IdLister):
+            raise TypeError(f"{crm} cannot list its ids, so it cannot sync in shards")
+        try:
+            return [record_id for page in lister.live_ids(object_type) for record_id in page]
+        finally:
+            self.metrics.api_usage(crm, "sync", lister, lister.usage())
+
+    def sync_shard(self, run: ShardRun, ids: Sequence[str] | None = None) -> tuple[str, PageTally]:
+        """One shard of a sharded full sync (see ``shards``): its ``ids``, or those its index hashes to."""
         today = self.as_of or datetime.now(UTC).date()
         guard, pipeline = self.settings.sync.guard_share, self.pipeline(run.crm)
         try:
-            outcome, tally = sync_shard(pipeline, self.store, run, today=today, guard_share=guard)
+            outcome, tally = sync_shard(pipeline, self.store, run, today=today, guard_share=guard, ids=ids)
         finally:
             self.metrics.api_usage(run.crm, "sync", pipeline.crm, pipeline.crm.usage())
         crm, metrics = run.crm, self.metrics

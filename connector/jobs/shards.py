@@ -1,7 +1,11 @@
 """A full sync split into shards that several workers run at once.
 
-Shard ``i`` of ``n`` holds the records whose id hashes (CRC-32) to ``i`` modulo ``n``. A shard job lists the
-object's live ids (ids only, paged), keeps its own, and reads, decides and writes them by id in batches through
+The nightly job lists the object's live ids once (ids only, paged) and ``split``s them, sorted, into contiguous
+ranges: at least the shards asked for, more when a range would pass ``MAX_IDS_PER_SHARD`` (each shard job
+carries its ids in its arguments, which stay small). Listing once matters: the CRMs page ids 200 (HubSpot) or
+2,000 (Salesforce) at a time, so shards that each listed every id would spend N times those calls. A shard job
+deferred without ids (by an earlier release) falls back to listing every id and keeping those whose id hashes
+(CRC-32) to its index. A shard job reads, decides and writes its ids in batches through
 the same pipeline as every other run: only changed flags are written, every decision audited. Its progress is
 a cursor of its own (``<object>#shard<i>/<n>``: the last id done, and when the shard's run began), so a shard
 job run again after its worker died resumes there instead of starting over. Before writing, the shard's
@@ -11,7 +15,7 @@ planned flips from restrictive to permissive are checked against the blast-radiu
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -22,7 +26,10 @@ from connector.sync.plan import BlastRadiusGuard
 from connector.sync.reconcile import IdLister
 from connector.webhooks.worker import READ_LIMITS
 
-__all__ = ["ShardRun", "shard_of", "sync_shard"]
+__all__ = ["MAX_IDS_PER_SHARD", "ShardRun", "shard_of", "split", "sync_shard"]
+
+MAX_IDS_PER_SHARD = 50_000
+"""Ids one shard job carries at most (about 600 kB of job arguments)."""
 
 
 def shard_of(record_id: str, shards: int) -> int:
@@ -44,6 +51,14 @@ class ShardRun:
         return f"{self.object_type}#shard{self.index}/{self.count}"
 
 
+def split(ids: Iterable[str], shards: int) -> list[list[str]]:
+    """The distinct ids, sorted, in contiguous ranges of near-equal size: ``shards`` of them, or more so that
+    none holds more than ``MAX_IDS_PER_SHARD``."""
+    ordered = sorted(set(ids))
+    count = max(shards, -(-len(ordered) // MAX_IDS_PER_SHARD), 1)
+    return [ordered[len(ordered) * i // count : len(ordered) * (i + 1) // count] for i in range(count)]
+
+
 def _chunks(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
@@ -57,16 +72,26 @@ def _mine(lister: IdLister, run: ShardRun, after: str) -> list[str]:
 
 
 def sync_shard(
-    pipeline: Pipeline, store: Store, run: ShardRun, *, today: date, guard_share: float
+    pipeline: Pipeline,
+    store: Store,
+    run: ShardRun,
+    *,
+    today: date,
+    guard_share: float,
+    ids: Sequence[str] | None = None,
 ) -> tuple[str, PageTally]:
-    """Read, decide and write one shard of one object, resuming after the last id its cursor names; the
-    outcome is ``completed``, or ``refused`` when the guard stopped the shard before any write."""
+    """Read, decide and write one shard of one object (its ``ids``; listed and picked by hash when None),
+    resuming after the last id its cursor names; the outcome is ``completed``, or ``refused`` when the guard
+    stopped the shard before any write."""
     crm = pipeline.crm
-    if not isinstance(crm, IdLister):
-        raise TypeError(f"{run.crm} cannot list its ids, so it cannot sync in shards")
     saved = store.cursors.get(run.crm, run.cursor_name)
     after = saved.last_id if saved is not None and saved.modified == run.started else ""
-    ids = _mine(crm, run, after)
+    if ids is not None:
+        ids = sorted(i for i in set(ids) if i > after)
+    elif isinstance(crm, IdLister):
+        ids = _mine(crm, run, after)
+    else:
+        raise TypeError(f"{run.crm} cannot list its ids, so it cannot sync in shards")
     now = datetime.now(UTC)
     run_id = store.runs.start(run.crm, "shard", policy_id=pipeline.policy.policy_id, now=now, as_of=today)
     tally, outcome = PageTally(), "completed"

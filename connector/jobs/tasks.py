@@ -11,9 +11,9 @@
 * ``nightly_clock`` ticks in UTC (procrastinate reads every cron in UTC) on a superset of the ``[sync] schedule``
   and, at the ticks where the schedule fires in ``[sync] time_zone``, defers ``nightly`` (once across workers).
 * ``nightly`` defers one ``sync(crm)`` per CRM, run under
-  ``lock`` ``sync:<crm>`` and the store's sync lease; or, with ``sync_shards`` above 1, one
-  ``sync_shard(crm, object, shard)`` per shard of each object (a full sync that several workers share, each
-  shard under its own lock and cursor, see ``shards``).
+  ``lock`` ``sync:<crm>`` and the store's sync lease; or, with ``sync_shards`` above 1, lists each object's ids
+  once and defers one ``sync_shard(crm, object, shard, ids)`` per contiguous range of them (a full sync that
+  several workers share, each shard under its own lock and cursor, see ``shards``).
 * ``recover`` returns jobs of dead workers (no heartbeat) to the queue, or fails those a newer job replaces.
 """
 
@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from connector.errors import ConfigurationError
 from connector.jobs.intake import DRAIN, DRAIN_SHARDS
 from connector.jobs.runtime import Runtime
-from connector.jobs.shards import ShardRun
+from connector.jobs.shards import ShardRun, split
 from connector.store import Store
 from connector.store.jobqueue import install_job_queue
 from connector.store.queue import Shard
@@ -143,9 +143,11 @@ def job_app(
         return deferred
 
     @app.task(name=SYNC_SHARD)
-    def sync_shard(crm: str, object_type: str, shard: int, shards: int, started: int) -> str:
+    def sync_shard(
+        crm: str, object_type: str, shard: int, shards: int, started: int, ids: list[str] | None = None
+    ) -> str:
         run = ShardRun(crm, object_type, shard, shards, datetime.fromtimestamp(started, UTC))
-        outcome, tally = needs_runtime().sync_shard(run)
+        outcome, tally = needs_runtime().sync_shard(run, ids)
         log.info(
             "%s %s shard %s/%s: %s, %s read, %s written",
             crm, object_type, shard, shards, outcome, tally.read, tally.written,
@@ -170,11 +172,12 @@ def job_app(
                 deferred += _defer(app, SYNC, f"sync:{crm}", crm=crm)
                 continue
             for object_type in running.object_types(crm):
-                for shard in range(settings.sync_shards):
-                    lock = f"sync:{crm}:{object_type}:{shard}/{settings.sync_shards}"
+                parts = split(running.live_ids(crm, object_type), settings.sync_shards)  # listed once
+                for shard, ids in enumerate(parts):
+                    lock = f"sync:{crm}:{object_type}:{shard}/{len(parts)}"
                     deferred += _defer(
                         app, SYNC_SHARD, lock, crm=crm, object_type=object_type, shard=shard,
-                        shards=settings.sync_shards, started=timestamp,
+                        shards=len(parts), started=timestamp, ids=ids,
                     )  # fmt: skip
         log.info("nightly sync of %s: %s job(s) deferred", timestamp, deferred)
         return deferred

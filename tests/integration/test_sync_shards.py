@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connector.errors import QuotaExhaustedError
-from connector.jobs.shards import ShardRun, shard_of, sync_shard
+from connector.jobs.shards import MAX_IDS_PER_SHARD, ShardRun, shard_of, split, sync_shard
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
@@ -25,7 +25,10 @@ STARTED = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 class ListingCrm(FakeCrm):
     """The fake org, listing its live ids 200 a page as the adapters do."""
 
+    listings = 0
+
     def live_ids(self, object_type: str) -> Iterator[list[str]]:
+        self.listings += 1
         ids = sorted(i for i in self.records if i not in self.deleted)
         for start in range(0, len(ids), 200):
             yield ids[start : start + 200]
@@ -83,3 +86,29 @@ def test_a_later_nightly_run_starts_its_shard_over(store: Store) -> None:
     assert crm.calls - calls_before == -(-len(mine) // 200), (
         "every record of the shard read again, none written"
     )
+
+
+def test_listed_once_the_ids_split_into_contiguous_ranges_that_cover_each_exactly_once() -> None:
+    ids = [f"003{n:012d}" for n in range(1, 1001)]
+    parts = split([*ids, *ids[:10]], 3)  # a listing that repeats ids on a page boundary
+    assert [len(part) for part in parts] == [333, 333, 334]
+    assert [i for part in parts for i in part] == sorted(ids), "contiguous, in order, each id once"
+    assert split([], 4) == [[], [], [], []]
+    many = split([f"{n:07d}" for n in range(MAX_IDS_PER_SHARD * 2 + 1)], 2)
+    assert len(many) == 3 and max(len(part) for part in many) <= MAX_IDS_PER_SHARD
+
+
+def test_a_shard_given_its_ids_writes_exactly_those_and_lists_nothing(store: Store) -> None:
+    crm = ListingCrm.seeded(600)
+    listed = list(crm.live_ids("Contact"))
+    parts = split([i for page in listed for i in page], 2)
+    pipeline = Pipeline(crm, MAPPING, PolicySettings(), store)
+    calls_before = crm.calls
+    for index, ids in enumerate(parts):
+        shard = ShardRun("salesforce", "Contact", index, len(parts), STARTED)
+        assert sync_shard(pipeline, store, shard, today=NOW, guard_share=0.05, ids=ids)[0] == "completed"
+    written = crm.written_ids()
+    assert len(written) == len(set(written)), "no record written twice"
+    assert crm.listings == 1, "the shards list nothing"
+    assert crm.calls - calls_before == 2 * (2 + 2), "per shard: 300 ids read and written 200 at a time"
+    assert set(written) <= set(parts[0]) | set(parts[1])
