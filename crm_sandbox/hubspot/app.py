@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_sandbox.hubspot.admin import ADMIN, build_admin_router
+from crm_sandbox.hubspot.api_lists import build_lists_router
 from crm_sandbox.hubspot.api_meta import build_meta_router
 from crm_sandbox.hubspot.api_objects import build_objects_router
 from crm_sandbox.hubspot.api_prefs import build_prefs_router
@@ -45,6 +46,7 @@ def create_app(state: HubSpotState) -> ASGIApp:
     api.include_router(build_objects_router(state))
     api.include_router(build_meta_router(state))
     api.include_router(build_prefs_router(state))
+    api.include_router(build_lists_router(state))
     api.include_router(build_oauth_router(state.oauth))
 
     @api.exception_handler(ApiError)

@@ -15,11 +15,13 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from crm_sandbox.clock import SandboxClock
 from crm_sandbox.hubspot.faults import FaultInjector, FaultSettings
 from crm_sandbox.hubspot.limits import RateLimits
+from crm_sandbox.hubspot.lists import ListBook
 from crm_sandbox.hubspot.oauth import OAuthIssuer
 from crm_sandbox.hubspot.properties import PropertyRegistry
 from crm_sandbox.hubspot.store import ContactStore
@@ -73,6 +75,8 @@ class HubSpotState:
         self.store = ContactStore(seed, contacts, self.registry, clock=self.clock, search_lag_s=search_lag_s)
         self.subscriptions = Subscriptions(self.store)
         """Subscription types and statuses (communication preferences)."""
+        self.lists = ListBook()
+        """Lists (v3), e.g. the review queue ``lawful-crm install`` creates."""
         self.limits = RateLimits(
             per_ten_seconds=per_ten_seconds, daily=daily, search_per_second=search_per_second
         )
@@ -97,6 +101,18 @@ class HubSpotState:
             )
             self.store.listeners.append(self.webhooks.on_change)
             self.subscriptions.listeners.append(self.webhooks.on_subscription_change)
+
+    @property
+    def search_lag_s(self) -> float:
+        """The longest a write waits before search sees it (0: at once)."""
+        return self.store.search_lag.total_seconds()
+
+    @search_lag_s.setter
+    def search_lag_s(self, seconds: float) -> None:
+        """Set the search lag from now on (``lawful-crm sandbox --search-lag``); writes made before keep theirs."""
+        if seconds < 0:
+            raise ValueError("the search lag cannot be negative")
+        self.store.search_lag = timedelta(seconds=seconds)
 
     def log_request(self, method: str, endpoint: str, status: int, started: float) -> None:
         """Count and log one API request."""

@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from connector.crm.hubspot import GROUP, OTHER_VALUES, HubSpotCrm
+from connector.crm.hubspot.install import REVIEW_LIST
 from connector.crm.hubspot.limiter import Clock
 from connector.crm.port import Cursor, FieldUpdate, WriteInterrupted
 from connector.crm.retry import RetryPolicy
@@ -99,6 +100,7 @@ def test_install_on_a_fresh_portal_creates_the_group_and_the_properties() -> Non
             "property:lawful_use_reason",
             "property:lawful_use_review",
             "property:lawful_use_checked",
+            f"list:{REVIEW_LIST}",
         )
         assert report.problems == () and GROUP in hs.state.registry.groups["contacts"]
         assert (defs["do_not_cold_call"].type, defs["do_not_cold_call"].field_type) == (
@@ -111,6 +113,24 @@ def test_install_on_a_fresh_portal_creates_the_group_and_the_properties() -> Non
             defs[n].description and defs[n].group_name == GROUP
             for n in ("email_allowed", "lawful_use_review")
         )
+
+
+def test_install_creates_the_review_queue_as_a_list_filtered_on_the_review_property() -> None:
+    """A dynamic contact list of the contacts under review: created once, found by name the next time, and a
+    dry run only names it."""
+    with portal() as hs:
+        crm = adapter(hs)
+        assert f"list:{REVIEW_LIST}" in crm.install(dry_run=True, uninstall=False).created
+        assert hs.state.lists.by_name(REVIEW_LIST) is None
+        crm.install(dry_run=False, uninstall=False)
+        made = hs.state.lists.by_name(REVIEW_LIST)
+        assert made is not None and made["processingType"] == "DYNAMIC" and made["objectTypeId"] == "0-1"
+        (branch,) = made["filterBranch"]["filterBranches"]
+        assert [(f["property"], f["operation"]["value"]) for f in branch["filters"]] == [
+            ("lawful_use_review", True)
+        ]
+        assert f"list:{REVIEW_LIST}" in crm.install(dry_run=False, uninstall=False).unchanged
+        assert calls(hs, "POST /crm/v3/lists/") == 1  # the path the SDK sends
 
 
 def test_a_second_install_reports_everything_unchanged() -> None:
@@ -130,14 +150,17 @@ def test_uninstall_archives_the_properties_and_the_group() -> None:
         crm = adapter(hs)
         crm.install(dry_run=False, uninstall=False)
         report = crm.install(dry_run=False, uninstall=True)
-        assert len(report.removed) == len(OWN_FIELDS) + 1 and report.removed[-1] == f"group:{GROUP}"
+        assert len(report.removed) == len(OWN_FIELDS) + 2 and report.removed[-1] == f"group:{GROUP}"
+        assert report.removed[0] == f"list:{REVIEW_LIST}" and hs.state.lists.by_name(REVIEW_LIST) is None
         assert "lawful_use" in hs.state.registry.archived["contacts"]
         assert "lawful_use" not in hs.state.registry.defs["contacts"]
         assert GROUP not in hs.state.registry.groups["contacts"]
         again = crm.install(dry_run=False, uninstall=True)
-        assert again.removed == () and len(again.unchanged) == len(OWN_FIELDS) + 1
+        assert again.removed == () and len(again.unchanged) == len(OWN_FIELDS) + 2
         reinstall = crm.install(dry_run=False, uninstall=False)
-        assert len(reinstall.problems) == len(OWN_FIELDS) and all("archived" in p for p in reinstall.problems)
+        *archived, review_list = reinstall.problems
+        assert len(archived) == len(OWN_FIELDS) and all("archived" in p for p in archived)
+        assert review_list.startswith(f"list:{REVIEW_LIST} needs the property lawful_use_review")
 
 
 def test_a_dry_run_writes_nothing() -> None:

@@ -1,5 +1,9 @@
 """Installing the connector's own contact properties in the group ``lawful_crm``, and removing them.
 
+The review queue: a contact list ``Lawful use: review needed`` (Lists API v3, a DYNAMIC list filtered on the
+review property being true) where admins find the contacts to look at; created when missing, left alone when a
+list of that name exists, deleted on uninstall (before the property it filters on is archived).
+
 ``definitions`` (pure) says what the mapping's write-back needs, from the own-fields table: yes/no checkboxes,
 the ``lawful_use`` category (one option per canonical value), the reason text and the time of the last check.
 ``Installer`` compares that with what the portal has: what is missing is created, what exists is left alone
@@ -21,11 +25,13 @@ from connector.crm.port import InstallReport
 from connector.mapping.own_fields import OWN_FIELDS, FieldKind, OwnField, field_names
 from connector.mapping.schema import WriteBack
 
-__all__ = ["GROUP", "Installer", "PropertySpec", "definitions"]
+__all__ = ["GROUP", "REVIEW_LIST", "Installer", "PropertySpec", "definitions"]
 
 log = logging.getLogger("lawful_crm.hubspot")
 GROUP = "lawful_crm"
 GROUP_LABEL = "Lawful use (lawful-crm)"
+REVIEW_LIST = "Lawful use: review needed"
+CONTACT_TYPE_ID = "0-1"
 OWNED = " Set by lawful-crm on every sync; edits here are overwritten."
 YES_NO = [
     {"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
@@ -92,6 +98,7 @@ class Installer:
     def __init__(self, session: HubSpotSession, writeback: WriteBack) -> None:
         self.session = session
         self.specs = definitions(writeback)
+        self.review_property = writeback.review
 
     def run(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
         """Install or uninstall; item names are ``group:<name>`` and ``property:<name>``.
@@ -125,6 +132,15 @@ class Installer:
                 created.append(item)
             else:
                 unchanged.append(item)
+        item = f"list:{REVIEW_LIST}"
+        if self._review_list() is not None:
+            unchanged.append(item)
+        elif f"property:{self.review_property}" not in (*created, *unchanged):
+            problems.append(f"{item} needs the property {self.review_property}, which is not installed")
+        else:
+            if not dry_run:
+                self._create_review_list()
+            created.append(item)
         log.info(
             "hubspot install: %d %s, %d unchanged, %d problems",
             len(created),
@@ -137,6 +153,17 @@ class Installer:
     def _uninstall(self, live: dict[str, Any], groups: set[str], *, dry_run: bool) -> InstallReport:
         removed: list[str] = []
         unchanged: list[str] = []
+        review = self._review_list()
+        if review is None:
+            unchanged.append(f"list:{REVIEW_LIST}")
+        else:
+            if not dry_run:
+                self.session.call(
+                    "lists.remove",
+                    self.session.apis.lists.remove_with_http_info,
+                    list_id=str(review["listId"]),
+                )
+            removed.append(f"list:{REVIEW_LIST}")
         for spec in self.specs:
             item = f"property:{spec.name}"
             if spec.name not in live or getattr(live[spec.name], "group_name", GROUP) != GROUP:
@@ -163,6 +190,49 @@ class Installer:
             unchanged.append(f"group:{GROUP}")
         log.info("hubspot uninstall: %d removed", len(removed))
         return InstallReport(removed=tuple(removed), unchanged=tuple(unchanged))
+
+    def _review_list(self) -> dict[str, Any] | None:
+        """The review list as HubSpot holds it, or None when there is none."""
+        try:
+            answer = self.session.call(
+                "lists.get_by_name",
+                self.session.apis.lists.get_by_name_with_http_info,
+                raw=True,
+                list_name=REVIEW_LIST,
+                object_type_id=CONTACT_TYPE_ID,
+            )
+        except RequestRejected as exc:
+            if exc.status != 404:
+                raise
+            return None
+        found = answer.get("list")
+        return found if isinstance(found, dict) else None
+
+    def _create_review_list(self) -> None:
+        """A DYNAMIC contact list of the contacts whose review property is true (400 for a name taken
+        meanwhile counts as existing)."""
+        review = {"filterType": "PROPERTY", "property": self.review_property,
+                  "operation": {"operationType": "BOOL", "operator": "IS_EQUAL_TO", "value": True}}  # fmt: skip
+        branch = {"filterBranchType": "AND", "filterBranchOperator": "AND", "filters": [review],
+                  "filterBranches": []}  # fmt: skip
+        root = {
+            "filterBranchType": "OR",
+            "filterBranchOperator": "OR",
+            "filters": [],
+            "filterBranches": [branch],
+        }
+        body = {"name": REVIEW_LIST, "objectTypeId": CONTACT_TYPE_ID, "processingType": "DYNAMIC",
+                "filterBranch": root}  # fmt: skip
+        try:
+            self.session.call(
+                "lists.create",
+                self.session.apis.lists.create_with_http_info,
+                raw=True,
+                list_create_request=body,
+            )
+        except RequestRejected as exc:
+            if exc.status != 400 or self._review_list() is None:
+                raise
 
     def _properties(self, *, archived: bool) -> list[Any]:
         answer = self.session.call(

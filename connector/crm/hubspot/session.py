@@ -68,6 +68,7 @@ class Apis:
     tokens: Any
     subscriptions: Any
     """Communication preferences (v3 definitions; its client also sends the v4 status reads)."""
+    lists: Any
 
     @classmethod
     def of(cls, client: HubSpot) -> Apis:
@@ -83,12 +84,13 @@ class Apis:
             groups=crm.properties.groups_api,
             tokens=client.oauth.tokens_api,
             subscriptions=client.communication_preferences.definition_api,
+            lists=client.crm.lists.lists_api,
         )
 
     def with_token(self, token: str) -> None:
         """Use ``token`` on every API object from the next call on."""
         apis = (self.contacts, self.contacts_search, self.contacts_batch, self.companies, self.companies_batch,
-                self.companies_search, self.properties, self.groups, self.subscriptions)  # fmt: skip
+                self.companies_search, self.properties, self.groups, self.subscriptions, self.lists)  # fmt: skip
         for api in apis:
             api.api_client.configuration.access_token = token
 
