@@ -30,7 +30,7 @@ from connector.policy import PolicySettings
 from connector.settings import SalesforceConfig
 from connector.store import open_store
 from connector.sync.run import Outcome, SyncOptions, run_sync
-from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.faults import SalesforceFaults
 from crm_sandbox.salesforce.server import running_salesforce
 
 LOCKED_SHARE = 0.2
@@ -52,7 +52,9 @@ class SharedBudget(RetryPolicy):
 
 def one_run(policy: RetryPolicy, *, contacts: int, seed: int) -> dict[str, Any]:
     mapping = load_mapping("salesforce")
-    faults = Faults(seed=seed, record_error_rate=LOCKED_SHARE, error_rate=REFUSED_SHARE, error_status=503)
+    faults = SalesforceFaults(
+        seed=seed, record_error_rate=LOCKED_SHARE, error_rate=REFUSED_SHARE, error_status=503
+    )
     with (
         running_salesforce(contacts=contacts, seed=seed, faults=faults, connector_fields=True) as sandbox,
         tempfile.TemporaryDirectory() as folder,

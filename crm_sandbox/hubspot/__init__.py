@@ -6,9 +6,8 @@ Start it with ``running_hubspot(contacts=..., seed=...)`` (in-process, free port
 ``POST /oauth/v1/token`` (``state.oauth``; ``state.expire_tokens()`` ends them as 30 minutes would).
 """
 
-from crm_sandbox.hubspot.faults import FaultSettings
 from crm_sandbox.hubspot.server import HubSpotSandbox, running_hubspot
 from crm_sandbox.hubspot.signature import sign_v3, verify_v3
 from crm_sandbox.hubspot.state import HubSpotState
 
-__all__ = ["FaultSettings", "HubSpotSandbox", "HubSpotState", "running_hubspot", "sign_v3", "verify_v3"]
+__all__ = ["HubSpotSandbox", "HubSpotState", "running_hubspot", "sign_v3", "verify_v3"]

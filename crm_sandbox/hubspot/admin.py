@@ -2,7 +2,8 @@
 request log, stored records.
 
 They need no token and count against no limit. Never exposed by a real HubSpot; used by tests, benchmarks and
-admins rehearsing failure handling (e.g. ``curl -XPOST .../__sandbox/faults -d '{"rate_5xx":0.1}'``).
+admins rehearsing failure handling (e.g. ``curl -XPOST .../__sandbox/faults -d '{"error_rate":0.1}'``; the
+keys are both emulators', ``crm_sandbox.faults``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def build_admin_router(state: HubSpotState) -> APIRouter:
 
     @router.get(f"{ADMIN}/faults")
     async def get_faults() -> Response:
-        return json_response(asdict(state.faults.settings))
+        return json_response(state.faults.settings())
 
     @router.post(f"{ADMIN}/faults")
     async def set_faults(request: Request) -> Response:
@@ -35,7 +36,7 @@ def build_admin_router(state: HubSpotState) -> APIRouter:
             settings = state.faults.configure(**await body_json(request))
         except (TypeError, ValueError) as exc:
             raise ApiError(400, "VALIDATION_ERROR", str(exc)) from None
-        return json_response(asdict(settings))
+        return json_response(settings)
 
     @router.post(f"{ADMIN}/limits")
     async def set_limits(request: Request) -> Response:

@@ -212,7 +212,7 @@ def build_objects_router(state: HubSpotState) -> APIRouter:
             index = resolve(raw_id, item.get("idProperty"))
             if index is None:
                 missing.append(raw_id)
-            elif state.faults.input_fails():
+            elif state.faults.record_fails(store.contact_id(index)):
                 failed.append(raw_id)
             else:
                 prepared.append((index, values))

@@ -3,9 +3,10 @@
 The gate, in order: skips ``/__sandbox`` admin routes; lets ``/oauth/v1/token`` through without a bearer token
 or rate limit (logged and counted); checks the bearer token, the private-app token or a live OAuth access token
 (401 ``INVALID_AUTHENTICATION``, or ``EXPIRED_AUTHENTICATION`` for an expired OAuth token and while the
-expired-token fault is on); applies injected faults (delay, dropped connection, 5xx, 429 storm); applies the
-rate limits (429 with the documented body); adds the ``X-HubSpot-RateLimit-*`` headers (not on search, as
-HubSpot) and a correlation id; counts and logs the request.
+expired-token fault is on); applies injected faults (delay, dropped connection, an error status or a storm of
+them, a 429 answered as the ten-secondly limit); applies the rate limits (429 with the documented body); adds
+the ``X-HubSpot-RateLimit-*`` headers (not on search, as HubSpot) and a correlation id; counts and logs the
+request.
 """
 
 from __future__ import annotations
@@ -120,26 +121,28 @@ class Gate:
         if known is None:
             await _send_json(send, 401, error_body("INVALID_AUTHENTICATION", UNAUTHENTICATED))
             return
-        if known == "expired" or state.faults.settings.token_expired:
+        faults = state.faults
+        if known == "expired" or faults.token_expired:
             await _send_json(send, 401, error_body("EXPIRED_AUTHENTICATION", EXPIRED))
             return
-        fault = state.faults.decide()
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.kind == "drop":
+        delay = faults.delay()
+        if delay:
+            await asyncio.sleep(delay)
+        if faults.drop():
             head = [(b"content-type", JSON_TYPE.encode()), (b"content-length", b"4096")]
             await send({"type": "http.response.start", "status": 200, "headers": head})
             await send({"type": "http.response.body", "body": b'{"results":[', "more_body": True})
             return  # uvicorn closes the connection mid-body: the client sees a dropped connection
-        if fault.kind == "5xx":
-            body = error_body("INTERNAL_ERROR", "Internal error. Please try again later.")
-            await _send_json(send, fault.status, body)
+        failure = faults.request_error()
+        if failure is not None and failure != 429:
+            category = "INTERNAL_ERROR" if failure >= 500 else "VALIDATION_ERROR"
+            await _send_json(send, failure, error_body(category, "Internal error. Please try again later."))
             return
         search = endpoint.endswith("/search")
-        policy = "TEN_SECONDLY_ROLLING" if fault.kind == "429" else state.limits.check(search=search)
+        policy = "TEN_SECONDLY_ROLLING" if failure == 429 else state.limits.check(search=search)
         limit_headers = {} if search else state.limits.headers()
         if policy:
-            if fault.kind == "429" and "X-HubSpot-RateLimit-Remaining" in limit_headers:
+            if failure == 429 and "X-HubSpot-RateLimit-Remaining" in limit_headers:
                 limit_headers["X-HubSpot-RateLimit-Remaining"] = "0"
             if state.limits.retry_after:
                 limit_headers["Retry-After"] = "1" if policy == "SECONDLY" else "10"

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from crm_sandbox.clock import SandboxClock
-from crm_sandbox.hubspot.faults import FaultInjector, FaultSettings
+from crm_sandbox.faults import Faults
 from crm_sandbox.hubspot.limits import RateLimits
 from crm_sandbox.hubspot.lists import ListBook
 from crm_sandbox.hubspot.oauth import OAuthIssuer
@@ -56,8 +56,7 @@ class HubSpotState:
         per_ten_seconds: int | None = 190,
         daily: int | None = 1_000_000,
         search_per_second: int | None = 5,
-        faults: FaultSettings | None = None,
-        fault_seed: int | None = None,
+        faults: Faults | None = None,
         webhook_retry_delay: float = 0.5,
         client_id: str = "sandbox-client-id",
         refresh_token: str = "sandbox-refresh-token",
@@ -80,7 +79,7 @@ class HubSpotState:
         self.limits = RateLimits(
             per_ten_seconds=per_ten_seconds, daily=daily, search_per_second=search_per_second
         )
-        self.faults = FaultInjector(seed if fault_seed is None else fault_seed, faults or FaultSettings())
+        self.faults = faults or Faults(seed=seed)
         self.oauth = OAuthIssuer(
             client_id=client_id,
             client_secret=webhook_secret,

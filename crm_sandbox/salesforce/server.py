@@ -12,7 +12,7 @@ import requests
 
 from crm_sandbox.salesforce.app import create_app
 from crm_sandbox.salesforce.client import loopback_session
-from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.faults import SalesforceFaults
 from crm_sandbox.salesforce.outbound import OutboundMessenger
 from crm_sandbox.salesforce.state import ORG_ID, SalesforceState
 from crm_sandbox.salesforce.tooling import preinstall_connector_fields
@@ -73,7 +73,7 @@ def running_salesforce(
     seed: int = 1,
     token: str = "sandbox",
     daily_limit: int = 15000,
-    faults: Faults | None = None,
+    faults: SalesforceFaults | None = None,
     port: int = 0,
     webhook_url: str | None = None,
     connector_fields: bool = False,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from array import array
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm_sandbox.clock import SandboxClock
-from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.faults import SalesforceFaults
 from crm_sandbox.salesforce.ids import make_id
 from crm_sandbox.salesforce.query import Executor, format_value
 from crm_sandbox.salesforce.rules import OrgRules
@@ -70,7 +69,7 @@ class SalesforceState:
         seed: int = 1,
         token: str = DEFAULT_TOKEN,
         daily_limit: int = 15000,
-        faults: Faults | None = None,
+        faults: SalesforceFaults | None = None,
         client_id: str = "sandbox-client-id",
         client_secret: str = "sandbox-client-secret",
         refresh_token: str = "sandbox-refresh-token",
@@ -88,7 +87,7 @@ class SalesforceState:
         )
         self.rules = OrgRules()
         self.executor = Executor(self.store, api_version)
-        self.faults = faults or Faults(seed=seed)
+        self.faults = faults or SalesforceFaults(seed=seed)
         self.token, self.client_id, self.client_secret = token, client_id, client_secret
         self.refresh_tokens = {refresh_token}
         self.jwt_certificate = jwt_certificate
@@ -99,26 +98,22 @@ class SalesforceState:
         self.request_log: deque[dict[str, Any]] = deque(maxlen=10000)
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
         self.jobs: dict[str, dict[str, Any]] = {}
-        self._tokens: dict[str, float | None] = {token: None}
+        self._tokens = {token}
         self._lock = threading.Lock()
         self._cursor_seq = 0
 
     # -- auth ----------------------------------------------------------------------------------------------
     def issue_token(self) -> str:
-        """A fresh access token (expiring after `faults.token_ttl_seconds`, if set)."""
+        """A fresh access token, valid until `expire_tokens`."""
         token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(24)}"
-        ttl = self.faults.token_ttl_seconds
         with self._lock:
-            self._tokens[token] = None if ttl is None else time.monotonic() + ttl
+            self._tokens.add(token)
         return token
 
     def token_valid(self, token: str) -> bool:
-        """Whether a bearer token is accepted now."""
+        """Whether a bearer token is accepted now (none is while the `token_expired` fault is on)."""
         with self._lock:
-            if token not in self._tokens:
-                return False
-            expiry = self._tokens[token]
-            return expiry is None or time.monotonic() < expiry
+            return token in self._tokens and not self.faults.token_expired
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far, including the static one (a session timeout)."""
@@ -128,7 +123,7 @@ class SalesforceState:
     def add_token(self, token: str) -> None:
         """Accept another static bearer token (e.g. to restore the default after `expire_tokens`)."""
         with self._lock:
-            self._tokens[token] = None
+            self._tokens.add(token)
 
     # -- quota ---------------------------------------------------------------------------------------------
     def spend_request(self) -> bool:

@@ -24,7 +24,6 @@ from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import OWN_FIELDS
 from connector.settings import HubSpotConfig
 from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
-from crm_sandbox.hubspot.faults import Fault
 from crm_sandbox.people import DATA_START
 from tests.helpers import SleeplessTime
 
@@ -306,9 +305,9 @@ def test_a_207_with_failed_inputs_leaves_the_others_written() -> None:
         crm = adapter(hs, retry=RetryPolicy(attempts=1, lock_attempts=1))
         crm.install(dry_run=False, uninstall=False)
         ids = [str(1001 + i) for i in range(120)] + ["7", "8"]
-        hs.state.faults.configure(batch_input_failure_rate=0.2)
+        hs.state.faults.configure(record_error_rate=0.2)
         outcomes = crm.write([FieldUpdate("contacts", i, {"lawful_use_review": "true"}) for i in ids])
-        hs.state.faults.configure(batch_input_failure_rate=0.0)
+        hs.state.faults.configure(record_error_rate=0.0)
         by_id = {o.record_id: o for o in outcomes}
         assert by_id["7"].gone and by_id["8"].code == "OBJECT_NOT_FOUND" and not by_id["8"].ok
         locked = [o for o in outcomes if o.code == "LOCKED"]
@@ -329,14 +328,14 @@ def test_a_batch_cut_short_by_5xx_after_locked_inputs_reports_the_records_its_fi
     with portal(contacts=300) as hs:
         crm = adapter(hs, retry=RetryPolicy(attempts=3))
         crm.install(dry_run=False, uninstall=False)
-        hs.state.faults.configure(batch_input_failure_rate=0.3)
-        decide, sent = hs.state.faults.decide, [0]
+        hs.state.faults.configure(record_error_rate=0.3)
+        request_error, sent = hs.state.faults.request_error, [0]
 
-        def fail_after_the_first_update() -> Fault:
+        def fail_after_the_first_update() -> int | None:
             sent[0] += 1
-            return decide() if sent[0] == 1 else Fault("5xx", 0.0, 503)
+            return request_error() if sent[0] == 1 else 503
 
-        hs.state.faults.decide = fail_after_the_first_update  # type: ignore[method-assign]
+        hs.state.faults.request_error = fail_after_the_first_update  # type: ignore[method-assign]
         ids = [str(1001 + i) for i in range(100)]
         with pytest.raises(WriteInterrupted) as cut:
             crm.write([FieldUpdate("contacts", i, {"lawful_use_review": True}) for i in ids])
@@ -355,11 +354,11 @@ def test_locked_inputs_are_sent_again_until_written() -> None:
     with portal(contacts=300) as hs:
         crm = adapter(hs)
         crm.install(dry_run=False, uninstall=False)
-        hs.state.faults.configure(batch_input_failure_rate=0.3)
+        hs.state.faults.configure(record_error_rate=0.3)
         outcomes = crm.write(
             [FieldUpdate("contacts", str(1001 + i), {"lawful_use_review": True}) for i in range(100)]
         )
-        hs.state.faults.configure(batch_input_failure_rate=0.0)
+        hs.state.faults.configure(record_error_rate=0.0)
         assert all(o.ok for o in outcomes) and calls(hs, UPDATE) > 1
 
 
@@ -496,8 +495,8 @@ def test_no_email_or_phone_reaches_an_exception_or_a_log_record_in_a_faulted_run
             for key in ("email", "phone", "mobilephone")
             if (value := (hs.state.record(str(1001 + i)) or {}).get("properties", {}).get(key))
         }
-        hs.state.faults.configure(rate_5xx=0.1, rate_429=0.05, storm_length=2, rate_drop=0.05,
-                                  batch_input_failure_rate=0.1)  # fmt: skip
+        hs.state.faults.configure(error_rate=0.1, storm_rate=0.05, storm_length=2, storm_status=429,
+                                  drop_rate=0.05, record_error_rate=0.1)  # fmt: skip
         messages: list[str] = []
         try:
             records = [r for page in crm.pull("contacts", since=None) for r in page.records]
@@ -505,7 +504,9 @@ def test_no_email_or_phone_reaches_an_exception_or_a_log_record_in_a_faulted_run
             crm.pull("contacts", since=EVER).__next__()
         except ConnectorError as exc:
             messages.append(str(exc))
-        hs.state.faults.configure(rate_5xx=0.0, rate_429=0.0, rate_drop=0.0, batch_input_failure_rate=0.0)
+        hs.state.faults.configure(
+            error_rate=0.0, storm_rate=0.0, storm_remaining=0, drop_rate=0.0, record_error_rate=0.0
+        )
         with pytest.raises(ConnectorError) as refused:
             crm.write([FieldUpdate("contacts", "1001", {"hs_object_id": "5"})])
         messages.append(str(refused.value))

@@ -279,7 +279,7 @@ def test_batch_update_with_a_bad_option_fails_the_whole_batch(client: HubSpot, h
 
 def test_injected_input_failures_come_back_as_207_errors(client: HubSpot, hs: HubSpotSandbox) -> None:
     """With every input set to fail, batch update answers 207 with one error per input and writes nothing."""
-    hs.state.faults.configure(batch_input_failure_rate=1.0)
+    hs.state.faults.configure(record_error_rate=1.0)
     try:
         result = client.crm.contacts.batch_api.update(
             batch_input_simple_public_object_batch_input={
@@ -287,7 +287,7 @@ def test_injected_input_failures_come_back_as_207_errors(client: HubSpot, hs: Hu
             }
         )
     finally:
-        hs.state.faults.configure(batch_input_failure_rate=0.0)
+        hs.state.faults.configure(record_error_rate=0.0)
     assert_complete(result)
     assert result.results == [] and result.errors[0].category == "LOCKED"
 
@@ -394,19 +394,19 @@ def test_expired_and_wrong_tokens_answer_401(client: HubSpot, hs: HubSpotSandbox
 
 def test_five_xx_and_dropped_connections_surface_as_documented(client: HubSpot, hs: HubSpotSandbox) -> None:
     """A 5xx fault raises ServiceException; a dropped connection raises a raw urllib3 error."""
-    hs.state.faults.configure(rate_5xx=1.0)
+    hs.state.faults.configure(error_rate=1.0)
     try:
         with pytest.raises(Exception) as failed:
             client.crm.contacts.basic_api.get_page(limit=1)
     finally:
-        hs.state.faults.configure(rate_5xx=0.0)
+        hs.state.faults.configure(error_rate=0.0)
     assert type(failed.value).__name__ == "ServiceException" and failed.value.status >= 500
-    hs.state.faults.configure(rate_drop=1.0)
+    hs.state.faults.configure(drop_rate=1.0)
     try:
         with pytest.raises(urllib3.exceptions.HTTPError):
             client.crm.contacts.basic_api.get_page(limit=1)
     finally:
-        hs.state.faults.configure(rate_drop=0.0)
+        hs.state.faults.configure(drop_rate=0.0)
 
 
 def test_rate_limits_answer_429_with_documented_body_and_headers() -> None:

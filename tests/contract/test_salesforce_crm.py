@@ -535,8 +535,7 @@ class TestAuth:
         ) as sandbox:
             crm = SalesforceCrm.from_config(token_flow(sandbox, "jwt", key_file), MAPPING)
             crm.read("Contact", contact_ids(1))
-            sandbox.state.faults.configure(token_ttl_seconds=0.0)
-            sandbox.state.expire_tokens()
+            sandbox.state.faults.configure(token_expired=True)
             with pytest.raises(AuthenticationError, match="401 INVALID_SESSION_ID"):
                 crm.read("Contact", contact_ids(1))
             assert sandbox.state.counters["POST token"] == 2

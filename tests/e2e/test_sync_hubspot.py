@@ -72,9 +72,11 @@ def test_under_429_storms_5xx_and_drops_every_record_ends_correct(
     sandbox: HubSpotSandbox, store: Store
 ) -> None:
     adapter(sandbox).install(dry_run=False, uninstall=False)
-    sandbox.state.faults.configure(rate_429=0.03, storm_length=3, rate_5xx=0.2, rate_drop=0.05)
+    sandbox.state.faults.configure(
+        storm_rate=0.03, storm_length=3, storm_status=429, error_rate=0.2, error_status=503, drop_rate=0.05
+    )
     first = sync(sandbox, store)
-    sandbox.state.faults.configure(rate_429=0.0, rate_5xx=0.0, rate_drop=0.0)
+    sandbox.state.faults.configure(storm_rate=0.0, storm_remaining=0, error_rate=0.0, drop_rate=0.0)
     refused = [r for r in list(sandbox.state.requests) if r.status == 429 or r.status >= 500 or r.status == 0]
     assert len(refused) >= 2, "faults really happened (the fault sequence is seeded)"
     assert first.outcome is Outcome.COMPLETED, first.message

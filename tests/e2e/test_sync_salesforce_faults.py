@@ -35,7 +35,7 @@ from connector.store import Store, open_store
 from connector.store.tables import decisions
 from connector.sync.pipeline import Pipeline
 from connector.sync.run import Outcome, Progress, SyncOptions, SyncResult, run_sync
-from crm_sandbox.salesforce.faults import Faults
+from crm_sandbox.salesforce.faults import SalesforceFaults
 from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from tests.conftest import NOW
 from tests.e2e.test_sync_salesforce import FLAGS, flags_of
@@ -57,7 +57,7 @@ NO_FAULTS: dict[str, Any] = {
 pytestmark = pytest.mark.usefixtures("no_retry_waits")
 
 
-class CountingFaults(Faults):
+class CountingFaults(SalesforceFaults):
     """The sandbox's faults, counting the writes refused per record (held locks and random record errors), and
     able to drop the next few connections for certain (`force_drops`), whichever thread sends them."""
 
@@ -169,7 +169,7 @@ class StormAfterWrites(deque[dict[str, Any]]):
     answered 200. With two calls at a time at most (a write and a read ahead), a storm of twice the retry
     budget refuses the next collection of the page as often as it is sent."""
 
-    def __init__(self, faults: Faults, *, after: int, length: int) -> None:
+    def __init__(self, faults: SalesforceFaults, *, after: int, length: int) -> None:
         super().__init__(maxlen=10000)
         self.faults, self.after, self.length, self.writes = faults, after, length, 0
 
