@@ -28,7 +28,9 @@ from connector.store.tables import decisions, events, record_states, runs
 
 __all__ = ["INTERRUPTED", "PENDING", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite"]
 
-_SETTLED = {"written": "settled", "unchanged": "settled"}
+_SETTLED = {"written": "settled", "unchanged": "settled", "pending": "settled"}
+"""Statuses that leave the flags as decided. A write held for a bulk job is recorded as ``pending`` and
+fingerprinted as written; ``settle_writes`` gives one that was not written the fingerprint of its failure."""
 PENDING = "pending"
 """The status of an entry whose values were (or were about to be) sent, with no outcome known yet."""
 INTERRUPTED = "INTERRUPTED"
@@ -157,8 +159,12 @@ class Audit:
         *,
         now: datetime,
         pending: Mapping[str, int] | None = None,
+        if_failed: dict[str, str] | None = None,
     ) -> int:
         """Keep the entries whose record changed since its last entry, and every write; return how many were kept.
+
+        ``if_failed`` receives, for each ``pending`` entry (a write held for a bulk job), the fingerprint its
+        record gets should the write fail, for ``settle_writes``.
 
         An entry whose record has a ``pending`` entry (record id -> entry id, from ``intend``) settles it: the
         pending entry becomes this one, or is dropped when this one adds nothing. Every entry also refreshes
@@ -169,6 +175,8 @@ class Audit:
         for entry in entries:
             facts, decision = _dumped(entry)
             prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
+            if if_failed is not None and entry.write_status == PENDING:
+                if_failed[entry.record_id] = _fingerprint(facts, decision, "failed")
         with self._engine.begin() as db:
             known = self._known(db, crm, [e.record_id for e, *_ in prepared])
             fresh: dict[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]] = {}
@@ -176,7 +184,8 @@ class Audit:
             for item in prepared:
                 entry, fingerprint = item[0], item[3]
                 stored = known.get(entry.record_id)
-                if entry.write_status == "written" or stored is None or stored["fingerprint"] != fingerprint:
+                sent = entry.write_status in ("written", PENDING)  # every write keeps its own entry
+                if sent or stored is None or stored["fingerprint"] != fingerprint:
                     fresh[entry.record_id] = item  # the last entry of a record in one batch wins
                     restated.pop(entry.record_id, None)
                 elif entry.record_id not in fresh and _state_differs(stored, entry.state()):
@@ -399,6 +408,82 @@ class Audit:
         if result.rowcount:
             scrub(self._engine)
         return int(result.rowcount)
+
+    def settle_writes(self, outcomes: Mapping[int, tuple[str, str | None, str]]) -> int:
+        """Settle pending entries with the outcome their write got later (a bulk job's results): entry id ->
+        (``written``, ``failed`` or ``gone``, error code, the fingerprint ``record`` gave for a failure).
+
+        As ``record`` would have kept a collection write's outcome: a written entry keeps the values sent; a
+        failed or gone one drops them, and its record's fingerprint becomes the failure's; a failure that
+        repeats the record's previous entry (same facts and decision, failed too) is not kept, that entry stays
+        the record's. Entries settled already are left alone; returns how many were settled."""
+        ids = list(outcomes)
+        settled = 0
+        with self._engine.begin() as db:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = [entry_id for entry_id in ids[start : start + _CHUNK]]
+                rows = {
+                    row.id: row
+                    for row in db.execute(
+                        select(decisions.c.id, decisions.c.crm, decisions.c.record_id, decisions.c.facts,
+                               decisions.c.decision)
+                        .where(decisions.c.id.in_(chunk), decisions.c.write_status == PENDING)
+                    )
+                }  # fmt: skip
+                written = [entry_id for entry_id in rows if outcomes[entry_id][0] == "written"]
+                if written:
+                    db.execute(
+                        update(decisions).where(decisions.c.id.in_(written)).values(write_status="written")
+                    )
+                others = [entry_id for entry_id in rows if outcomes[entry_id][0] != "written"]
+                repeats = self._repeated_failures(db, [rows[entry_id] for entry_id in others], outcomes)
+                if others:
+                    db.execute(
+                        update(decisions)
+                        .where(decisions.c.id == bindparam("b_id"))
+                        .values(
+                            write_status=bindparam("b_status"), error_code=bindparam("b_code"), written=None
+                        ),
+                        [{"b_id": i, "b_status": outcomes[i][0], "b_code": outcomes[i][1]} for i in others],
+                    )
+                    db.execute(
+                        update(record_states)
+                        .where(record_states.c.decision_id == bindparam("b_id"))
+                        .values(fingerprint=bindparam("b_fingerprint"), decision_id=bindparam("b_keep")),
+                        [
+                            {"b_id": i, "b_fingerprint": outcomes[i][2], "b_keep": repeats.get(i, i)}
+                            for i in others
+                        ],
+                    )
+                if repeats:
+                    db.execute(delete(decisions).where(decisions.c.id.in_(list(repeats))))
+                settled += len(rows)
+        return settled
+
+    @staticmethod
+    def _repeated_failures(
+        db: Any, rows: Sequence[Any], outcomes: Mapping[int, tuple[str, str | None, str]]
+    ) -> dict[int, int]:
+        """Entry id -> the record's previous entry id, for failures that repeat it (as ``record`` drops them)."""
+        failed = [row for row in rows if outcomes[row.id][0] == "failed"]
+        repeats: dict[int, int] = {}
+        for row in failed:
+            previous = db.execute(
+                select(decisions.c.id, decisions.c.facts, decisions.c.decision, decisions.c.write_status)
+                .where(
+                    decisions.c.crm == row.crm,
+                    decisions.c.record_id == row.record_id,
+                    decisions.c.id < row.id,
+                )
+                .order_by(decisions.c.id.desc())
+                .limit(1)
+            ).first()
+            if (
+                previous is not None and previous.write_status == "failed"
+                and previous.facts == row.facts and previous.decision == row.decision
+            ):  # fmt: skip
+                repeats[row.id] = previous.id
+        return repeats
 
     def failed(self, crm: str, object_type: str, *, limit: int) -> list[str]:
         """Ids of records whose latest entry is a failed write (oldest first): the next run reads them again,

@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from connector.crm.port import CrmPort, CrmRecord, WriteInterrupted, WriteOutcome
+from connector.crm.port import CrmPort, CrmRecord, FieldUpdate, WriteInterrupted, WriteOutcome
 from connector.mapping.facts import CompiledMapping, RecordReading, read_record
 from connector.mapping.own_fields import flag_names
 from connector.mapping.writeback import mirror_values, written_values
@@ -21,7 +22,10 @@ from connector.store import PENDING, AuditEntry, DueRecord, Grounds, Store
 from connector.sync.plan import RecordPlan, plan_record
 from connector.sync.screening import HashedNumber, PhoneScreener, PhonesToScreen
 
-__all__ = ["Decided", "PageTally", "Pipeline"]
+if TYPE_CHECKING:
+    from connector.sync.buffer import WriteBuffer
+
+__all__ = ["Decided", "Held", "PageTally", "Pipeline"]
 
 log = logging.getLogger("lawful_crm.sync")
 
@@ -33,6 +37,17 @@ class Decided:
     decision: Decision
     plan: RecordPlan
     grounds: Grounds = field(default_factory=Grounds)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A change held for a bulk write (`buffer.py`): the update, its pending entry, the flag transitions."""
+
+    update: FieldUpdate
+    entry_id: int
+    transitions: tuple[str, ...] = ()
+    if_failed: str = ""
+    """The record's fingerprint should the write fail (``Audit.record(if_failed=...)``)."""
 
 
 ChangeSink = Callable[[Decided, str], None]
@@ -215,19 +230,26 @@ class Pipeline:
         now: datetime,
         dry_run: bool,
         on_change: ChangeSink | None = None,
+        buffer: WriteBuffer | None = None,
     ) -> PageTally:
         """Write the planned updates (unless a dry run), audit every decision, and tally what happened.
 
         Each record to write gets a pending audit entry, committed before the write is sent, which its
-        outcome settles; a process killed in between leaves it for the next run to settle."""
+        outcome settles; a process killed in between leaves it for the next run to settle. With a `buffer`
+        whose run has gone past the bulk threshold, the updates are held for a bulk job instead and their
+        entries stay pending until it settles them (`buffer.py`)."""
         tally = PageTally(read=len(decided))
         to_write = [d for d in decided if d.plan.update is not None]
         tally.updates = len(to_write)
         outcomes: dict[str, WriteOutcome] = {}
         pending: dict[str, int] = {}
+        held: set[str] = set()
         if to_write and not dry_run:
             intents = [self._entry(item, PENDING, None) for item in to_write]
             pending = self.store.audit.intend(self.crm.name, run_id, intents, now=now)
+            if buffer is not None and buffer.admit(len(to_write)):
+                held = {d.record.id for d in to_write}
+        if to_write and not dry_run and not held:
             try:
                 results = self.crm.write([d.plan.update for d in to_write if d.plan.update is not None])
             except WriteInterrupted as cut:
@@ -238,18 +260,32 @@ class Pipeline:
         for item in decided:
             tally.categories[item.decision.lawful_use.value] += 1
             tally.review += item.decision.review_needed
-            status = self._status(item, outcomes, dry_run=dry_run)
+            status = PENDING if item.record.id in held else self._status(item, outcomes, dry_run=dry_run)
             self._count(tally, item, status, outcomes)
             if on_change is not None and item.plan.changes:
                 on_change(item, status)
-            for change in item.plan.changes:
-                flag = self._flag_names.get(change.field)
-                if flag is not None and status in ("written", "planned"):
-                    tally.transitions[f"{flag}: {_flag(change.old)}→{_flag(change.new)}"] += 1
+            if status in ("written", "planned"):
+                tally.transitions.update(self._transitions(item))
             if not dry_run:
                 entries.append(self._entry(item, status, outcomes.get(item.record.id)))
+        if_failed: dict[str, str] = {}
         if entries:
-            tally.audited = self.store.audit.record(self.crm.name, run_id, entries, now=now, pending=pending)
+            tally.audited = self.store.audit.record(
+                self.crm.name, run_id, entries, now=now, pending=pending, if_failed=if_failed
+            )
+        if held and buffer is not None:  # after their entries are recorded pending: a flush settles them
+            buffer.hold(
+                [
+                    Held(
+                        d.plan.update,
+                        pending[d.record.id],
+                        tuple(self._transitions(d)),
+                        if_failed[d.record.id],
+                    )
+                    for d in to_write
+                    if d.plan.update is not None
+                ]
+            )
         return tally
 
     def _audit_completed(
@@ -272,6 +308,14 @@ class Pipeline:
         ]
         if entries:
             self.store.audit.record(self.crm.name, run_id, entries, now=now, pending=pending)
+
+    def _transitions(self, item: Decided) -> list[str]:
+        """The flag transitions a record's changes make (`flag: old→new`), for the summary."""
+        return [
+            f"{flag}: {_flag(change.old)}→{_flag(change.new)}"
+            for change in item.plan.changes
+            if (flag := self._flag_names.get(change.field)) is not None
+        ]
 
     @staticmethod
     def _entry(item: Decided, status: str, outcome: WriteOutcome | None) -> AuditEntry:

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from connector.crm.bulkport import BulkCapable, BulkUsage
 from connector.crm.port import CrmPort, CrmRecord, Cursor, Page
 from connector.errors import FatalError, RetriableError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
 from connector.store import PendingWrite, Store
+from connector.sync.buffer import WriteBuffer
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
 from connector.sync.reconcile import MARKER_SUFFIX, IdLister, due, gone, marker, missing
@@ -90,6 +92,12 @@ class SyncResult:
     """Why the run did more than read what changed: a full pull it owed, records due without an edit."""
     redecided: int = 0
     """Records decided again from the store (expired, policy or register change) rather than read."""
+    bulk_calls: int = 0
+    """Of ``api_calls``, those to bulk jobs (Salesforce's Bulk API 2.0: create, upload, close, poll, results)."""
+    bulk_jobs: int = 0
+    bulk_polls: int = 0
+    transfers: list[str] = field(default_factory=list)
+    """Why the pull and the write-back went by REST or in bulk: the estimate and the threshold."""
 
     def counts(self) -> dict[str, object]:
         return {
@@ -99,6 +107,8 @@ class SyncResult:
             "quota_remaining": self.quota_remaining,
             "message": self.message,
             "redecided": self.redecided,
+            "bulk": {"calls": self.bulk_calls, "jobs": self.bulk_jobs, "polls": self.bulk_polls},
+            "transfers": list(self.transfers),
             "notes": list(self.notes),
         }
 
@@ -153,6 +163,10 @@ class _SyncRun:
         self.full = options.full or self.full_reason is not None
         self.seen: set[str] = set()
         """The live ids a full pull read, for reconciliation."""
+        bulk_on = isinstance(crm, BulkCapable) and not options.dry_run and on_change is None
+        self.buffer = WriteBuffer(crm, store) if isinstance(crm, BulkCapable) and bulk_on else None
+        """Holds the run's changes for bulk jobs once they exceed the CRM's threshold (``buffer.py``)."""
+        self.last_cursor: Cursor | None = None
         self.guard = BlastRadiusGuard(
             share=options.guard_share,
             minimum=options.guard_minimum,
@@ -164,6 +178,7 @@ class _SyncRun:
         started = self.run_started = self.clock()
         before = self.crm.usage()  # an adapter may serve several runs
         self.calls_before, self.throttled_before = before.calls, before.throttled
+        self.bulk_before = self._bulk_usage()
         self.wrote_until: datetime | None = None
         self.carried_window: tuple[datetime | None, datetime | None] = (None, None)
         kind = _kind(self.options, full=self.full)
@@ -183,9 +198,14 @@ class _SyncRun:
             result.notes.append(f"a full run: {self.full_reason}")
         log.info("run %s: %s sync of %s started", run_id, kind, self.crm.name)
         try:
+            if isinstance(self.crm, BulkCapable) and not self.options.dry_run:
+                self.crm.finish_writes_in_flight()  # a stopped run's jobs end before their records are read back
             pulled = all(self._sync_object(object_type) for object_type in self.crm.object_types)
-            if pulled and self._catch_up():
-                result.outcome = Outcome.COMPLETED
+            if pulled:
+                caught_up = self._catch_up()
+                self._flush_held(None)
+                if caught_up:
+                    result.outcome = Outcome.COMPLETED
         except RunStoppedError as stop:
             result.outcome = Outcome.STOPPED
             result.message = str(stop)
@@ -237,7 +257,34 @@ class _SyncRun:
             window = (self.run_started.replace(microsecond=0), self.wrote_until)
         return dataclasses.replace(cursor, own_writes_from=window[0], own_writes_until=window[1])
 
+    def _bulk_usage(self) -> BulkUsage:
+        return self.crm.bulk_usage() if isinstance(self.crm, BulkCapable) else BulkUsage()
+
+    def _flush_held(self, object_type: str | None) -> None:
+        """Send the changes the buffer holds. After an object's pull, its last cursor is saved again with the
+        write window these writes widened, so the next pull leaves their echo out."""
+        if self.buffer is None or not self.buffer.held:
+            return
+        tally = self.buffer.flush()
+        self.result.tally.add(tally)
+        cursor = self.last_cursor
+        if tally.written:
+            self.wrote_until = self.clock()
+            if object_type is not None and cursor is not None and cursor.object_type == object_type:
+                self.store.cursors.save(
+                    self.crm.name,
+                    self._with_write_window(cursor),
+                    run_id=self.result.run_id,
+                    now=self.clock(),
+                )
+        self._note_usage()
+
     def _note_usage(self) -> None:
+        bulk, before = self._bulk_usage(), self.bulk_before
+        self.result.bulk_calls, self.result.bulk_jobs = bulk.calls - before.calls, bulk.jobs - before.jobs
+        self.result.bulk_polls = bulk.polls - before.polls
+        held = [self.buffer.note] if self.buffer is not None and self.buffer.note else []
+        self.result.transfers = [*bulk.transfers[len(before.transfers) :], *held]
         usage = self.crm.usage()
         self.result.api_calls = usage.calls - self.calls_before
         self.result.throttled = usage.throttled - self.throttled_before
@@ -255,7 +302,9 @@ class _SyncRun:
         if since is not None and not self._retry_failed(object_type):
             return False
         self.seen = set()
-        if not all(self._handle_page(page) for page in self.crm.pull(object_type, since=since)):
+        pulled = all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
+        self._flush_held(object_type)
+        if not pulled:
             return False
         self._reconcile(object_type, full=since is None)
         return True
@@ -412,8 +461,11 @@ class _SyncRun:
             )
             return False
         tally = self.pipeline.apply(
-            decided, run_id=result.run_id, now=now, dry_run=options.dry_run, on_change=self.on_change
-        )
+            decided, run_id=result.run_id, now=now, dry_run=options.dry_run, on_change=self.on_change,
+            buffer=self.buffer,
+        )  # fmt: skip
+        if self.buffer is not None and self.buffer.full:
+            tally.add(self.buffer.flush())
         tally.deleted = len(gone)
         # counted before the checkpoint: a run stopped right after it still reports the page it saved
         result.tally.add(tally)
@@ -424,6 +476,7 @@ class _SyncRun:
             if tally.written:
                 self.wrote_until = self.clock()
             if cursor is not None:
+                self.last_cursor = cursor
                 self.store.cursors.save(
                     self.crm.name, self._with_write_window(cursor), run_id=result.run_id, now=now
                 )

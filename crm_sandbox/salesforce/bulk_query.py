@@ -1,7 +1,9 @@
 """Bulk API 2.0 query jobs: create (UploadComplete), poll (InProgress, then JobComplete), read CSV results in
 locator-paged chunks, abort, delete.
 
-The query runs when the job is created, against the same SOQL engine as REST (`query` or `queryAll`); results
+The query runs when the job is created, against the same SOQL engine as REST (`query` or `queryAll`): the
+rows it matched then are the job's rows, and each chunk renders their values when it is read (the records
+themselves are not copied, so a job over a million rows costs the emulator its row numbers only); results
 are CSV with the API names (parent fields as `Account.Type`) as the header, `true`/`false` booleans, REST
 date formats and empty cells for null. Chunks are `maxRecords` rows (default 50,000) and carry
 `Sforce-Locator` (the next chunk's locator, or `null`) and `Sforce-NumberOfRecords`. Compound fields
@@ -52,7 +54,6 @@ def create_job(state: SalesforceState, call: Call) -> Reply:
         ]
         include_deleted = operation == "queryAll"
         indexes = state.executor.execute(parsed, include_deleted=include_deleted)
-        rows = state.executor.project(parsed, indexes, include_deleted=include_deleted)
     except SoqlError as exc:
         raise ApiError(400, exc.code, exc.message) from None
     now = state.store.clock().strftime("%Y-%m-%dT%H:%M:%S.000+0000")
@@ -66,7 +67,7 @@ def create_job(state: SalesforceState, call: Call) -> Reply:
         "contentType": "CSV", "apiVersion": float(call.version), "jobType": "V2Query",
         "lineEnding": spec.get("lineEnding", "LF"), "columnDelimiter": "COMMA",
         "numberRecordsProcessed": 0, "retries": 0, "totalProcessingTime": 0, "errorMessage": failed,
-        "_fields": list(parsed.fields), "_rows": rows, "_query": True,
+        "_fields": list(parsed.fields), "_rows": indexes, "_parsed": parsed, "_query": True,
     }  # fmt: skip
     return Reply(body=_public(state.jobs[job_id]))
 
@@ -127,7 +128,12 @@ def results(state: SalesforceState, call: Call, job_id: str) -> Reply:
         raise ApiError(400, "INVALIDLOCATOR", "locator and maxRecords must be numbers") from None
     if start < 0 or size < 1:
         raise ApiError(400, "INVALIDLOCATOR", "invalid locator or maxRecords")
-    rows = job["_rows"][start : start + size]
+    try:
+        rows = state.executor.project(
+            job["_parsed"], job["_rows"][start : start + size], include_deleted=job["operation"] == "queryAll"
+        )
+    except SoqlError as exc:  # a field lost its permission since the job ran
+        raise ApiError(400, exc.code, exc.message) from None
     out = io.StringIO()
     writer = csv.writer(
         out, lineterminator="\n" if job["lineEnding"] == "LF" else "\r\n", quoting=csv.QUOTE_ALL

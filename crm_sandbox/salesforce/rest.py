@@ -474,7 +474,8 @@ def chatter_me(state: SalesforceState, call: Call) -> Reply:
 
 
 def limits(state: SalesforceState, call: Call) -> Reply:
-    """`GET limits/`: the org's limits, with the daily API request quota."""
+    """`GET limits/`: the org's limits: the daily API request quota (every request, Bulk ones too), and the
+    Bulk batches and query jobs spent (counted since the counters were last reset)."""
     remaining = state.daily_limit - state.api_used
 
     def pair(maximum: int, left: int) -> dict[str, int]:
@@ -483,8 +484,8 @@ def limits(state: SalesforceState, call: Call) -> Reply:
     return Reply(
         body={
             "DailyApiRequests": {**pair(state.daily_limit, remaining), "lawful-crm": pair(0, 0)},
-            "DailyBulkApiBatches": pair(15000, 15000),
-            "DailyBulkV2QueryJobs": pair(10000, 10000),
+            "DailyBulkApiBatches": pair(15000, max(15000 - state.counters["bulk batches"], 0)),
+            "DailyBulkV2QueryJobs": pair(10000, max(10000 - state.counters["POST bulkQueryJob"], 0)),
             "DailyBulkV2QueryFileStorageMB": pair(976562, 976562),
             "DataStorageMB": pair(1024, 1000),
             "FileStorageMB": pair(1024, 1024),

@@ -21,16 +21,21 @@ from connector.errors import ConfigurationError, CrmContractError
 
 __all__ = [
     "LOCKED",
+    "UNPROCESSED",
     "FieldSecurity",
+    "bulk_csv",
     "bulk_results",
     "check_own_fields",
     "collection_record",
     "csv_row",
     "judge",
     "judge_collection_result",
+    "unprocessed_ids",
 ]
 
 LOCKED = "UNABLE_TO_LOCK_ROW"
+UNPROCESSED = "BULK_UNPROCESSED"
+"""The code of a row a Bulk job never processed (the job was aborted): not written, read again next run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +135,22 @@ def bulk_results(successful: str, failed: str) -> Iterator[tuple[str, str | None
                 (row.get("sf__Error") or "UNKNOWN_EXCEPTION").split(":", 1)[0].strip() if failures else None
             )
             yield record_id, code
+
+
+def bulk_csv(updates: Sequence[FieldUpdate]) -> bytes:
+    """The CSV upload of one Bulk API 2.0 update job: `Id` and every field any update writes; a field an update
+    leaves alone is an empty cell (Salesforce leaves it unchanged)."""
+    columns = ["Id", *sorted({name for update in updates for name in update.values})]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(csv_row(update) for update in updates)
+    return out.getvalue().encode("utf-8")
+
+
+def unprocessed_ids(text: str) -> Iterator[str]:
+    """The record ids of a job's `unprocessedrecords` CSV (the rows as uploaded)."""
+    for row in csv.DictReader(io.StringIO(text)):
+        record_id = row.get("Id") or ""
+        if record_id:
+            yield record_id

@@ -4,8 +4,9 @@ Updates are sorted by object type (stably) and sent 200 at a time through `compo
 `allOrNone = false`, so 1,000 updates take five calls. Records that come back UNABLE_TO_LOCK_ROW are sent again,
 alone, under the retry policy; deleted, merged and converted records are reported gone; validation failures are
 reported with their code; a field the integration user may not write stops the run with a ConfigurationError
-naming it. A write() of more than `bulk_threshold` updates goes through one Bulk API 2.0 ingest job per object
-type instead; its locked rows are retried through Collections. Outcomes come back in the order of the updates.
+naming it. A write() of more than `bulk_threshold` updates (or one asked for in bulk: the sync's run-level
+buffer) goes through one Bulk API 2.0 update job per object type instead; its locked rows are retried through
+Collections. Outcomes come back in the order of the updates.
 """
 
 from __future__ import annotations
@@ -17,20 +18,22 @@ from itertools import groupby
 from typing import Any, cast
 
 from simple_salesforce.api import Salesforce
-from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 
 from connector.crm.port import FieldUpdate, WriteInterrupted, WriteOutcome
 from connector.crm.retry import call_with_retries
+from connector.crm.salesforce import bulk
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.payload import (
     LOCKED,
+    UNPROCESSED,
     FieldSecurity,
+    bulk_csv,
     bulk_results,
     check_own_fields,
     collection_record,
-    csv_row,
     judge,
     judge_collection_result,
+    unprocessed_ids,
 )
 from connector.errors import ConfigurationError, ConnectorError, CrmContractError, RecordLockedError
 
@@ -50,20 +53,23 @@ class Writer:
         *,
         own_fields: Sequence[str],
         bulk_threshold: int,
-        bulk_poll_s: int,
+        bulk_poll_s: float,
         unwritable: Unwritable,
+        meter: bulk.BulkMeter | None = None,
     ) -> None:
         self.connection, self.own_fields = connection, own_fields
+        self.meter = meter or bulk.BulkMeter()
         self.bulk_threshold, self.bulk_poll_s, self.unwritable = bulk_threshold, bulk_poll_s, unwritable
 
-    def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+    def write(self, updates: Sequence[FieldUpdate], *, bulk: bool = False) -> list[WriteOutcome]:
+        """One outcome per update, same order; through Bulk API 2.0 when `bulk` or above the threshold."""
         check_own_fields(updates, self.own_fields)
         if not updates:
             return []
         outcomes: list[WriteOutcome | None] = [None] * len(updates)
         order = sorted(range(len(updates)), key=lambda index: updates[index].object_type)
         try:
-            if len(updates) > self.bulk_threshold:
+            if bulk or len(updates) > self.bulk_threshold:
                 for object_type, group in groupby(order, key=lambda index: updates[index].object_type):
                     self._bulk(object_type, updates, list(group), outcomes)
             else:
@@ -121,28 +127,87 @@ class Writer:
         indexes: list[int],
         outcomes: list[WriteOutcome | None],
     ) -> None:
-        """One Bulk API 2.0 ingest job for one object type; locked rows go back through Collections."""
-        rows = [csv_row(updates[index]) for index in indexes]
-        try:
-            results = self.connection.call(
-                f"bulk update {object_type}",
-                partial(_bulk_update, object_type=object_type, rows=rows, wait=self.bulk_poll_s),
-            )
-        except CrmContractError:  # a failed job: most often a column the user may not write
+        """One Bulk API 2.0 update job for one object type; locked rows go back through Collections.
+
+        The job is created, uploaded, closed and polled to its end, then its successful and failed results
+        (and, when it did not process every row, its unprocessed ones) give each row its outcome. A job that
+        fails as a whole raises: for a column the user may not write, the ConfigurationError naming it."""
+        data = bulk_csv([updates[index] for index in indexes])
+        count = self.meter.counted
+        job_id = self.connection.call(
+            f"bulk update {object_type}", count("job", partial(bulk.create_update, object_type=object_type))
+        )
+        self.connection.call("bulk upload", count("other", partial(bulk.upload, job_id=job_id, data=data)))
+        self.connection.call("bulk close", count("other", partial(bulk.close, job_id=job_id)))
+        info = self.await_job(job_id)
+        if info.get("state") != "JobComplete":
             columns = sorted({name for index in indexes for name in updates[index].values})
             refused = self.unwritable(object_type, columns)
             if refused:
                 self._settle(updates, indexes[:1], [FieldSecurity("INVALID_FIELD", tuple(refused))], outcomes)
-            raise
-        codes: dict[str, str | None] = dict(results)
+            raise CrmContractError(
+                f"a Bulk API 2.0 update job ended {info.get('state')}: {info.get('errorMessage')}"
+            )
+        codes = self.job_results(
+            job_id, rows=len(indexes), processed=int(info.get("numberRecordsProcessed") or 0)
+        )
         verdicts = [
             judge(updates[index].record_id, code=codes.get(updates[index].record_id, LOCKED))
             for index in indexes
         ]
         locked = self._settle(updates, indexes, verdicts, outcomes)
-        log.info("bulk job for %d %s records, %d to retry", len(indexes), object_type, len(locked))
+        log.info("bulk update job for %d %s records, %d to retry", len(indexes), object_type, len(locked))
         for start in range(0, len(locked), COLLECTION_SIZE):
             self._collection(updates, locked[start : start + COLLECTION_SIZE], outcomes)
+
+    def await_job(self, job_id: str) -> dict[str, Any]:
+        """Poll an ingest job until it has ended; its last info."""
+        return bulk.wait(
+            lambda: self.connection.call(
+                "bulk job state",
+                self.meter.counted("poll", partial(bulk.job_info, kind="ingest", job_id=job_id)),
+            ),
+            poll_s=self.bulk_poll_s,
+        )
+
+    def job_results(self, job_id: str, *, rows: int, processed: int) -> dict[str, str | None]:
+        """Record id -> error code (None: written) from an ended job's result CSVs; rows the job never processed
+        are `UNPROCESSED` (not written: the next run reads them again)."""
+
+        def read(which: str) -> str:
+            return self.connection.call(
+                f"bulk {which}",
+                self.meter.counted("other", partial(bulk.ingest_results, job_id=job_id, which=which)),
+            )
+
+        codes: dict[str, str | None] = dict(bulk_results(read("successfulResults"), read("failedResults")))
+        if processed < rows:
+            codes.update(
+                (record_id, UNPROCESSED) for record_id in unprocessed_ids(read("unprocessedrecords"))
+            )
+        return codes
+
+    def finish_in_flight(self, object_types: Sequence[str]) -> int:
+        """Let the update jobs a stopped run left behind end before their records are read back: a job still
+        Open (never closed) is aborted, so it writes nothing; one queued or running is polled to its end, so
+        its rows are written once and the read-back finds them. Returns how many jobs were found."""
+        user = self.connection.token_user_id()
+        wanted = {name.lower() for name in object_types}
+        jobs = [
+            job for job in self.connection.call("bulk list jobs", self.meter.counted("other", bulk.ingest_jobs))
+            if str(job.get("object", "")).lower() in wanted and job.get("state") not in bulk.ENDED
+            and job.get("operation") == "update" and (user is None or job.get("createdById") in (user, user[:15]))
+        ]  # fmt: skip
+        for job in jobs:
+            job_id = str(job["id"])
+            if job.get("state") == "Open":
+                abort = partial(bulk.abort, kind="ingest", job_id=job_id)
+                self.connection.call("bulk abort", self.meter.counted("other", abort))
+            else:
+                self.await_job(job_id)
+        if jobs:
+            log.info("%d Bulk API 2.0 update jobs of a stopped run found and ended", len(jobs))
+        return len(jobs)
 
     def _settle(
         self,
@@ -177,17 +242,3 @@ class Writer:
 
 def _patch(client: Salesforce, *, body: dict[str, Any]) -> Any:
     return client.restful("composite/sobjects", method="PATCH", json=body)
-
-
-def _bulk_update(
-    client: Salesforce, *, object_type: str, rows: list[dict[str, str]], wait: int
-) -> list[tuple[str, str | None]]:
-    """Run the ingest job(s) and read back each row's result: (record id, error code or None)."""
-    job_type = cast(SFBulk2Type, getattr(cast(SFBulk2Handler, client.bulk2), object_type))
-    answers: list[tuple[str, str | None]] = []
-    for job in job_type.update(records=rows, wait=wait):
-        job_id = str(job["job_id"])
-        answers.extend(
-            bulk_results(job_type.get_successful_records(job_id), job_type.get_failed_records(job_id))
-        )
-    return answers

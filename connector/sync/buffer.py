@@ -1,0 +1,103 @@
+"""The run-level write buffer: once a run's changes exceed the CRM's `bulk_threshold`, they go out in bulk jobs.
+
+Until then every page writes its own changes, as always. From the page that takes the run past the threshold,
+a page's changes are held instead: each already has its pending audit entry (committed before anything is
+sent) and is recorded as `pending`, and the buffer keeps only the update, the entry's id and the flag
+transitions it would make, never the facts or the decision. The buffer is sent as bulk write jobs when it
+holds `job_size` changes, and at the end of each object's pull and of the catch-up; each job's per-record
+outcomes then settle the pending entries (`Audit.settle_writes`): written, failed with the CRM's code, or gone,
+as a collection write's outcomes would.
+
+A process killed with changes held (or with a job sent whose results it never read) leaves their entries
+pending: the next run first lets the jobs it finds in flight end (`BulkCapable.finish_writes_in_flight`), then
+reads those records back and settles each entry by what the CRM holds, as for any write whose outcome was lost;
+what was not written is decided and written again, what was is not written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from connector.crm.bulkport import BulkCapable
+from connector.crm.port import WriteInterrupted, WriteOutcome
+from connector.store import Store
+from connector.sync.pipeline import Held, PageTally
+
+__all__ = ["JOB_SIZE", "Held", "WriteBuffer"]
+
+log = logging.getLogger("lawful_crm.sync")
+JOB_SIZE = 100_000
+"""Changes sent per flush: one update job per object type (about 10 MB of CSV, 10 of Salesforce's batches)."""
+
+
+class WriteBuffer:
+    """Holds a run's changes once they exceed the CRM's bulk threshold (see module docstring)."""
+
+    def __init__(self, crm: BulkCapable, store: Store, *, job_size: int = JOB_SIZE) -> None:
+        self.crm, self.store, self.job_size = crm, store, job_size
+        self.threshold = crm.bulk_threshold
+        self.changes = 0
+        self.bulk = False
+        self.held: list[Held] = []
+        self.note: str | None = None
+
+    def admit(self, changes: int) -> bool:
+        """Count a page's changes; True when they are to be held (the run's changes exceed the threshold)."""
+        self.changes += changes
+        if not self.bulk and self.changes > self.threshold:
+            self.bulk = True
+            self.note = (
+                f"write-back: Bulk API 2.0 from change {self.changes - changes + 1} on (more than "
+                f"bulk_threshold {self.threshold} changes in this run), up to {self.job_size} a job"
+            )
+            log.info("%s", self.note)
+        return self.bulk
+
+    def hold(self, items: Sequence[Held]) -> None:
+        self.held.extend(items)
+
+    @property
+    def full(self) -> bool:
+        return len(self.held) >= self.job_size
+
+    def flush(self) -> PageTally:
+        """Send what is held in bulk and settle the pending entries with the outcomes; a write cut short
+        settles what it got and raises its reason (the rest stay pending for the next run)."""
+        items, self.held = self.held, []
+        if not items:
+            return PageTally()
+        try:
+            outcomes = self.crm.write_bulk([item.update for item in items])
+        except WriteInterrupted as cut:
+            self._settle(items, cut.completed)
+            raise cut.reason from cut
+        return self._settle(items, outcomes)
+
+    def _settle(self, items: Sequence[Held], outcomes: Sequence[WriteOutcome]) -> PageTally:
+        by_id = {outcome.record_id: outcome for outcome in outcomes}
+        done = PageTally()
+        settled: dict[int, tuple[str, str | None, str]] = {}
+        for item in items:
+            outcome = by_id.get(item.update.record_id)
+            if outcome is None:
+                continue
+            if outcome.ok:
+                settled[item.entry_id] = ("written", None, "")
+                done.written += 1
+                done.transitions.update(item.transitions)
+                continue
+            code = outcome.code or "no_outcome"
+            settled[item.entry_id] = (
+                ("gone", outcome.code, "") if outcome.gone else ("failed", outcome.code, item.if_failed)
+            )
+            if outcome.gone:
+                done.gone += 1
+            else:
+                done.failed += 1
+                done.errors[code] += 1
+                log.warning(
+                    "write failed for %s %s: %s", item.update.object_type, item.update.record_id, code
+                )
+        self.store.audit.settle_writes(settled)
+        return done
