@@ -64,6 +64,8 @@ class CrmView:
     queue_pending: int = 0
     queue_dead: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
+    claimed: dict[str, int] = field(default_factory=dict)
+    """Events being settled now, by the process holding them (``host:pid:role``)."""
 
     @property
     def last_run(self) -> dict[str, Any] | None:
@@ -113,6 +115,7 @@ def collect(
     """The admin's view of ``crms`` (and of every other CRM the run log names) as of ``now``."""
     recorded = {run.crm for run in store.runs.recent(limit=200)}
     depth = {d.crm: d for d in store.queue.depth(settled=False)}
+    claims = store.queue.claims(now=now)
     views = []
     for crm in [*crms, *sorted(recorded - set(crms))]:
         rows = store.runs.recent(crm, limit=runs_shown)
@@ -134,6 +137,7 @@ def collect(
                 queue_pending=queue.pending if queue else 0,
                 queue_dead=queue.dead if queue else 0,
                 dead_letters=dict(dead_letter_codes(store.engine, crm).most_common()),
+                claimed=dict(sorted(claims.get(crm, {}).items())),
             )
         )
     return Overview(

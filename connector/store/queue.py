@@ -217,6 +217,25 @@ class EventQueue:
         """Settle events: they stay as de-duplication memory until ``prune_done``."""
         self._set(ids, status="done", error_code=None, claimed_by=None)
 
+    def claims(self, *, now: datetime) -> dict[str, dict[str, int]]:
+        """Events being settled right now (claimed, lease not yet ended), per CRM and owner (``host:pid:role``
+        of the ``serve`` or ``worker`` process holding them): who is working on what, for the admin page."""
+        live = (
+            (events.c.status == "pending")
+            & events.c.claimed_by.is_not(None)
+            & (events.c.next_attempt_at > now)
+        )
+        query = (
+            select(events.c.crm, events.c.claimed_by, func.count())
+            .where(live)
+            .group_by(events.c.crm, events.c.claimed_by)
+        )
+        held: dict[str, dict[str, int]] = defaultdict(dict)
+        with self._engine.connect() as db:
+            for row in db.execute(query):
+                held[str(row[0])][str(row[1])] = int(row[2])
+        return dict(held)
+
     def release_abandoned(self, *, now: datetime, gone: Callable[[str], bool]) -> int:
         """Make the claimed events of owners that are ``gone`` (a killed ``serve``) due now instead of when
         their lease ends; return how many. The attempt they cost still counts, so an event that kills its

@@ -219,3 +219,19 @@ def test_the_page_gathers_the_counts_again_only_when_they_are_older_than_their_l
     times.pop(0)
     again = source()
     assert again is not first and again.generated_at == NOW + timedelta(seconds=31)
+
+
+def test_the_page_names_the_processes_settling_webhook_events_now(store: Store) -> None:
+    from connector.store import NewEvent
+
+    new = [NewEvent(f"k{i}", "Contact", f"003{i:012d}", "change") for i in range(5)]
+    store.queue.enqueue("salesforce", new, now=NOW)
+    lease = timedelta(minutes=5)
+    store.queue.claim(now=NOW, limit=3, lease=lease, crm="salesforce", owner="worker-a:41:worker")
+    store.queue.claim(now=NOW, limit=1, lease=lease, crm="salesforce", owner="worker-b:42:worker")
+    assert overview(store).crms[0].claimed == {"worker-a:41:worker": 3, "worker-b:42:worker": 1}
+    page = render_report(overview(store))
+    claims = page.split('class="claims"', 1)[1].split("</table>", 1)[0]
+    assert "worker-a:41:worker" in claims and "worker-b:42:worker" in claims
+    later = collect(store, ["salesforce"], now=NOW + 2 * lease, schedule="0 2 * * *", time_zone="UTC")
+    assert later.crms[0].claimed == {}, "a claim whose lease ended is nobody's any more"
