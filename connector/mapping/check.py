@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from connector.mapping.consent_records import DATA_USE_PURPOSES
 from connector.mapping.own_fields import written_names
 from connector.mapping.schema import MappingFile
 from connector.mapping.subscriptions import SUBSCRIPTION_TYPES
@@ -26,8 +27,8 @@ class MappingProblem:
     object_type: str
     field: str
     kind: str
-    """``missing_field``, ``missing_writeback``, ``not_writable``, ``unmapped_value``, ``unmapped_country`` or
-    ``unplaced_subscription_type``."""
+    """``missing_field``, ``missing_writeback``, ``not_writable``, ``unmapped_value``, ``unmapped_country``,
+    ``unplaced_subscription_type`` or ``unplaced_purpose``."""
     detail: str
 
     def __str__(self) -> str:
@@ -116,7 +117,29 @@ def check_mapping(
                     object_type, name, mapping.countries, fields[name], value_counts, "unmapped_country"
                 )
         problems += _unplaced_subscriptions(mapping, object_type, fields)
+        problems += _unplaced_purposes(mapping, object_type, fields)
     return sorted(problems)
+
+
+def _unplaced_purposes(
+    mapping: MappingFile, object_type: str, fields: Mapping[str, FieldInfo]
+) -> list[MappingProblem]:
+    """The org's data use purposes (values of ``DATA_USE_PURPOSES``) that the mapping's ``data_use_purposes``
+    table does not place: their consent records are read and say nothing. Without that entry the org's
+    purposes could not be read at all (no consent data model, or no access to it)."""
+    if not mapping.data_use_purposes:
+        return []
+    info = fields.get(DATA_USE_PURPOSES)
+    if info is None:
+        detail = "the org's data use purposes cannot be read (Data Protection and Privacy off, or no access)"
+        return [MappingProblem(object_type, DATA_USE_PURPOSES, "missing_field", detail)]
+    placed = {key.strip().casefold() for key in mapping.data_use_purposes}
+    unplaced = [name for name in info.values or () if name.strip().casefold() not in placed]
+    detail = "data use purpose {!r} is not placed in data_use_purposes"
+    return [
+        MappingProblem(object_type, DATA_USE_PURPOSES, "unplaced_purpose", detail.format(name))
+        for name in unplaced
+    ]
 
 
 def _unplaced_subscriptions(

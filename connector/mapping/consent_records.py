@@ -28,6 +28,7 @@ from connector.models import Consent
 
 __all__ = [
     "CONSENT_OBJECT",
+    "DATA_USE_PURPOSES",
     "PARTY_OBJECT",
     "RECORDS_FIELD",
     "ConsentRecord",
@@ -39,6 +40,8 @@ RECORDS_FIELD = "@consent_records"
 """The key of a record's consent records in ``CrmRecord.fields`` (no CRM field has an ``@``)."""
 CONSENT_OBJECT = "ContactPointTypeConsent"
 """Salesforce's consent record object: a change to one re-decides the records of its person."""
+DATA_USE_PURPOSES = "@data_use_purposes"
+"""The describe entry whose values are the org's data use purposes (``mappings check`` names unplaced ones)."""
 PARTY_OBJECT = "Individual"
 """The person a consent record belongs to (its ``PartyId``): what a change to one asks to re-decide."""
 

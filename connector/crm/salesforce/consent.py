@@ -90,8 +90,14 @@ def _utc_now() -> datetime:
 class ConsentReader:
     """Adds the consent rows of each record's Individual to a page of records (one query a page)."""
 
-    def __init__(self, connection: Connection, *, clock: Callable[[], datetime] = _utc_now) -> None:
-        self.connection, self.clock = connection, clock
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        unreadable: Callable[[str, Sequence[str]], list[str]] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.connection, self.unreadable, self.clock = connection, unreadable, clock
 
     def attach(
         self, object_type: str, rows: Sequence[Mapping[str, Any]], records: Sequence[CrmRecord],
@@ -126,11 +132,12 @@ class ConsentReader:
         try:
             rows = self.connection.call(f"query {CONSENT_OBJECT}", partial(_all_rows, statement=statement))
         except ConfigurationError as exc:
+            hidden = self.unreadable(CONSENT_OBJECT, CONSENT_FIELDS) if self.unreadable else []
+            names = tuple(f"{CONSENT_OBJECT}.{name}" for name in hidden) or (CONSENT_OBJECT,)
             raise ConfigurationError(
-                f"Salesforce cannot read {CONSENT_OBJECT} or DataUsePurpose for the integration user: grant it "
-                "read access to their fields (Data Protection and Privacy), or empty the mapping's "
-                "data_use_purposes",
-                problems=(CONSENT_OBJECT, *exc.problems),
+                f"Salesforce cannot read {', '.join(names)} for the integration user (Data Protection and "
+                "Privacy): grant it read access, or empty the mapping's data_use_purposes",
+                problems=names,
             ) from exc
         now = self.clock()
         by_party: dict[str, list[ConsentRecord]] = {}

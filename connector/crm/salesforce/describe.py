@@ -2,7 +2,8 @@
 
 `describe` merges the object's own fields with the parent fields the mapping reads (`Account.Type` from the
 Account describe), keyed by the mapping's spelling; `Last_Won_Close_Date`, which the adapter computes, is
-described as a read-only date. Describe answers are cached per adapter (cleared after an install).
+described as a read-only date. When the mapping reads consent records, `@data_use_purposes` lists the org's
+data use purposes (one query). Describe answers are cached per adapter (cleared after an install).
 `value_counts` is one aggregate query: `SELECT field, COUNT(Id) FROM object GROUP BY field`.
 """
 
@@ -20,6 +21,7 @@ from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, object_fields, scope
 from connector.crm.salesforce.records import value_at
 from connector.errors import ConfigurationError, CrmContractError
+from connector.mapping.consent_records import DATA_USE_PURPOSES
 from connector.mapping.schema import MappingFile
 
 __all__ = ["Describer"]
@@ -55,10 +57,12 @@ class Describer:
     def __init__(self, connection: Connection, mapping: MappingFile) -> None:
         self.connection, self.mapping = connection, mapping
         self._fields: dict[str, dict[str, Mapping[str, Any]]] = {}
+        self._purposes: tuple[str, ...] | None = None
 
     def forget(self) -> None:
         """Drop cached describes (fields or permissions changed)."""
         self._fields.clear()
+        self._purposes = None
 
     def raw_fields(self, sobject: str) -> dict[str, Mapping[str, Any]]:
         """The describe `fields` of an object, by lower-cased name."""
@@ -109,7 +113,22 @@ class Describer:
                 described[path] = _info(path, field)
         if fields.won_deals:
             described[WON_DEAL_FIELD] = FieldInfo(WON_DEAL_FIELD, "date", writable=False)
+        if fields.consents and (purposes := self.purposes()) is not None:
+            described[DATA_USE_PURPOSES] = FieldInfo(
+                DATA_USE_PURPOSES, "picklist", writable=False, values=purposes
+            )
         return described
+
+    def purposes(self) -> tuple[str, ...] | None:
+        """The names of the org's data use purposes; None when the org has none the user can read."""
+        if self._purposes is None:
+            statement = soql.select(("Name",), "DataUsePurpose", order_by=("Name",))
+            try:
+                rows = self.connection.call("query DataUsePurpose", partial(_aggregate, statement=statement))
+            except (ConfigurationError, CrmContractError):
+                return None
+            self._purposes = tuple(str(value_at(row, "Name")) for row in rows if value_at(row, "Name"))
+        return self._purposes
 
     def unreadable(self, object_type: str, paths: Sequence[str]) -> list[str]:
         """The paths the integration user cannot read (missing, or hidden by field-level security), described afresh."""
