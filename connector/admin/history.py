@@ -48,6 +48,8 @@ def run_summary(run: RunRow) -> dict[str, Any]:
         "review_needed": counts.get("review", 0),
         "failed": counts.get("failed", 0),
         "api_calls": counts.get("api_calls"),
+        "bulk_calls": (counts.get("bulk") or {}).get("calls", 0),
+        "transfers": list(counts.get("transfers") or []),
         "quota_remaining": counts.get("quota_remaining"),
         "duration_s": round(duration, 1) if duration is not None else None,
         "message": counts.get("message"),

@@ -108,13 +108,23 @@ def print_summary(console: Console, result: SyncResult, *, elapsed_s: float) -> 
         ("skipped (record gone)", tally.gone),
         *((f"  error {code}", n) for code, n in sorted(tally.errors.items())),
         ("API calls used", result.api_calls),
+        *(
+            [
+                (
+                    f"  of which Bulk API 2.0 ({result.bulk_jobs} jobs, {result.bulk_polls} polls)",
+                    result.bulk_calls,
+                )
+            ]
+            if result.bulk_calls
+            else []
+        ),
         ("daily API quota left", "unknown" if result.quota_remaining is None else result.quota_remaining),
         ("seconds", f"{elapsed_s:.1f}"),
     ]
     for name, value in rows:
         table.add_row(name, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
-    for note in result.notes:
+    for note in [*result.notes, *result.transfers]:
         console.print(Text(f"{result.crm}: {note}"))
     if result.message:
         console.print(Text(result.message))  # an error text: never read as markup, whatever the console
