@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from connector.errors import ConnectorError
@@ -61,6 +61,11 @@ class Page:
     records: tuple[CrmRecord, ...]
     cursor: Cursor | None
     """The position after this page; None when the page is empty and nothing moved."""
+    lag: timedelta = timedelta(0)
+    """How long the records' values may trail the CRM's writes: a search index sees a write seconds late
+    (HubSpot's), so it can show a record lawful-crm wrote a moment ago as it was before. Zero when the values
+    are read from the records themselves. The sync reads again by id, before writing, the records of such a
+    page it wrote within this time."""
 
 
 @dataclass(frozen=True, slots=True)

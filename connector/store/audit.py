@@ -409,6 +409,22 @@ class Audit:
             scrub(self._engine)
         return int(result.rowcount)
 
+    def written_since(self, crm: str, record_ids: Iterable[str], *, since: datetime) -> set[str]:
+        """The ids among ``record_ids`` with a write kept at or after ``since`` (written, or still pending):
+        records whose latest values a CRM's lagging search index may not show yet."""
+        ids = list(dict.fromkeys(record_ids))
+        found: set[str] = set()
+        with self._engine.connect() as db:
+            for start in range(0, len(ids), _CHUNK):
+                query = select(decisions.c.record_id).where(
+                    decisions.c.crm == crm,
+                    decisions.c.record_id.in_(ids[start : start + _CHUNK]),
+                    decisions.c.write_status.in_(("written", PENDING)),
+                    decisions.c.decided_at >= since,
+                )
+                found.update(row.record_id for row in db.execute(query))
+        return found
+
     def settle_writes(self, outcomes: Mapping[int, tuple[str, str | None, str]]) -> int:
         """Settle pending entries with the outcome their write got later (a bulk job's results): entry id ->
         (``written``, ``failed`` or ``gone``, error code, the fingerprint ``record`` gave for a failure).

@@ -398,11 +398,35 @@ class _SyncRun:
 
     def _handle_page(self, page: Page) -> bool:
         live: list[CrmRecord] = [r for r in page.records if not r.deleted]
-        if self.full:
-            self.seen.update(record.id for record in live)
         gone = [r for r in page.records if r.deleted]
         decided = self.pipeline.decide(live, today=self.today, now=self.clock())
+        if page.lag:
+            decided = self._as_written(decided, lag=page.lag)
+        if self.full:
+            self.seen.update(item.record.id for item in decided)
         return self._apply(decided, gone=gone, cursor=page.cursor)
+
+    def _as_written(self, decided: list[Decided], *, lag: timedelta) -> list[Decided]:
+        """A page read from a lagging search index can show a record lawful-crm wrote a moment ago as it was
+        before that write, and would have it written again (and reported as changing). So the records the page
+        would write that were written within ``lag`` are read again by id, which sees every write, and decided
+        on what they hold; one no longer there is left to the pull that finds its deletion."""
+        planned = [item.record.id for item in decided if item.plan.update is not None]
+        if not planned:
+            return decided
+        recent = self.store.audit.written_since(self.crm.name, planned, since=self.clock() - lag)
+        if not recent:
+            return decided
+        object_type = decided[0].record.object_type  # a pulled page holds one object type
+        records = self.crm.read(object_type, sorted(recent))
+        again = {
+            item.record.id: item for item in self.pipeline.decide(records, today=self.today, now=self.clock())
+        }
+        return [
+            again[item.record.id] if item.record.id in recent else item
+            for item in decided
+            if item.record.id not in recent or item.record.id in again
+        ]
 
     def _catch_up(self) -> bool:
         """Decide again, from the store, every record that is due without an edit in the CRM: its decision

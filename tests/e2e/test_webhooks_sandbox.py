@@ -36,6 +36,8 @@ LAWFUL_CRM = str(Path(sys.executable).with_name("lawful-crm"))
 PATH_SECRET = "e2e-outbound-path-secret-0123"
 HUBSPOT_WRITES = "POST /crm/v3/objects/contacts/batch/update"
 FLAG_WAIT_S = 10.0
+SEARCH_LAG = 4.0
+"""HubSpot search sees each write 2 to 4 s late, as HubSpot's does; webhooks and reads by id do not wait."""
 
 
 def free_port() -> int:
@@ -56,13 +58,18 @@ class World:
 
 @contextmanager
 def sandboxes(tmp_path: Path, *, run_worker: bool = True) -> Iterator[World]:
-    """Both sandboxes, sending their webhooks to the port ``serve`` will listen on, and a config for it."""
+    """Both sandboxes, sending their webhooks to the port ``serve`` will listen on, and a config for it;
+    HubSpot's search lags."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with ExitStack() as stack:
         hs = stack.enter_context(
             running_hubspot(
-                contacts=300, seed=3, webhook_url=f"{base}/webhooks/hubspot", webhook_retry_delay=0.2
+                contacts=300,
+                seed=3,
+                webhook_url=f"{base}/webhooks/hubspot",
+                webhook_retry_delay=0.2,
+                search_lag_s=SEARCH_LAG,
             )
         )
         sf = stack.enter_context(

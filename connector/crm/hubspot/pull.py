@@ -3,7 +3,9 @@
 The full pull reads by ``hs_object_id`` through search, 200 contacts per call where the contacts list gives
 100; the primary company comes from the ``associatedcompanyid`` property. Search is eventually consistent: a
 contact changed in the seconds before a full pull began may be missing from it, and the next incremental pull,
-which starts the overlap before that moment, reads it.
+which starts the overlap before that moment, reads it. Until search sees a write it shows the contact as it
+was, so every search page says it may lag by the overlap (``Page.lag``): the sync reads again by id (batch
+read sees every write at once) the contacts it wrote within that time before it would write them again.
 
 Cursor semantics (``Page.cursor``: where a later ``pull(since=…)`` may resume after a crash, missing nothing):
 
@@ -87,10 +89,10 @@ class ContactReader:
         count = 0
         for records in self._with_statuses(with_companies(self._listed(), self._directory(), self._build)):
             if last is not None:
-                yield Page(records=tuple(last), cursor=None)
+                yield Page(records=tuple(last), cursor=None, lag=self.overlap)
             last, count = records, count + len(records)
         final = Cursor(OBJECT_TYPE, modified=started, last_id=last[-1].id if last else "")
-        yield Page(records=tuple(last or ()), cursor=final)
+        yield Page(records=tuple(last or ()), cursor=final, lag=self.overlap)
         log.info("hubspot full pull read %d contacts", count)
 
     def _listed(self) -> Iterator[list[Fetched]]:
@@ -137,7 +139,7 @@ class ContactReader:
             last = records[-1]
             cursor = Cursor(OBJECT_TYPE, modified=min(last.modified, ceiling), last_id=last.id)
             count += len(records)
-            yield Page(records=tuple(records), cursor=cursor)
+            yield Page(records=tuple(records), cursor=cursor, lag=self.overlap)
         log.info("hubspot incremental pull read %d changed contacts", count)
 
     def _own_writes(self, since: Cursor) -> OwnWrites | None:
