@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, func, select
 
+from connector.store.queue import EventStatus
 from connector.store.tables import decisions, events, record_states
 
 __all__ = ["DecisionCounts", "dead_letter_codes", "decision_counts"]
@@ -52,7 +53,7 @@ def dead_letter_codes(engine: Engine, crm: str) -> Counter[str]:
     """Dead webhook events of ``crm`` by the error code that killed them."""
     query = (
         select(events.c.error_code, func.count())
-        .where(events.c.crm == crm, events.c.status == "dead")
+        .where(events.c.crm == crm, events.c.status == EventStatus.DEAD)
         .group_by(events.c.error_code)
     )
     with engine.connect() as db:

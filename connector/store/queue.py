@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
@@ -30,6 +31,7 @@ __all__ = [
     "Enqueued",
     "EventKind",
     "EventQueue",
+    "EventStatus",
     "NewEvent",
     "OnQueued",
     "QueueDepth",
@@ -40,6 +42,18 @@ __all__ = [
 
 EventKind = Literal["change", "delete", "privacy_delete"]
 """``change``: read the record and decide again; ``delete`` / ``privacy_delete``: forget the person."""
+
+
+class EventStatus(StrEnum):
+    """Where a queued event stands; the ``status`` column holds the value."""
+
+    PENDING = "pending"
+    """Due at ``next_attempt_at`` (claimed under a lease while a worker settles it)."""
+    DONE = "done"
+    """Settled; kept as de-duplication memory until ``prune_done``."""
+    DEAD = "dead"
+    """Out of attempts: dead-lettered until replayed."""
+
 
 FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=30)
@@ -162,7 +176,7 @@ class EventQueue:
         of one record fall in the same shard, so one drain job at a time handles a record)."""
         due = (
             select(events.c.id)
-            .where(events.c.status == "pending", events.c.next_attempt_at <= now)
+            .where(events.c.status == EventStatus.PENDING, events.c.next_attempt_at <= now)
             .order_by(events.c.id)
             .limit(limit)
         )
@@ -179,7 +193,7 @@ class EventQueue:
             chosen = events.c.id.in_(due)
         claim = (
             update(events)
-            .where(chosen, events.c.status == "pending", events.c.next_attempt_at <= now)
+            .where(chosen, events.c.status == EventStatus.PENDING, events.c.next_attempt_at <= now)
             .values(attempts=events.c.attempts + 1, next_attempt_at=now + lease, claimed_by=owner)
             .returning(
                 events.c.id, events.c.crm, events.c.object_type, events.c.record_id, events.c.kind,
@@ -195,7 +209,7 @@ class EventQueue:
         part = self._shard_of(shards) if shards > 1 else literal(0)
         query = (
             select(events.c.crm, part)
-            .where(events.c.status == "pending", events.c.next_attempt_at <= now)
+            .where(events.c.status == EventStatus.PENDING, events.c.next_attempt_at <= now)
             .group_by(events.c.crm, part)
         )
         with self._engine.connect() as db:
@@ -215,7 +229,7 @@ class EventQueue:
 
     def done(self, ids: Iterable[int]) -> None:
         """Settle events: they stay as de-duplication memory until ``prune_done``."""
-        self._set(ids, status="done", error_code=None, claimed_by=None)
+        self._set(ids, status=EventStatus.DONE, error_code=None, claimed_by=None)
 
     def claims(self, *, now: datetime) -> dict[str, dict[str, int]]:
         """Events being settled right now (claimed, lease not yet ended), per CRM and owner (``host:pid:role``
@@ -240,7 +254,7 @@ class EventQueue:
         """Make the claimed events of owners that are ``gone`` (a killed ``serve``) due now instead of when
         their lease ends; return how many. The attempt they cost still counts, so an event that kills its
         worker every time still ends among the dead letters."""
-        claimed = events.c.claimed_by.is_not(None) & (events.c.status == "pending")
+        claimed = events.c.claimed_by.is_not(None) & (events.c.status == EventStatus.PENDING)
         with self._engine.begin() as db:
             owners: list[str] = list(
                 db.execute(select(events.c.claimed_by).where(claimed).distinct()).scalars()
@@ -262,9 +276,11 @@ class EventQueue:
         for event in claimed:
             if event.attempts < max_attempts:
                 by_delay[retry_delay(event.attempts)].append(event.id)
-        self._set(dead, status="dead", error_code=code, claimed_by=None)
+        self._set(dead, status=EventStatus.DEAD, error_code=code, claimed_by=None)
         for delay, ids in by_delay.items():
-            self._set(ids, status="pending", error_code=code, next_attempt_at=now + delay, claimed_by=None)
+            self._set(
+                ids, status=EventStatus.PENDING, error_code=code, next_attempt_at=now + delay, claimed_by=None
+            )
         return len(dead)
 
     def _set(self, ids: Iterable[int], **values: Any) -> None:
@@ -279,19 +295,21 @@ class EventQueue:
         """Events per CRM and status; ``settled=False`` skips counting the done ones (cheap, for /metrics)."""
         query = select(events.c.crm, events.c.status, func.count()).group_by(events.c.crm, events.c.status)
         if not settled:
-            query = query.where(events.c.status.in_(("pending", "dead")))
+            query = query.where(events.c.status.in_((EventStatus.PENDING, EventStatus.DEAD)))
         counts: dict[str, dict[str, int]] = defaultdict(dict)
         with self._engine.connect() as db:
             for row in db.execute(query):
                 counts[str(row[0])][str(row[1])] = int(row[2])
         return [
-            QueueDepth(crm, c.get("pending", 0), c.get("dead", 0), c.get("done", 0))
+            QueueDepth(
+                crm, c.get(EventStatus.PENDING, 0), c.get(EventStatus.DEAD, 0), c.get(EventStatus.DONE, 0)
+            )
             for crm, c in sorted(counts.items())
         ]
 
     @unavailable_on_failure
     def pending(self) -> int:
-        query = select(func.count()).select_from(events).where(events.c.status == "pending")
+        query = select(func.count()).select_from(events).where(events.c.status == EventStatus.PENDING)
         with self._engine.connect() as db:
             return int(db.execute(query).scalar_one())
 
@@ -302,7 +320,7 @@ class EventQueue:
                 events.c.id, events.c.crm, events.c.object_type, events.c.record_id, events.c.kind,
                 events.c.attempts, events.c.received_at, events.c.error_code,
             )
-            .where(events.c.status == "dead")
+            .where(events.c.status == EventStatus.DEAD)
             .order_by(events.c.id)
             .limit(limit)
         )  # fmt: skip
@@ -313,20 +331,20 @@ class EventQueue:
 
     def retry_dead(self, *, now: datetime, crm: str | None = None, ids: Sequence[int] = ()) -> int:
         """Give dead events (all, one CRM's, or the given ids) a fresh set of attempts, due now."""
-        query = update(events).where(events.c.status == "dead")
+        query = update(events).where(events.c.status == EventStatus.DEAD)
         if crm is not None:
             query = query.where(events.c.crm == crm)
         if ids:
             query = query.where(events.c.id.in_(list(ids)))
         with self._engine.begin() as db:
             result = db.execute(
-                query.values(status="pending", attempts=0, next_attempt_at=now, error_code=None)
+                query.values(status=EventStatus.PENDING, attempts=0, next_attempt_at=now, error_code=None)
             )
         return int(result.rowcount)
 
     def prune_done(self, before: datetime) -> int:
         """Forget settled events received before ``before`` (after the CRMs' redelivery windows)."""
-        query = delete(events).where(events.c.status == "done", events.c.received_at < before)
+        query = delete(events).where(events.c.status == EventStatus.DONE, events.c.received_at < before)
         with self._engine.begin() as db:
             return int(db.execute(query).rowcount)
 
@@ -356,7 +374,7 @@ def _row(crm: str, event: NewEvent, now: datetime) -> dict[str, Any]:
         "record_id": event.record_id,
         "kind": event.kind,
         "received_at": now,
-        "status": "pending",
+        "status": EventStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
     }

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from connector.store import NewEvent, Store, open_store
+from connector.store.queue import EventStatus
+from connector.store.tables import events
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -110,3 +113,18 @@ def test_the_queue_commands_show_depth_and_dead_letters_and_revive_them(tmp_path
     assert retried.exit_code == 0 and "1 dead event(s) queued again" in retried.output
     assert store.queue.dead_letters() == [] and store.queue.pending() == 2
     store.close()
+
+
+def test_the_status_column_holds_the_plain_values(store: Store) -> None:
+    """``EventStatus`` is bound as its value on both databases: ``pending``, ``done`` and ``dead`` as text."""
+    store.queue.enqueue("hubspot", [change("1:151"), change("2:152"), change("3:153")], now=T0)
+    first, second, _ = store.queue.claim(now=T0, limit=10, lease=LEASE)
+    store.queue.done([first.id])
+    store.queue.fail([second], code="HTTP_500", now=T0, max_attempts=1)
+    with store.engine.connect() as db:
+        rows = db.execute(
+            select(events.c.status, func.count()).group_by(events.c.status).order_by(events.c.status)
+        ).all()
+    assert [(status, count) for status, count in rows] == [("dead", 1), ("done", 1), ("pending", 1)]
+    assert all(type(status) is str for status, _ in rows)
+    assert [status for status in EventStatus] == ["pending", "done", "dead"]
