@@ -141,6 +141,14 @@ def set_state(state: SalesforceState, call: Call, job_id: str) -> Reply:
             job["state"], job["errorMessage"] = "Failed", "InvalidBatch : No data was uploaded for this job"
     elif wanted == "Aborted" and job["state"] in ("Open", "UploadComplete", "InProgress"):
         job["state"] = "Aborted"
+        if job["_data"] is not None:  # never processed: every uploaded row is unprocessed
+            try:
+                parsed = list(csv.reader(io.StringIO(job["_data"], newline="")))
+            except csv.Error:
+                parsed = []
+            job["_header"], job["_rows"], job["_data"] = (
+                (parsed[0], parsed[1:], None) if parsed else ([], [], None)
+            )
     else:
         raise ApiError(
             400, "INVALIDJOBSTATE", f"Cannot change the state of a job from {job['state']} to {wanted}"
