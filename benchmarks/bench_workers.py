@@ -11,7 +11,9 @@ runs in this process.
 * ``sync``: a full sync of ``--sync-contacts`` contacts as the nightly job in 4 shards; wall time from deferring
   it to the last shard done.
 
-Usage: ``python benchmarks/bench_workers.py [--events 5000 --rate 1000 --contacts 5000 --sync-contacts 20000]``.
+Usage: ``python benchmarks/bench_workers.py [--events 5000 --rate 1000 --contacts 5000 --sync-contacts 20000]
+[--phases drain,sync] [--workers 1,2] [--out results.json]``; ``--out`` is rewritten after every measurement,
+so a long run stopped early keeps what it measured.
 """
 
 from __future__ import annotations
@@ -194,11 +196,23 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--contacts", type=int, default=5000)
     parser.add_argument("--sync-contacts", type=int, default=20000)
+    parser.add_argument("--phases", default="drain,sync", help="comma-separated: drain, sync")
+    parser.add_argument("--workers", default="1,2", help="worker process counts, comma-separated")
+    parser.add_argument("--out", type=Path, help="also write the JSON here after every measurement")
     args = parser.parse_args()
-    result = {
-        "drain": [drain(n, events_n=args.events, rate=args.rate, contacts=args.contacts) for n in (1, 2)],
-        "sync": [sharded_sync(n, contacts=args.sync_contacts) for n in (1, 2)],
-    }
+    counts = [int(n) for n in args.workers.split(",")]
+    result: dict[str, list[dict[str, Any]]] = {}
+    for phase in args.phases.split(","):
+        for n in counts:
+            if phase == "drain":
+                figures = drain(n, events_n=args.events, rate=args.rate, contacts=args.contacts)
+            elif phase == "sync":
+                figures = sharded_sync(n, contacts=args.sync_contacts)
+            else:
+                parser.error(f"unknown phase {phase!r}")
+            result.setdefault(phase, []).append(figures)
+            if args.out is not None:
+                args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
 
 

@@ -39,7 +39,7 @@ from connector.store import Store
 from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.app import create_app
 from connector.webhooks.config import ReceiverConfig
-from connector.webhooks.metrics import Metrics, StoreGauges
+from connector.webhooks.metrics import Metrics, StoreGauges, check_multiproc_dir
 from connector.webhooks.schedule import Scheduler, next_run, validate_schedule
 from connector.webhooks.server import ServerLimits, server_config
 from connector.webhooks.worker import Worker, WorkerOptions
@@ -132,6 +132,7 @@ def _configure(config: Path | None, store_url: str | None, as_of: date | None = 
     try:
         mappings: dict[str, MappingFile] = {name: app.mapping(name) for name in app.crms("all")}
         validate_schedule(app.settings.sync.schedule, app.settings.sync.time_zone)
+        check_multiproc_dir()
         app.screener()  # opens the store: no start without it, nor without its do-not-call key
     except ConfigurationError as error:
         fail_configuration(error)

@@ -19,6 +19,7 @@ from connector.errors import ConfigurationError
 from connector.jobs.runtime import Runtime
 from connector.jobs.tasks import JobSettings, conninfo, install_schema, job_app
 from connector.mapping.schema import MappingFile
+from connector.webhooks.metrics import check_multiproc_dir
 from connector.webhooks.schedule import validate_schedule
 
 __all__ = ["work"]
@@ -30,6 +31,7 @@ def _runtime(config: Path | None, store_url: str | None, as_of: date | None) -> 
     settings = settings_or_exit(config)
     conninfo(store_url or settings.store.url)  # refuses an SQLite store before opening it
     validate_schedule(settings.sync.schedule, settings.sync.time_zone)
+    check_multiproc_dir()
     names = bootstrap.configured_crms(settings, "all")
     mappings: dict[str, MappingFile] = {name: bootstrap.mapping_for(settings, name) for name in names}
     store = bootstrap.store_for(settings, store_url)

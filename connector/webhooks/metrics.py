@@ -24,11 +24,19 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from connector.crm.port import ApiUsage
-from connector.errors import StoreUnavailable
+from connector.errors import ConfigurationError, StoreUnavailable
 from connector.store.queue import EventQueue
 from connector.store.runs import RunLog
 
-__all__ = ["COUNTERS", "FLAG_LATENCY", "MULTIPROC_DIR", "Metrics", "StoreGauges", "multiproc_dir"]
+__all__ = [
+    "COUNTERS",
+    "FLAG_LATENCY",
+    "MULTIPROC_DIR",
+    "Metrics",
+    "StoreGauges",
+    "check_multiproc_dir",
+    "multiproc_dir",
+]
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -66,6 +74,16 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # the ``_created`` s
 def multiproc_dir() -> str | None:
     """The directory this process shares its values through, when set (read by prometheus-client at import)."""
     return os.environ.get(MULTIPROC_DIR) or None
+
+
+def check_multiproc_dir() -> None:
+    """Raise ConfigurationError when ``PROMETHEUS_MULTIPROC_DIR`` names no writable directory."""
+    path = multiproc_dir()
+    if path is not None and not (os.path.isdir(path) and os.access(path, os.W_OK)):
+        raise ConfigurationError(
+            f"{MULTIPROC_DIR} is not a writable directory",
+            problems=(f"create it (empty) before starting serve and the workers, or unset {MULTIPROC_DIR}",),
+        )
 
 
 class Metrics:

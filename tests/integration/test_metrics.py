@@ -110,3 +110,20 @@ def test_queue_depth_dead_letters_and_the_last_successful_sync_are_read_from_the
     assert scraped[(last, (hubspot, ("kind", "incremental")))] == (
         finished["incremental", "completed"].timestamp()
     ), "the failed run after it is not a success"
+
+
+def test_serve_refuses_to_start_when_the_multiprocess_directory_is_missing(tmp_path: Path) -> None:
+    config = tmp_path / "lawful-crm.toml"
+    config.write_text(
+        '[salesforce]\nauth = "session"\nsession_id = "unused-token"\ninstance_url = "http://127.0.0.1:9"\n\n'
+        f'[store]\nurl = "sqlite:///{tmp_path / "store.db"}"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, MULTIPROC_DIR: str(tmp_path / "missing"), "LAWFUL_CRM_DNC_KEY": "5e" * 32}
+    lawful_crm = str(Path(sys.executable).with_name("lawful-crm"))
+    done = subprocess.run(
+        [lawful_crm, "serve", "--config", str(config), "--port", "0"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert f"{MULTIPROC_DIR} is not a writable directory" in done.stderr
