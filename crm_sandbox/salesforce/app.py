@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crm_sandbox.salesforce import bulk, bulk_query, oauth, rest, tooling
+from crm_sandbox.salesforce import bulk, bulk_query, list_views, oauth, rest, tooling
 from crm_sandbox.salesforce.faults import error_body
 from crm_sandbox.salesforce.rest import Call, Reply
 from crm_sandbox.salesforce.state import ApiError, SalesforceState
@@ -57,6 +57,12 @@ def _routes() -> list[tuple[str, str, re.Pattern[str], Handler]]:
         ("DELETE", "toolingDeleteCustomField", rf"/tooling/sobjects/customfield/{_ID}",
          lambda s, c, m: tooling.delete_custom_field(s, c, m[rid])),
         ("GET", "chatterMe", r"/chatter/users/me", lambda s, c, m: rest.chatter_me(s, c)),
+        ("GET", "listInfo", rf"/ui-api/list-info/{_OBJ}/(?P<view>\w+)",
+         lambda s, c, m: list_views.get_list_info(s, c, m[obj], m["view"])),
+        ("POST", "createListInfo", rf"/ui-api/list-info/{_OBJ}",
+         lambda s, c, m: list_views.create_list_info(s, c, m[obj])),
+        ("DELETE", "deleteListInfo", rf"/ui-api/list-info/{_OBJ}/(?P<view>\w+)",
+         lambda s, c, m: list_views.delete_list_info(s, c, m[obj], m["view"])),
         ("GET", "toolingQuery", r"/tooling/query",
          lambda s, c, m: rest.query(s, c, include_deleted=False, tooling=True)),
         ("GET", "toolingQueryMore", r"/tooling/query/(?P<loc>01g\w+)-(?P<off>\d+)",

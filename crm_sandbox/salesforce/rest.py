@@ -21,6 +21,8 @@ from crm_sandbox.salesforce.state import ApiError, SalesforceState
 from crm_sandbox.salesforce.writes import check_update, check_values, error, required_on_create
 
 _MAX_COLLECTION = 200
+_METADATA = frozenset({"ListView"})
+"""Objects that are metadata: queryable, but written only through their own APIs."""
 _COLLECTION_KEYS = ("allOrNone", "records")
 REPLICATION_DAYS = 30
 """getDeleted and getUpdated answer for the last 30 days only."""
@@ -233,6 +235,8 @@ def update_record(state: SalesforceState, call: Call, name: str, record_id: str)
 def delete_record(state: SalesforceState, call: Call, name: str, record_id: str) -> Reply:
     """`DELETE sobjects/{Obj}/{id}`: 204, the record goes to the recycle bin."""
     spec = sobject(state, name)
+    if spec.name in _METADATA:
+        raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type {spec.name} does not support delete")
     index, record = _live_record(state, spec, record_id)
     with state.store.lock:
         state.store.delete(spec.name, index)
@@ -255,6 +259,8 @@ def create_record(state: SalesforceState, call: Call, name: str, *, tooling: boo
 
 def create_one(state: SalesforceState, spec: ObjectSpec, values: dict[str, Any]) -> tuple[str, Any]:
     """Validate and insert one record; (id, None) or ("", error)."""
+    if spec.name in _METADATA:  # created through the UI API or the Metadata API only
+        return "", error("INVALID_TYPE_FOR_OPERATION", f"entity type {spec.name} does not support create")
     clean, problem = check_values(state, spec, values)
     if problem is None:
         problem = required_on_create(spec, clean)

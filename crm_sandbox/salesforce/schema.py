@@ -215,6 +215,7 @@ def build_schema() -> dict[str, ObjectSpec]:
         ObjectSpec("FieldPermissions", "01k", "Field Permissions"),
         ObjectSpec("PermissionSetAssignment", "0Pa", "Permission Set Assignment"),
         ObjectSpec("CustomField", "00N", "Custom Field", tooling=True),
+        ObjectSpec("ListView", "00B", "List View"),
     ]
     by_name = {spec.name: spec for spec in objects}
     extra: dict[str, list[FieldSpec]] = {
@@ -276,6 +277,12 @@ def build_schema() -> dict[str, ObjectSpec]:
             _f("Name", "string", "Name", length=80, nillable=False),
             _f("Description", "textarea", "Description", length=1000),
             _f("CanDataSubjectOptOut", "boolean", "Can Data Subject Opt Out", nillable=False, default=False),
+        ],
+        "ListView": [
+            _f("Name", "string", "View Name", length=40, updateable=False, nillable=False),
+            _f("DeveloperName", "string", "View Unique Name", length=40, updateable=False, nillable=False),
+            _f("SobjectType", "picklist", "Sobject Type", length=40, updateable=False),
+            _f("NamespacePrefix", "string", "Namespace Prefix", length=15, updateable=False),
         ],
         "User": [
             _f("Username", "string", length=80, nillable=False),

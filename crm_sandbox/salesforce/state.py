@@ -98,6 +98,8 @@ class SalesforceState:
         self.request_log: deque[dict[str, Any]] = deque(maxlen=10000)
         self.cursors: OrderedDict[str, Cursor] = OrderedDict()
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.list_views: dict[str, dict[str, Any]] = {}
+        """ListView id -> its List Info details (filters, columns, visibility); see `list_views`."""
         self._tokens = {token}
         self._lock = threading.Lock()
         self._cursor_seq = 0
