@@ -1,10 +1,11 @@
-"""`lawful-crm install`: the connector's fields, a permission set granting edit access, its assignment.
+"""`lawful-crm install`: the connector's fields, a permission set granting edit access, its assignment, and
+the review queue (a list view "Lawful use: review needed" per mapped object, `list_views.py`).
 
 A field created through the Tooling API has no field-level security, so install also creates the permission set
 `Lawful_CRM_Integration` with edit FieldPermissions on every field and assigns it to the integration user. It
 reads what exists first and creates only what is missing: a second run creates nothing and reports every item
-unchanged. A dry run reads only and reports what it would create (or remove). Uninstall removes the assignments,
-the permission set (its field permissions go with it) and the fields, with their values.
+unchanged. A dry run reads only and reports what it would create (or remove). Uninstall removes the list views,
+the assignments, the permission set (its field permissions go with it) and the fields, with their values.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from connector.crm.salesforce.definitions import (
     FieldDefinition,
     field_definitions,
 )
+from connector.crm.salesforce.list_views import Refusals, ReviewQueue
 from connector.errors import ConfigurationError, CrmContractError, RecordGoneError
 from connector.mapping.schema import MappingFile
 
@@ -92,7 +94,9 @@ class Installer:
         *,
         username: str | None,
         on_change: Callable[[], None],
+        queue: ReviewQueue | None = None,
     ) -> None:
+        self.queue = queue
         self.connection, self.mapping, self.username, self.on_change = (
             connection,
             mapping,
@@ -201,6 +205,37 @@ class Installer:
             self._attempt(
                 report, item, partial(self._create, "PermissionSetAssignment", body), dry_run=dry_run
             )
+        self._review_queue(report, dry_run=dry_run)
+
+    def _remove_review_queue(self, report: _Report, *, dry_run: bool) -> None:
+        queue = self.queue
+        if queue is None:
+            return
+        for object_type in self.mapping.objects:
+            item = queue.item(object_type)
+            try:
+                present = queue.exists(object_type)
+                if present and not dry_run:
+                    queue.delete(object_type)
+            except Refusals as exc:
+                report.problems.append(f"{item}: {exc}")
+                continue
+            (report.removed if present else report.unchanged).append(item)
+
+    def _review_queue(self, report: _Report, *, dry_run: bool) -> None:
+        """The list views of the review queue, after the review field and its permission exist."""
+        if self.queue is None:
+            return
+        for item, exists, create in self.queue.steps(list(self.mapping.objects)):
+            try:
+                present = exists()
+            except Refusals as exc:
+                report.problems.append(f"{item}: {exc}")
+                continue
+            if present:
+                report.unchanged.append(item)
+            else:
+                self._attempt(report, item, create, dry_run=dry_run)
 
     def _attempt(self, report: _Report, item: str, action: Callable[[], object], *, dry_run: bool) -> bool:
         """Run one creation (unless dry) and report it; a refusal becomes a problem, not a stop."""
@@ -285,6 +320,7 @@ class Installer:
     def _uninstall(
         self, org: _Org, definitions: list[FieldDefinition], report: _Report, *, dry_run: bool
     ) -> None:
+        self._remove_review_queue(report, dry_run=dry_run)  # before the review field it filters on
         if org.permission_set is None:
             report.unchanged.append(_PERMISSION_SET_ITEM)
         else:
