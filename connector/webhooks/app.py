@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -55,6 +55,9 @@ log = logging.getLogger("lawful_crm.webhooks")
 
 SIGNATURE_HEADER = "X-Lawful-Signature"
 TIMESTAMP_HEADER = "X-Lawful-Timestamp"
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+"""The text format ``generate_latest`` writes (by default) and every Prometheus version reads."""
 
 Clock = Callable[[], datetime]
 Health = Callable[[], Mapping[str, Any]]
@@ -111,7 +114,7 @@ class _Receiver:
 
     async def metrics_text(self, request: Request) -> Response:
         text = await run_in_threadpool(generate_latest, self.scraped)  # the store's gauges are read
-        return Response(text, media_type=CONTENT_TYPE_LATEST)
+        return Response(text, media_type=METRICS_CONTENT_TYPE)
 
     # -- the checks of each sender -------------------------------------------------------------------------
 
