@@ -170,16 +170,17 @@ class TestPull:
     def test_a_pull_of_5200_contacts_takes_three_pages_of_two_calls_after_one_for_the_newest_row(
         self, large: SalesforceSandbox
     ) -> None:
-        """After one query for the newest row, 2,000-row keyset pages of one query and one won-deal aggregate."""
+        """After one query for the newest row and one COUNT() (below bulk_threshold: REST), 2,000-row keyset
+        pages of one query and one won-deal aggregate."""
         crm = adapter(large)
         large.state.reset_counters()
         pulling = crm.pull("Contact", since=None)
         first = next(pulling)
-        assert dict(large.state.counters) == {"GET queryAll": 2, "GET query": 1}
+        assert dict(large.state.counters) == {"GET queryAll": 3, "GET query": 1}
         pages = [first, *pulling]
         assert [len(page.records) for page in pages] == [2000, 2000, 1200]
-        assert dict(large.state.counters) == {"GET queryAll": 4, "GET query": 3}
-        assert crm.usage().calls == 7 and crm.usage().limit == 15000
+        assert dict(large.state.counters) == {"GET queryAll": 5, "GET query": 3}
+        assert crm.usage().calls == 8 and crm.usage().limit == 15000
         records = [record for page in pages for record in page.records]
         order = [(record.modified, record.id.lower()) for record in records]
         assert order == sorted(order) and len({record.id for record in records}) == 5200

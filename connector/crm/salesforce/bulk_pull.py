@@ -84,7 +84,7 @@ class BulkPuller:
         page_size: int,
         poll_s: float,
         describe: Callable[[str], Mapping[str, FieldInfo]],
-        attach: Attach,
+        attach: Attach | None = None,
         chunk: int = CHUNK,
     ) -> None:
         self.connection, self.meter, self.page_size, self.poll_s = connection, meter, page_size, poll_s
@@ -138,7 +138,8 @@ class BulkPuller:
             to_record(fields.object_type, row, fields.read, extra=_won(fields, row, won)) for row in rows
         ]
         after = (soql.keyset_after(*previous),) if previous is not None else ()
-        records = self.attach(fields, rows, records, (*after, soql.keyset_through(*last)))
+        if self.attach is not None:  # the consent rows, selected by the page's keyset range
+            records = self.attach(fields, rows, records, (*after, soql.keyset_through(*last)))
         return Page(tuple(records), Cursor(fields.object_type, *last))
 
     def _won_close_dates(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import requests
 
+from connector.crm.bulkport import BulkUsage
 from connector.crm.port import (
     ApiUsage,
     CrmRecord,
@@ -26,6 +27,8 @@ from connector.crm.port import (
 from connector.crm.readahead import read_ahead
 from connector.crm.retry import RetryPolicy
 from connector.crm.salesforce.auth import LOOPBACK_LOGIN_DOMAIN, Token, authenticator
+from connector.crm.salesforce.bulk import BulkMeter
+from connector.crm.salesforce.bulk_pull import BulkPuller
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.describe import Describer
 from connector.crm.salesforce.fields import object_fields, own_fields
@@ -67,10 +70,21 @@ class SalesforceCrm:
             connection, mapping, page_size=config.page_size, overlap_s=config.overlap_s,
             unreadable=self._describer.unreadable,
         )  # fmt: skip
+        poll_s = config.bulk_poll_s if bulk_poll_s is None else bulk_poll_s
+        self.bulk_threshold = config.bulk_threshold
+        self._bulk = BulkMeter()
+        self._reader.bulk_threshold = config.bulk_threshold
+        self._reader.bulk = BulkPuller(
+            connection,
+            self._bulk,
+            page_size=config.page_size,
+            poll_s=poll_s,
+            describe=self._describer.describe,
+        )
         self._writer = Writer(
             connection, own_fields=own_fields(mapping),
             bulk_threshold=config.bulk_threshold, unwritable=self._describer.unwritable,
-            bulk_poll_s=config.bulk_poll_s if bulk_poll_s is None else bulk_poll_s,
+            bulk_poll_s=poll_s, meter=self._bulk,
         )  # fmt: skip
         self._installer = Installer(
             connection, mapping, username=config.username, on_change=self._describer.forget
@@ -129,6 +143,19 @@ class SalesforceCrm:
     def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
         """Write the connector's own fields; one outcome per update, same order."""
         return self._writer.write(updates)
+
+    def write_bulk(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+        """Write through Bulk API 2.0 update jobs whatever the number (a run's buffered changes)."""
+        return self._writer.write(updates, bulk=True)
+
+    def finish_writes_in_flight(self) -> int:
+        """End the update jobs a stopped run left: abort the unsent, wait for the queued (see Writer)."""
+        return self._writer.finish_in_flight(self.object_types)
+
+    def bulk_usage(self) -> BulkUsage:
+        """Bulk API 2.0 calls, jobs and polls so far, and each transfer's choice of REST or Bulk."""
+        meter = self._bulk
+        return BulkUsage(meter.calls, meter.jobs, meter.polls, tuple(meter.transfers))
 
     def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
         """Create (or remove) the write-back fields and their permission set; idempotent."""

@@ -27,6 +27,7 @@ from simple_salesforce.api import Salesforce
 
 from connector.crm.port import CrmRecord, Cursor, Page
 from connector.crm.salesforce import soql
+from connector.crm.salesforce.bulk_pull import BulkPuller
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, object_fields, scope
 from connector.crm.salesforce.records import position, to_record, value_at
@@ -65,6 +66,9 @@ class Reader:
     ) -> None:
         self.connection, self.mapping, self.unreadable = connection, mapping, unreadable
         self.page_size, self.overlap = page_size, timedelta(seconds=overlap_s)
+        self.bulk: BulkPuller | None = None
+        """Set to pull objects above `bulk_threshold` records through Bulk API 2.0 when pulling them whole."""
+        self.bulk_threshold = 0
 
     def _query(self, fields: ObjectFields, statement: str, *, include_deleted: bool) -> list[dict[str, Any]]:
         """One statement's rows; a field error names the mapped fields the integration user cannot read."""
@@ -89,6 +93,13 @@ class Reader:
         fields = object_fields(self.mapping, object_type)
         horizon = self._horizon(fields)
         if horizon is None:
+            return
+        if (
+            since is None
+            and self.bulk is not None
+            and self.bulk.chosen(fields, horizon, threshold=self.bulk_threshold)
+        ):
+            yield from self.bulk.pull(fields, horizon)
             return
         until = soql.keyset_through(*horizon)
         after = [f"SystemModstamp >= {soql.datetime_literal(since.modified - self.overlap)}"] if since else []
