@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from connector.store.audit import INTERRUPTED, PENDING, Audit, AuditEntry, AuditRow, Grounds, PendingWrite
+from connector.store.audit import (
+    INTERRUPTED,
+    PENDING,
+    Audit,
+    AuditEntry,
+    AuditRow,
+    Grounds,
+    PendingWrite,
+    WriteStatus,
+)
 from connector.store.due import DueRecord, DueRecords, DueTally, Upcoming
 from connector.store.engine import create_store_engine, upgrade
 from connector.store.locks import Locks
@@ -20,7 +29,7 @@ from connector.store.runs import Cursors, RunLog, RunRow
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
 __all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
 __all__ += ["DueRecord", "DueRecords", "DueTally", "Grounds", "Upcoming"]
-__all__ += ["INTERRUPTED", "PENDING", "PendingWrite"]
+__all__ += ["INTERRUPTED", "PENDING", "PendingWrite", "WriteStatus"]
 __all__ += ["create_store_engine", "upgrade"]
 
 

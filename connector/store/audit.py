@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
@@ -27,12 +28,33 @@ from connector.store.engine import scrub
 from connector.store.tables import decisions, events, record_states, runs
 
 __all__ = ["INTERRUPTED", "PENDING", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite"]
+__all__ += ["WriteStatus"]
 
-_SETTLED = {"written": "settled", "unchanged": "settled", "pending": "settled"}
+
+class WriteStatus(StrEnum):
+    """What became of a decision's write; the ``write_status`` column holds the value."""
+
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    """Nothing to write: the CRM holds the decided flags."""
+    PLANNED = "planned"
+    """A dry run's write, not sent."""
+    FAILED = "failed"
+    GONE = "gone"
+    """The record was deleted (or merged away) before the write."""
+    PENDING = "pending"
+    """The values were (or were about to be) sent, with no outcome known yet."""
+
+
+_SETTLED: dict[str, str] = dict.fromkeys(
+    (WriteStatus.WRITTEN, WriteStatus.UNCHANGED, WriteStatus.PENDING), "settled"
+)
 """Statuses that leave the flags as decided. A write held for a bulk job is recorded as ``pending`` and
 fingerprinted as written; ``settle_writes`` gives one that was not written the fingerprint of its failure."""
-PENDING = "pending"
-"""The status of an entry whose values were (or were about to be) sent, with no outcome known yet."""
+PENDING = WriteStatus.PENDING
+"""``WriteStatus.PENDING``, by its old name."""
+_SENT = (WriteStatus.WRITTEN, WriteStatus.PENDING)
+"""Statuses of entries whose values were sent."""
 INTERRUPTED = "INTERRUPTED"
 """The error code of a pending entry settled as not written: the CRM does not hold the values it was sent."""
 _CHUNK = 500
@@ -56,7 +78,7 @@ class AuditEntry:
     facts: ContactFacts
     decision: Decision
     write_status: str
-    """``written``, ``unchanged``, ``failed``, ``gone``, or ``pending`` (see ``Audit.intend``)."""
+    """A ``WriteStatus``: ``pending`` before the write is sent (see ``Audit.intend``)."""
     written: Mapping[str, Any] | None = None
     """The values written (while pending: those being sent)."""
     error_code: str | None = None
@@ -175,8 +197,8 @@ class Audit:
         for entry in entries:
             facts, decision = _dumped(entry)
             prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
-            if if_failed is not None and entry.write_status == PENDING:
-                if_failed[entry.record_id] = _fingerprint(facts, decision, "failed")
+            if if_failed is not None and entry.write_status == WriteStatus.PENDING:
+                if_failed[entry.record_id] = _fingerprint(facts, decision, WriteStatus.FAILED)
         with self._engine.begin() as db:
             known = self._known(db, crm, [e.record_id for e, *_ in prepared])
             fresh: dict[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]] = {}
@@ -184,7 +206,7 @@ class Audit:
             for item in prepared:
                 entry, fingerprint = item[0], item[3]
                 stored = known.get(entry.record_id)
-                sent = entry.write_status in ("written", PENDING)  # every write keeps its own entry
+                sent = entry.write_status in _SENT  # every write keeps its own entry
                 if sent or stored is None or stored["fingerprint"] != fingerprint:
                     fresh[entry.record_id] = item  # the last entry of a record in one batch wins
                     restated.pop(entry.record_id, None)
@@ -314,7 +336,7 @@ class Audit:
             .where(
                 decisions.c.crm == crm,
                 decisions.c.object_type == object_type,
-                decisions.c.write_status == PENDING,
+                decisions.c.write_status == WriteStatus.PENDING,
             )
             .order_by(decisions.c.id)
             .limit(limit)
@@ -334,16 +356,16 @@ class Audit:
         settled = 0
         with self._engine.begin() as db:
             for start in range(0, max(len(written), len(lost)), _CHUNK):
-                unsettled = decisions.c.write_status == PENDING
+                unsettled = decisions.c.write_status == WriteStatus.PENDING
                 settled += db.execute(
                     update(decisions)
                     .where(decisions.c.id.in_(written[start : start + _CHUNK]), unsettled)
-                    .values(write_status="written")
+                    .values(write_status=WriteStatus.WRITTEN)
                 ).rowcount
                 settled += db.execute(
                     update(decisions)
                     .where(decisions.c.id.in_(lost[start : start + _CHUNK]), unsettled)
-                    .values(write_status="failed", error_code=INTERRUPTED, written=None)
+                    .values(write_status=WriteStatus.FAILED, error_code=INTERRUPTED, written=None)
                 ).rowcount
         return settled
 
@@ -402,7 +424,8 @@ class Audit:
                 delete(decisions).where(
                     decisions.c.decided_at < before,
                     decisions.c.id.not_in(latest),
-                    decisions.c.write_status != PENDING,  # unsettled: the next run's evidence to settle
+                    # unsettled: the next run's evidence to settle
+                    decisions.c.write_status != WriteStatus.PENDING,
                 )
             )
         if result.rowcount:
@@ -419,7 +442,7 @@ class Audit:
                 query = select(decisions.c.record_id).where(
                     decisions.c.crm == crm,
                     decisions.c.record_id.in_(ids[start : start + _CHUNK]),
-                    decisions.c.write_status.in_(("written", PENDING)),
+                    decisions.c.write_status.in_(_SENT),
                     decisions.c.decided_at >= since,
                 )
                 found.update(row.record_id for row in db.execute(query))
@@ -443,15 +466,17 @@ class Audit:
                     for row in db.execute(
                         select(decisions.c.id, decisions.c.crm, decisions.c.record_id, decisions.c.facts,
                                decisions.c.decision)
-                        .where(decisions.c.id.in_(chunk), decisions.c.write_status == PENDING)
+                        .where(decisions.c.id.in_(chunk), decisions.c.write_status == WriteStatus.PENDING)
                     )
                 }  # fmt: skip
-                written = [entry_id for entry_id in rows if outcomes[entry_id][0] == "written"]
+                written = [entry_id for entry_id in rows if outcomes[entry_id][0] == WriteStatus.WRITTEN]
                 if written:
                     db.execute(
-                        update(decisions).where(decisions.c.id.in_(written)).values(write_status="written")
+                        update(decisions)
+                        .where(decisions.c.id.in_(written))
+                        .values(write_status=WriteStatus.WRITTEN)
                     )
-                others = [entry_id for entry_id in rows if outcomes[entry_id][0] != "written"]
+                others = [entry_id for entry_id in rows if outcomes[entry_id][0] != WriteStatus.WRITTEN]
                 repeats = self._repeated_failures(db, [rows[entry_id] for entry_id in others], outcomes)
                 if others:
                     db.execute(
@@ -481,7 +506,7 @@ class Audit:
         db: Any, rows: Sequence[Any], outcomes: Mapping[int, tuple[str, str | None, str]]
     ) -> dict[int, int]:
         """Entry id -> the record's previous entry id, for failures that repeat it (as ``record`` drops them)."""
-        failed = [row for row in rows if outcomes[row.id][0] == "failed"]
+        failed = [row for row in rows if outcomes[row.id][0] == WriteStatus.FAILED]
         repeats: dict[int, int] = {}
         for row in failed:
             previous = db.execute(
@@ -495,7 +520,7 @@ class Audit:
                 .limit(1)
             ).first()
             if (
-                previous is not None and previous.write_status == "failed"
+                previous is not None and previous.write_status == WriteStatus.FAILED
                 and previous.facts == row.facts and previous.decision == row.decision
             ):  # fmt: skip
                 repeats[row.id] = previous.id
@@ -510,7 +535,7 @@ class Audit:
             .where(
                 record_states.c.crm == crm,
                 record_states.c.object_type == object_type,
-                decisions.c.write_status == "failed",
+                decisions.c.write_status == WriteStatus.FAILED,
             )
             .order_by(record_states.c.decision_id)
             .limit(limit)

@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 
+from connector.store.audit import WriteStatus
 from connector.store.tables import decisions, record_states
 
 __all__ = ["DueRecord", "DueRecords", "DueTally", "Upcoming"]
 
-_SETTLED = ("written", "unchanged")
+_SETTLED = (WriteStatus.WRITTEN, WriteStatus.UNCHANGED)
 
 
 @dataclass(frozen=True, slots=True)

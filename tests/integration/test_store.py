@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from connector.crm.port import Cursor
 from connector.models import ContactFacts
 from connector.policy import PolicySettings, evaluate
-from connector.store import AuditEntry, Store, open_store
+from connector.store import AuditEntry, Store, WriteStatus, open_store
 from connector.store.engine import HEAD, create_store_engine, current_revision, downgrade, upgrade
-from connector.store.tables import metadata
+from connector.store.tables import decisions, metadata
 from tests.conftest import NOW, facts
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -143,3 +143,18 @@ def test_a_lock_held_by_a_dead_process_on_this_host_is_taken_over(store: Store) 
     assert not store.locks.acquire(
         "sync:hubspot", f"{socket.gethostname()}:{dead.pid}x", now=T0, ttl=timedelta(hours=1)
     )
+
+
+def test_write_statuses_are_kept_as_their_plain_values(store: Store) -> None:
+    """``WriteStatus`` is bound as its value on both databases, and a record's fingerprint is the one a plain
+    string gives (a run after this change finds nothing changed)."""
+    enum = [entry("003A", status=WriteStatus.WRITTEN), entry("003B", status=WriteStatus.FAILED)]
+    plain = [entry("003A", status="written"), entry("003B", status="failed")]
+    assert store.audit.record("salesforce", 1, enum, now=T0) == 2
+    assert store.audit.record("salesforce", 2, plain, now=T0) == 1, (
+        "a write keeps its own entry, a repeated failure none"
+    )
+    with store.engine.connect() as db:
+        kept = db.execute(select(decisions.c.write_status).order_by(decisions.c.id)).scalars().all()
+    assert kept == ["written", "failed", "written"] and all(type(status) is str for status in kept)
+    assert store.audit.failed("salesforce", "Contact", limit=10) == ["003B"]
