@@ -168,7 +168,11 @@ def _latency(store: Store) -> dict[str, float]:
     }
 
 
-def sharded_sync(worker_count: int, *, contacts: int, shards: int = 4) -> dict[str, Any]:
+def sharded_sync(
+    worker_count: int, *, contacts: int, shards: int = 4, give_up_s: float | None = None
+) -> dict[str, Any]:
+    """The nightly full sync in ``shards``; after ``give_up_s`` the run is reported unfinished, with the
+    shards done and the CRM calls made so far (a shard writes its decisions only after reading its records)."""
     with portal(contacts) as (hs, url, folder, store):
         with workers(hs, url, folder, worker_count, sync_shards=shards):
             app = job_app(url)
@@ -180,14 +184,15 @@ def sharded_sync(worker_count: int, *, contacts: int, shards: int = 4) -> dict[s
                     done = db.execute(
                         select(func.count()).where(runs.c.kind == "shard", runs.c.outcome == "completed")
                     ).scalar_one()
-                if done >= shards:
+                if done >= shards or (give_up_s is not None and time.monotonic() - started > give_up_s):
                     break
                 time.sleep(0.2)
             elapsed = time.monotonic() - started
+            finished, calls = done >= shards, sum(hs.state.calls.values())
         with store.engine.connect() as db:
             written = db.execute(select(func.count()).select_from(decisions)).scalar_one()
         return {"workers": worker_count, "contacts": contacts, "shards": shards, "seconds": round(elapsed, 1),
-                "decisions": int(written)}  # fmt: skip
+                "decisions": int(written), "finished": finished, "shards_done": int(done), "api_calls": calls}  # fmt: skip
 
 
 def main() -> None:
@@ -199,6 +204,9 @@ def main() -> None:
     parser.add_argument("--phases", default="drain,sync", help="comma-separated: drain, sync")
     parser.add_argument("--workers", default="1,2", help="worker process counts, comma-separated")
     parser.add_argument("--out", type=Path, help="also write the JSON here after every measurement")
+    parser.add_argument(
+        "--give-up-s", type=float, help="report a sync still running after this long as unfinished"
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     result: dict[str, list[dict[str, Any]]] = {}
@@ -207,7 +215,7 @@ def main() -> None:
             if phase == "drain":
                 figures = drain(n, events_n=args.events, rate=args.rate, contacts=args.contacts)
             elif phase == "sync":
-                figures = sharded_sync(n, contacts=args.sync_contacts)
+                figures = sharded_sync(n, contacts=args.sync_contacts, give_up_s=args.give_up_s)
             else:
                 parser.error(f"unknown phase {phase!r}")
             result.setdefault(phase, []).append(figures)
