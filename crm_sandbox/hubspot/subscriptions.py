@@ -116,6 +116,18 @@ class Subscriptions:
         self.listeners: list[StatusListener] = []
         self._lock = threading.Lock()
         self._seeded_emails: dict[str, int] | None = None
+        self._written_emails: dict[str, set[int]] = {}
+        """Folded address -> contacts created with it or given it by a write (kept by a store listener)."""
+        store.listeners.append(self._on_change)
+
+    def _on_change(self, kind: str, object_id: str, changed: dict[str, str | None], *_: str) -> None:
+        if kind != "creation" and "email" not in changed:
+            return
+        index = self.store.index_of(object_id)
+        email = self.store.properties(index).get("email") if index is not None else None
+        if index is not None and email:
+            with self._lock:
+                self._written_emails.setdefault(email.strip().lower(), set()).add(index)
 
     # addresses -----------------------------------------------------------------------------------------
     def _index_by_email(self) -> dict[str, int]:
@@ -133,7 +145,8 @@ class Subscriptions:
     def contacts_of(self, email: str) -> list[int]:
         """The live contacts whose current ``email`` is ``email`` (case-insensitive), lowest index first."""
         needle = email.strip().lower()
-        candidates = set(self.store.overlay) | set(self.store.created)
+        with self._lock:
+            candidates = set(self._written_emails.get(needle, ()))
         seeded = self._index_by_email().get(needle)
         if seeded is not None:
             candidates.add(seeded)
