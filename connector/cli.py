@@ -217,6 +217,16 @@ def sandbox(
         bool,
         typer.Option("--toml", help="Print a ready lawful-crm.toml for these sandboxes, webhooks included."),
     ] = False,
+    search_lag: Annotated[
+        float,
+        typer.Option(
+            "--search-lag",
+            min=0,
+            max=600,
+            metavar="SECONDS",
+            help="HubSpot search sees each write up to this many seconds late, as HubSpot's does (0 = at once).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Run loopback emulators of the Salesforce and HubSpot APIs with seeded synthetic contacts until stopped."""
     import json
@@ -237,7 +247,9 @@ def sandbox(
         webhook_url=webhook_url,
         serve_url=serve_url,
     ) as running:
+        running.hubspot.state.search_lag_s = search_lag
         info = running.connection()
+        info["hubspot"]["search_lag_s"] = search_lag
         if as_toml:
             from crm_sandbox.config import sandbox_toml
 
@@ -253,7 +265,7 @@ def sandbox(
             print(f"Salesforce  {sf['instance_url']}  token {sf['token']}  org {sf['org_id']}")
             print(f"            OAuth token endpoint {sf['token_url']} (client id {sf['client_id']})")
             print(f"HubSpot     {hs['base_url']}  token {hs['token']}  portal {hs['portal_id']}")
-            print(f"            webhook secret {hs['webhook_secret']}")
+            print(f"            webhook secret {hs['webhook_secret']}, search lag {search_lag:g} s")
             print(f"{contacts} seeded contacts per CRM (seed {seed}). Ctrl-C stops.", flush=True)
         stop.wait()
     print("sandbox stopped", file=sys.stderr)

@@ -6,6 +6,7 @@ Every value is one of the sandbox's own test values: nothing here is a secret of
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,13 @@ def webhook_urls(serve_url: str) -> tuple[str, str]:
 def sandbox_toml(connection: Mapping[str, Any], *, serve_url: str | None, store_url: str) -> str:
     """The configuration text for ``connection`` (``Sandboxes.connection()``), with comments."""
     sf, hs = connection["salesforce"], connection["hubspot"]
+    lag = float(hs.get("search_lag_s") or 0)
+    search = (
+        f"# this sandbox's search sees each write up to {lag:g} s late (--search-lag): keep overlap_s above it\n"
+        f"overlap_s = {max(300, math.ceil(lag))}\n"
+        if lag
+        else ""
+    )
     webhooks = (
         f"# the sandboxes deliver to {serve_url}: start lawful-crm serve --port {_port(serve_url)}\n"
         if serve_url
@@ -45,7 +53,7 @@ client_secret = "{hs["webhook_secret"]}"   # the key of the v3 webhook signature
 app_id = {hs["app_id"]}                        # events caused by lawful-crm's own writes are ignored
 portal_id = {hs["portal_id"]}
 per_ten_seconds = 190
-
+{search}
 [store]
 url = "{store_url}"
 

@@ -60,12 +60,16 @@ def no_retry_waits() -> Iterator[None]:
 
 
 @contextmanager
-def sandbox_process(*, contacts: int, seed: int | None = None) -> Iterator[dict[str, Any]]:
+def sandbox_process(
+    *, contacts: int, seed: int | None = None, search_lag: float | None = None
+) -> Iterator[dict[str, Any]]:
     """`lawful-crm sandbox` as an admin starts it, in its own process: yields the settings it prints (both
-    emulators' URLs and tokens) and stops it with SIGTERM."""
+    emulators' URLs and tokens) and stops it with SIGTERM. ``search_lag``: its ``--search-lag``."""
     command = [sys.executable, "-m", "connector.cli", "sandbox", "--contacts", str(contacts), "--json"]
     if seed is not None:
         command += ["--seed", str(seed)]
+    if search_lag is not None:
+        command += ["--search-lag", str(search_lag)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     try:

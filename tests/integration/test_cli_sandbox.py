@@ -11,6 +11,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from crm_sandbox.salesforce.client import loopback_session
+from tests.helpers import sandbox_process
 
 
 def test_sandbox_prints_its_settings_serves_both_sdks_and_stops_cleanly() -> None:
@@ -41,3 +42,26 @@ def test_sandbox_prints_its_settings_serves_both_sdks_and_stops_cleanly() -> Non
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "sandbox stopped" in err
+
+
+def test_with_a_search_lag_search_shows_a_write_late_and_a_read_by_id_at_once() -> None:
+    """`--search-lag 30`, for rehearsing against HubSpot's eventually consistent search: a contact written
+    through the API keeps its old values in search, a read by id has the new ones; the settings say the lag."""
+    with sandbox_process(contacts=120, search_lag=30) as info:
+        hs_info = info["hubspot"]
+        assert hs_info["search_lag_s"] == 30
+        client = HubSpot(access_token=hs_info["token"], host=hs_info["base_url"])
+        contacts = client.crm.contacts.basic_api
+        contacts.update(
+            contact_id="1003", simple_public_object_input={"properties": {"jobtitle": "Lag check"}}
+        )
+        assert (
+            contacts.get_by_id(contact_id="1003", properties=["jobtitle"]).properties["jobtitle"]
+            == "Lag check"
+        )
+        by_title = {
+            "filterGroups": [
+                {"filters": [{"propertyName": "jobtitle", "operator": "EQ", "value": "Lag check"}]}
+            ]
+        }
+        assert client.crm.contacts.search_api.do_search(public_object_search_request=by_title).total == 0
