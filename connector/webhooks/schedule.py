@@ -57,10 +57,18 @@ def validate_schedule(schedule: str, time_zone: str) -> None:
 
 
 def next_run(schedule: str, time_zone: str, after: datetime) -> datetime:
-    """The first time after ``after`` that the cron expression fires in ``time_zone``, in UTC."""
-    local = after.astimezone(ZoneInfo(time_zone))
-    upcoming: datetime = croniter(schedule, local).get_next(datetime)
-    return upcoming.astimezone(UTC)
+    """The first time after ``after`` that the cron expression fires in ``time_zone``, in UTC.
+
+    A wall-clock time fires once: in the hour a zone repeats when its clocks go back, only the first occurrence
+    fires (02:00 on the last Sunday of October in Amsterdam is one nightly run, not two).
+    """
+    zone = ZoneInfo(time_zone)
+    moment = after
+    while True:
+        upcoming: datetime = croniter(schedule, moment.astimezone(zone)).get_next(datetime)
+        if upcoming.astimezone(zone).fold == 0:
+            return upcoming.astimezone(UTC)
+        moment = upcoming  # the repeated hour's second occurrence of a time that already fired
 
 
 def fires_at(schedule: str, time_zone: str, moment: datetime) -> bool:

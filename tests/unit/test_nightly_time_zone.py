@@ -74,3 +74,21 @@ def test_the_nightly_sync_is_deferred_at_two_in_the_night_in_amsterdam_winter_an
     assert summer == [datetime(2026, 7, 15, 0, tzinfo=UTC), datetime(2026, 7, 16, 0, tzinfo=UTC)]
     utc = deferred_nightly("UTC", datetime(2026, 7, 14, 12, tzinfo=UTC), days=1)
     assert utc == [datetime(2026, 7, 15, 2, tzinfo=UTC)]
+
+
+def test_the_night_the_clocks_go_back_syncs_once_and_the_night_they_go_forward_too() -> None:
+    back = deferred_nightly("Europe/Amsterdam", datetime(2026, 10, 24, 12, tzinfo=UTC), days=2)
+    assert back == [datetime(2026, 10, 25, 0, tzinfo=UTC), datetime(2026, 10, 26, 1, tzinfo=UTC)], (
+        "02:00 comes twice on 25 October; it fires at the first"
+    )
+    forward = deferred_nightly("Europe/Amsterdam", datetime(2026, 3, 28, 12, tzinfo=UTC), days=2)
+    assert forward == [datetime(2026, 3, 29, 1, tzinfo=UTC), datetime(2026, 3, 30, 0, tzinfo=UTC)], (
+        "02:00 does not exist on 29 March; the run comes at 03:00 summer time"
+    )
+    half_hourly = [
+        next_run("*/30 * * * *", "Europe/Amsterdam", datetime(2026, 10, 25, 0, 40, tzinfo=UTC)),
+        next_run("*/30 * * * *", "Europe/Amsterdam", datetime(2026, 10, 25, 1, 10, tzinfo=UTC)),
+    ]
+    assert half_hourly == [datetime(2026, 10, 25, 2, tzinfo=UTC)] * 2, (
+        "the repeated hour's times fired already"
+    )
