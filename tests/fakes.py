@@ -136,6 +136,13 @@ class FakeCrm:
             records = tuple(self._record(i, pulled=True) for _, i in chunk)
             yield Page(records, Cursor(object_type, last_modified, last_id))
 
+    def live_ids(self, object_type: str) -> Iterator[list[str]]:
+        """The ids of the records not deleted, ``page_size`` a call, in id order (as the adapters list them)."""
+        ids = sorted(set(self.records) - self.deleted)
+        for start in range(0, len(ids), self.page_size):
+            self._call()
+            yield ids[start : start + self.page_size]
+
     def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
         self._call()
         return [self._record(i) for i in ids if i in self.records]

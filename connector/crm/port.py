@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from connector.errors import ConnectorError
 from connector.models import FieldInfo, FieldUpdate  # value types the protocols speak, kept with the models
@@ -20,6 +20,7 @@ __all__ = [
     "Cursor",
     "FieldInfo",
     "FieldUpdate",
+    "IdLister",
     "InstallReport",
     "Page",
     "WriteInterrupted",
@@ -111,8 +112,19 @@ class ApiUsage:
     """Calls the CRM answered 429 (rate-limited), counted among ``calls``."""
 
 
-class CrmPort(Protocol):
-    """A CRM as a sync sees it: pull, read, write, usage. Implementations: SalesforceCrm, HubSpotCrm."""
+@runtime_checkable
+class IdLister(Protocol):
+    """The part of a CRM that lists its records' ids (every CrmPort; a sharded sync needs only this)."""
+
+    def live_ids(self, object_type: str) -> Iterator[list[str]]:
+        """The ids of every live ``object_type`` record, a page at a time, each once: ids only, so cheap. Deleted
+        records (recycle bin, archive), purged, GDPR-deleted and merged-away ones are not listed: reconciliation
+        forgets the records the store manages that this does not list (and a read by id does not find)."""
+        ...
+
+
+class CrmPort(IdLister, Protocol):
+    """A CRM as a sync sees it: pull, read, write, list ids, usage. Implementations: SalesforceCrm, HubSpotCrm."""
 
     name: str
     """``salesforce`` or ``hubspot``: the key of its cursors and audit entries."""

@@ -13,11 +13,10 @@ A full pull lists every live record anyway, so after one the comparison costs no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
-from connector.crm.port import Cursor
+from connector.crm.port import Cursor, IdLister  # IdLister: named here too for the sharded sync
 
 __all__ = ["MARKER_SUFFIX", "RECONCILE_EVERY", "IdLister", "due", "gone", "marker", "missing"]
 
@@ -26,13 +25,6 @@ RECONCILE_EVERY = timedelta(days=1)
 MARKER_SUFFIX = "#reconciled"
 """The cursor row (per object type) whose ``modified`` says when the store was last reconciled."""
 CONFIRM_CHUNK = 200
-
-
-@runtime_checkable
-class IdLister(Protocol):
-    """An adapter that can list the ids of an object's live records cheaply (ids only, paged)."""
-
-    def live_ids(self, object_type: str) -> Iterator[list[str]]: ...
 
 
 def marker(object_type: str, now: datetime) -> Cursor:

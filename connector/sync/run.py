@@ -30,7 +30,7 @@ from connector.store import PendingWrite, Store
 from connector.sync.buffer import WriteBuffer
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
-from connector.sync.reconcile import MARKER_SUFFIX, IdLister, due, gone, marker, missing
+from connector.sync.reconcile import MARKER_SUFFIX, due, gone, marker, missing
 from connector.sync.screening import PhoneScreener
 from connector.sync.settle import holds_sent_values
 
@@ -318,7 +318,7 @@ class _SyncRun:
         last = self.store.cursors.get(self.crm.name, f"{object_type}{MARKER_SUFFIX}")
         if full:
             live: set[str] = self.seen
-        elif due(last, now) and isinstance(self.crm, IdLister):
+        elif due(last, now):
             live = {record_id for page in self.crm.live_ids(object_type) for record_id in page}
         else:
             if last is None:  # the first run: reconcile a day from now

@@ -170,10 +170,26 @@ def writes_never_exceed_the_batch_limit(make: PortFactory) -> None:
         assert crm.refused_write_calls() == 0
 
 
+def the_id_listing_names_every_live_record_once(make: PortFactory) -> None:
+    """``live_ids`` lists each live record's id exactly once, page by page with no empty page, and leaves out
+    deleted records: reconciliation forgets what the store manages and the listing does not name."""
+    with make() as crm:
+        victims = sorted(crm.live_ids())[40:43]
+        for victim in victims:
+            crm.delete(victim)
+        pages = list(crm.port.live_ids(crm.object_type))
+        listed = [record_id for page in pages for record_id in page]
+        assert all(pages), "an empty page"
+        assert len(listed) == len(set(listed)), "an id listed twice"
+        assert set(listed) == crm.live_ids() and len(listed) == RECORDS - len(victims)
+        assert not set(victims) & set(listed), "a deleted record listed as live"
+
+
 BEHAVIOURS: tuple[Callable[[PortFactory], None], ...] = (
     resuming_from_any_page_cursor_loses_nothing,
     deletions_surface_on_the_next_pull,
     a_partial_write_reports_every_record,
     the_connectors_own_write_is_not_pulled_again,
     writes_never_exceed_the_batch_limit,
+    the_id_listing_names_every_live_record_once,
 )
