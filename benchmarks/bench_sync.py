@@ -5,7 +5,8 @@ user would. The emulators run in a child process, so the peak RSS reported is th
 counted twice: by the sandbox (what the org or portal would bill) and by the adapter.
 
 The floor is the fewest calls the APIs allow for what the run read and wrote: SOQL pages of 2,000 and
-collection writes of 200 (Salesforce); search pages of 200, company batch reads and contact batch writes of 100
+collection writes of 200 (Salesforce); search pages of 200, company batch reads and contact batch writes of 100,
+and per search page one batch read of its contacts' subscription statuses, plus the subscription types once
 (HubSpot). With HubSpot's limits on (190 per 10 s, the default, and 5 searches per second), the least time
 those calls can take is ``floor_seconds``. ``--no-rate-limit`` switches the HubSpot emulator's limits off (for the scale runs).
 Prints one JSON object. Usage: ``python benchmarks/bench_sync.py [--contacts 100000] [--crm all]``.
@@ -50,7 +51,9 @@ def floor_calls(crm: str, read: int, written: int, companies: int = 0) -> int:
     """The fewest calls the APIs allow to read `read` records (and `companies`) and write `written`."""
     if crm == "salesforce":
         return math.ceil(read / 2000) + math.ceil(written / 200)
-    return math.ceil(read / SEARCH_PAGE) + math.ceil(companies / 100) + math.ceil(written / 100)
+    pages = math.ceil(read / SEARCH_PAGE)
+    consent = pages + 1  # one subscription-status batch read per page, and the subscription types once
+    return pages + consent + math.ceil(companies / 100) + math.ceil(written / 100)
 
 
 def floor_seconds(calls: int, searches: int = 0) -> float:
