@@ -18,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
+from simple_salesforce import Salesforce
 
 from connector.crm.port import CrmRecord, Cursor, FieldUpdate, Page
 from connector.crm.retry import RetryPolicy
@@ -125,6 +126,40 @@ class TestInstall:
             assert described["Email_Allowed__c"].writable and described["Email_Allowed__c"].type == "boolean"
             assert described["Lawful_Use__c"].values == tuple(use.value for use in LawfulUse)
 
+    def test_install_creates_the_review_queue_list_views_and_uninstall_removes_them(self) -> None:
+        """A public list view per object, filtered on the review field, through the UI API at 61.0 (the
+        configured 59.0 predates it); the org then lists them as ListView records."""
+        with running_salesforce(contacts=20, seed=2) as sandbox:
+            crm = adapter(sandbox)
+            report = crm.install(dry_run=False, uninstall=False)
+            items = {f"list view 'Lawful use: review needed' on {obj}" for obj in ("Contact", "Lead")}
+            assert items <= set(report.created)
+            assert sandbox.state.counters["POST createListInfo"] == 2
+            sf = Salesforce(
+                instance_url=sandbox.base_url, session_id=sandbox.token, session=sandbox.session()
+            )
+            views = sf.query("SELECT Name, DeveloperName, SobjectType FROM ListView")["records"]
+            assert sorted((v["SobjectType"], v["DeveloperName"], v["Name"]) for v in views) == [
+                (obj, "Lawful_Use_Review_Needed", "Lawful use: review needed") for obj in ("Contact", "Lead")
+            ]
+            base = f"{sandbox.base_url}/services/data"
+            headers = {"Authorization": f"Bearer {sandbox.token}"}
+            info = sandbox.session().get(
+                f"{base}/v61.0/ui-api/list-info/Lead/Lawful_Use_Review_Needed", headers=headers
+            )
+            assert info.status_code == 200 and info.json()["visibility"] == "Public"
+            assert info.json()["filteredByInfo"] == [
+                {"fieldApiName": "Lawful_Use_Review__c", "label": "Lawful Use Review",
+                 "operandLabels": ["True"], "operator": "Equals"}
+            ]  # fmt: skip
+            older = sandbox.session().get(
+                f"{base}/v59.0/ui-api/list-info/Lead/Lawful_Use_Review_Needed", headers=headers
+            )
+            assert older.status_code == 404, "the resource does not exist before API 61.0"
+            removed = crm.install(dry_run=False, uninstall=True)
+            assert items <= set(removed.removed) and removed.problems == ()
+            assert sf.query("SELECT Id FROM ListView")["records"] == []
+
     def test_a_second_install_changes_nothing(self) -> None:
         """Run twice, the second run only reads and reports every item as unchanged."""
         with running_salesforce(contacts=20, seed=2) as sandbox:
@@ -146,7 +181,7 @@ class TestInstall:
             assert not set(OWN_FIELDS) & set(crm.describe("Contact"))
             assert sandbox.state.store.get("PermissionSet", 1_000_000_000) is None
             again = crm.install(dry_run=False, uninstall=True)
-            assert again.removed == () and len(again.unchanged) == 13
+            assert again.removed == () and len(again.unchanged) == 15
             assert crm.install(dry_run=False, uninstall=False).created == created
 
     def test_a_dry_run_creates_nothing(self) -> None:
@@ -155,32 +190,33 @@ class TestInstall:
             crm = adapter(sandbox)
             planned = crm.install(dry_run=True, uninstall=False)
             fields_and_grants = 2 * len(OWN_FIELDS) * len(MAPPING.objects)
-            assert len(planned.created) == fields_and_grants + 2 and planned.problems == ()
+            list_views = len(MAPPING.objects)
+            assert len(planned.created) == fields_and_grants + 2 + list_views and planned.problems == ()
             assert {key.split(" ")[0] for key in sandbox.state.counters} == {"GET"}
             assert "Do_Not_Cold_Call__c" not in crm.describe("Contact")
             crm.install(dry_run=False, uninstall=False)
             sandbox.state.reset_counters()
-            assert len(crm.install(dry_run=True, uninstall=True).removed) == 26
+            assert len(crm.install(dry_run=True, uninstall=True).removed) == 26 + list_views
             assert {key.split(" ")[0] for key in sandbox.state.counters} == {"GET"}
             assert "Do_Not_Cold_Call__c" in crm.describe("Contact")
 
 
 # -- pull and read -------------------------------------------------------------------------------------------
 class TestPull:
-    def test_a_pull_of_5200_contacts_takes_three_pages_of_two_calls_after_one_for_the_newest_row(
+    def test_a_pull_of_5200_contacts_takes_three_pages_of_three_calls_after_one_for_the_newest_row(
         self, large: SalesforceSandbox
     ) -> None:
         """After one query for the newest row and one COUNT() (below bulk_threshold: REST), 2,000-row keyset
-        pages of one query and one won-deal aggregate."""
+        pages of one query, one won-deal aggregate and one query of the Individuals' consent rows."""
         crm = adapter(large)
         large.state.reset_counters()
         pulling = crm.pull("Contact", since=None)
         first = next(pulling)
-        assert dict(large.state.counters) == {"GET queryAll": 3, "GET query": 1}
+        assert dict(large.state.counters) == {"GET queryAll": 3, "GET query": 2}
         pages = [first, *pulling]
         assert [len(page.records) for page in pages] == [2000, 2000, 1200]
-        assert dict(large.state.counters) == {"GET queryAll": 5, "GET query": 3}
-        assert crm.usage().calls == 8 and crm.usage().limit == 15000
+        assert dict(large.state.counters) == {"GET queryAll": 5, "GET query": 6}
+        assert crm.usage().calls == 11 and crm.usage().limit == 15000
         records = [record for page in pages for record in page.records]
         order = [(record.modified, record.id.lower()) for record in records]
         assert order == sorted(order) and len({record.id for record in records}) == 5200
@@ -327,7 +363,8 @@ class TestPull:
         large.state.reset_counters()
         records = crm.read("Contact", asked)
         assert [record.id for record in records] == ids
-        assert large.state.counters["GET query"] == 3 * 2  # a query and its won-deal aggregate per 200 ids
+        # a query, its won deals and its Individuals' consent rows per 200 ids
+        assert large.state.counters["GET query"] == 3 * 3
 
 
 # -- write ---------------------------------------------------------------------------------------------------
@@ -449,7 +486,7 @@ class TestLimits:
             with pytest.raises(QuotaExhaustedError) as spent:
                 pages.extend(crm.pull("Contact", since=None))
             assert "800 of 1000" in str(spent.value) and "20%" in str(spent.value)
-            assert len(pages) == 4 and sandbox.state.api_used == 800
+            assert len(pages) == 2 and sandbox.state.api_used == 800  # three calls a page
             assert crm.usage().calls == 10 and crm.usage().remaining == 200
 
             sandbox.state.api_used = 0  # a new day
@@ -476,7 +513,7 @@ class TestLimits:
         """A session prepared by the caller (here the sandbox's own) works, and its calls are counted."""
         with running_salesforce(contacts=20, seed=8, connector_fields=True) as sandbox:
             crm = SalesforceCrm.from_config(configured(sandbox), MAPPING, session=sandbox.session())
-            assert len(crm.read("Contact", contact_ids(3))) == 3 and crm.usage().calls == 2
+            assert len(crm.read("Contact", contact_ids(3))) == 3 and crm.usage().calls == 3
 
 
 def rsa_key(tmp_path: Path, name: str) -> tuple[Path, str]:

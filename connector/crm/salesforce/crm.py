@@ -30,14 +30,17 @@ from connector.crm.salesforce.auth import LOOPBACK_LOGIN_DOMAIN, Token, authenti
 from connector.crm.salesforce.bulk import BulkMeter
 from connector.crm.salesforce.bulk_pull import BulkPuller
 from connector.crm.salesforce.connection import Connection
+from connector.crm.salesforce.consent import ConsentReader
 from connector.crm.salesforce.describe import Describer
 from connector.crm.salesforce.fields import object_fields, own_fields
 from connector.crm.salesforce.install import Installer
+from connector.crm.salesforce.list_views import ReviewQueue
 from connector.crm.salesforce.pull import Reader
 from connector.crm.salesforce.quota import QuotaMeter
 from connector.crm.salesforce.transport import is_loopback, meter_session, route_loopback
 from connector.crm.salesforce.write import Writer
 from connector.errors import ConfigurationError
+from connector.mapping.consent_records import PARTY_OBJECT
 from connector.mapping.schema import MappingFile
 from connector.settings import SalesforceConfig
 
@@ -66,29 +69,28 @@ class SalesforceCrm:
         for object_type in self.object_types:
             object_fields(mapping, object_type)  # every name checked before the first call
         self._describer = Describer(connection, mapping)
+        self._consents = ConsentReader(connection, unreadable=self._describer.unreadable)
         self._reader = Reader(
             connection, mapping, page_size=config.page_size, overlap_s=config.overlap_s,
-            unreadable=self._describer.unreadable,
+            unreadable=self._describer.unreadable, consents=self._consents,
         )  # fmt: skip
         poll_s = config.bulk_poll_s if bulk_poll_s is None else bulk_poll_s
         self.bulk_threshold = config.bulk_threshold
         self._bulk = BulkMeter()
         self._reader.bulk_threshold = config.bulk_threshold
         self._reader.bulk = BulkPuller(
-            connection,
-            self._bulk,
-            page_size=config.page_size,
-            poll_s=poll_s,
-            describe=self._describer.describe,
-        )
+            connection, self._bulk, page_size=config.page_size, poll_s=poll_s,
+            describe=self._describer.describe, attach=self._reader.with_consents,
+        )  # fmt: skip
         self._writer = Writer(
             connection, own_fields=own_fields(mapping),
             bulk_threshold=config.bulk_threshold, unwritable=self._describer.unwritable,
             bulk_poll_s=poll_s, meter=self._bulk,
         )  # fmt: skip
         self._installer = Installer(
-            connection, mapping, username=config.username, on_change=self._describer.forget
-        )
+            connection, mapping, username=config.username, on_change=self._describer.forget,
+            queue=ReviewQueue(connection, mapping.writeback, api_version=config.api_version),
+        )  # fmt: skip
 
     @classmethod
     def from_config(
@@ -133,7 +135,13 @@ class SalesforceCrm:
         return read_ahead(self._reader.pull(object_type, since), name=f"salesforce-{object_type}-pages")
 
     def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
-        """The current state of the given records (200 ids per query); missing ids are left out."""
+        """The current state of the given records (200 ids per query); missing ids are left out.
+
+        Individual ids (`PARTY_OBJECT`, what a change to a consent record names) read the contacts and leads
+        of those Individuals instead, one more query per mapped object."""
+        if object_type == PARTY_OBJECT:
+            people = self._consents.people(self.object_types, ids)
+            return [record for kind, found in people.items() for record in self._reader.read(kind, found)]
         return self._reader.read(object_type, ids)
 
     def live_ids(self, object_type: str) -> Iterator[list[str]]:

@@ -12,7 +12,8 @@ whose SystemModstamp was set before, but committed after, the previous run read 
 again (harmless: the sync writes only what changes), except the very row the cursor names.
 
 Only one page is held at a time. For mapped objects that use `Last_Won_Close_Date` one aggregate query per
-page adds the latest won Opportunity's close date of each record's account.
+page adds the latest won Opportunity's close date of each record's account; when the mapping places data use
+purposes, one more query per page adds the consent rows of each record's Individual (`consent.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from connector.crm.port import CrmRecord, Cursor, Page
 from connector.crm.salesforce import soql
 from connector.crm.salesforce.bulk_pull import BulkPuller
 from connector.crm.salesforce.connection import Connection
+from connector.crm.salesforce.consent import ConsentReader
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, object_fields, scope
 from connector.crm.salesforce.records import position, to_record, value_at
 from connector.errors import ConfigurationError, ConnectorError, CrmContractError
@@ -63,8 +65,10 @@ class Reader:
         page_size: int,
         overlap_s: int,
         unreadable: Callable[[str, Sequence[str]], list[str]],
+        consents: ConsentReader | None = None,
     ) -> None:
         self.connection, self.mapping, self.unreadable = connection, mapping, unreadable
+        self.consents = consents
         self.page_size, self.overlap = page_size, timedelta(seconds=overlap_s)
         self.bulk: BulkPuller | None = None
         """Set to pull objects above `bulk_threshold` records through Bulk API 2.0 when pulling them whole."""
@@ -189,7 +193,27 @@ class Reader:
     def _records(
         self, fields: ObjectFields, rows: list[dict[str, Any]], *, rows_where: Sequence[str]
     ) -> list[CrmRecord]:
-        """CrmRecords of the rows; `rows_where` selects them again for the won-deal lookup."""
+        """CrmRecords of the rows; `rows_where` selects them again for the won-deal and consent lookups."""
+        records = self._plain_records(fields, rows, rows_where=rows_where)
+        if not fields.consents or self.consents is None:
+            return records
+        return self.consents.attach(fields.object_type, rows, records, rows_where=rows_where)
+
+    def with_consents(
+        self,
+        fields: ObjectFields,
+        rows: list[dict[str, Any]],
+        records: list[CrmRecord],
+        rows_where: Sequence[str],
+    ) -> list[CrmRecord]:
+        """The records with their consent rows, when the mapping reads them (a Bulk pull's pages too)."""
+        if not fields.consents or self.consents is None:
+            return records
+        return self.consents.attach(fields.object_type, rows, records, rows_where=rows_where)
+
+    def _plain_records(
+        self, fields: ObjectFields, rows: list[dict[str, Any]], *, rows_where: Sequence[str]
+    ) -> list[CrmRecord]:
         if not fields.won_deals:
             return [to_record(fields.object_type, row, fields.read) for row in rows]
         accounts = [value_at(row, "AccountId") for row in rows]
