@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from connector.store import open_store
@@ -127,3 +128,47 @@ def test_serve_refuses_to_start_when_the_multiprocess_directory_is_missing(tmp_p
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-2000:]
     assert f"{MULTIPROC_DIR} is not a writable directory" in done.stderr
+
+
+def test_hubspot_counts_the_calls_it_was_refused_with_429_among_its_calls() -> None:
+    from pydantic import SecretStr
+
+    from connector.crm.hubspot import HubSpotCrm
+    from connector.mapping.load import load_mapping
+    from connector.settings import HubSpotConfig
+    from crm_sandbox.hubspot import running_hubspot
+    from tests.helpers import SleeplessTime
+
+    with running_hubspot(contacts=20, seed=3) as hs:
+        config = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token), per_ten_seconds=10_000)
+        crm = HubSpotCrm.from_config(config, load_mapping("hubspot"), clock=SleeplessTime().clock())
+        ids = [hs.state.store.contact_id(i) for i in range(3)]
+        hs.state.faults.configure(storm_remaining=2, storm_status=429)
+        assert [r.id for r in crm.read("contacts", ids)] == ids, "read once the storm passed"
+        usage = crm.usage()
+    metrics = Metrics()
+    metrics.api_usage("hubspot", "webhook", crm, usage)
+    assert usage.throttled == 2 and usage.calls >= 3
+    assert metrics.value("lawful_crm_api_throttled_total", crm="hubspot", trigger="webhook") == 2
+
+
+@pytest.mark.usefixtures("no_retry_waits")
+def test_salesforce_counts_the_calls_it_was_refused_with_429_among_its_calls() -> None:
+    from pydantic import SecretStr
+
+    from connector.crm.salesforce import SalesforceCrm
+    from connector.mapping.load import load_mapping
+    from connector.settings import SalesforceConfig
+    from crm_sandbox.salesforce.ids import make_id
+    from crm_sandbox.salesforce.server import running_salesforce
+
+    with running_salesforce(contacts=20, seed=3, connector_fields=True) as sandbox:
+        config = SalesforceConfig(
+            auth="session", instance_url=sandbox.base_url, session_id=SecretStr(sandbox.token)
+        )
+        crm = SalesforceCrm.from_config(config, load_mapping("salesforce"))
+        ids = [make_id("003", i) for i in range(3)]
+        sandbox.state.faults.configure(storm_remaining=2, storm_status=429)
+        assert sorted(r.id for r in crm.read("Contact", ids)) == ids, "read once the storm passed"
+        usage = crm.usage()
+    assert usage.throttled == 2 and usage.calls >= 3
