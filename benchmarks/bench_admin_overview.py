@@ -22,6 +22,7 @@ from connector.admin.overview import collect
 from connector.admin.render import render_report
 from connector.models import LawfulUse
 from connector.store import open_store
+from connector.store.packing import pack
 from connector.store.tables import decisions, record_states
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -48,9 +49,9 @@ def fill(url: str, records: int) -> None:
                 [
                     {
                         "id": i + 1, "crm": "salesforce", "object_type": "Contact", "record_id": f"003{i:012d}",
-                        "run_id": 1, "decided_at": NOW, "policy_id": "bench", "facts": {"id": f"003{i:012d}"},
-                        "decision": {"lawful_use": CATEGORIES[i % len(CATEGORIES)], "review_needed": i % 9 == 0},
-                        "write_status": "written",
+                        "run_id": 1, "decided_at": NOW, "facts": pack({"id": f"003{i:012d}"}, f"003{i:012d}"),
+                        "lawful_use": CATEGORIES[i % len(CATEGORIES)], "review_needed": i % 9 == 0,
+                        "decision": pack({"policy": "bench"}), "write_status": "written",
                     }
                     for i in rows
                 ],

@@ -25,7 +25,8 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from connector.models import ContactFacts, Decision
 from connector.store.engine import scrub
-from connector.store.tables import decisions, events, record_states, runs
+from connector.store.packing import pack, unpack
+from connector.store.tables import decided_under, decisions, events, record_states, runs
 
 __all__ = ["INTERRUPTED", "PENDING", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite"]
 __all__ += ["WriteStatus"]
@@ -98,6 +99,8 @@ class AuditEntry:
 
 
 _STATE_COLUMNS = ("valid_until", "policy_id", "mapping_hash", "screened_with", "phones")
+_STORED_COLUMNS = ("valid_until", "decided_under", "screened_with", "phones")
+"""The record_states columns that keep the state: policy id and mapping hash as one ``decided_under`` row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,18 +146,69 @@ def _dumped(entry: AuditEntry) -> tuple[dict[str, Any], dict[str, Any]]:
     return entry.facts.model_dump(mode="json", exclude_defaults=True), entry.decision.model_dump(mode="json")
 
 
-def _written(entry: AuditEntry) -> dict[str, Any] | None:
-    return dict(entry.written) if entry.written is not None else None
+def _written(entry: AuditEntry) -> bytes | None:
+    return pack(entry.written) if entry.written is not None else None
 
 
 def _fingerprint(facts: Mapping[str, Any], decision: Mapping[str, Any], status: str) -> str:
     text = json.dumps([facts, decision, _SETTLED.get(status, status)], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _audit_row(row: Any) -> AuditRow:
+    """An entry as kept, its packed values read back (the policy id is the decision's)."""
+    decision = unpack(row.decision, row.record_id)
+    return AuditRow(
+        id=row.id,
+        crm=row.crm,
+        object_type=row.object_type,
+        record_id=row.record_id,
+        run_id=row.run_id,
+        decided_at=row.decided_at,
+        policy_id=decision["policy"],
+        facts=unpack(row.facts, row.record_id),
+        decision=decision,
+        write_status=row.write_status,
+        written=unpack(row.written) if row.written is not None else None,
+        error_code=row.error_code,
+    )
 
 
 class Audit:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._under: dict[tuple[str | None, str | None], int] = {}
+
+    def _stored(self, db: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+        """A record's state (``AuditEntry.state``) as record_states keeps it."""
+        stored = {name: state[name] for name in _STORED_COLUMNS if name in state}
+        stored["decided_under"] = self._decided_under(db, state["policy_id"], state["mapping_hash"])
+        return stored
+
+    def _decided_under(self, db: Any, policy_id: str | None, mapping_hash: str | None) -> int | None:
+        """The id of the ``decided_under`` row of this policy id and mapping hash, added when new. Only ids
+        read back are remembered (an id added in a transaction that rolls back would name nothing); two
+        processes adding the same pair at once each get a row, which reads the same."""
+        if policy_id is None and mapping_hash is None:
+            return None
+        key = (policy_id, mapping_hash)
+        if key in self._under:
+            return self._under[key]
+        query = (
+            select(decided_under.c.id)
+            .where(
+                decided_under.c.policy_id.is_not_distinct_from(policy_id),
+                decided_under.c.mapping_hash.is_not_distinct_from(mapping_hash),
+            )
+            .order_by(decided_under.c.id)
+            .limit(1)
+        )
+        found = db.execute(query).scalar()
+        if found is not None:
+            self._under[key] = int(found)
+            return int(found)
+        added = insert(decided_under).values(policy_id=policy_id, mapping_hash=mapping_hash)
+        return int(db.execute(added.returning(decided_under.c.id)).scalar_one())
 
     def intend(
         self, crm: str, run_id: int, entries: Sequence[AuditEntry], *, now: datetime
@@ -230,7 +284,7 @@ class Audit:
                     "object_type": entry.object_type,
                     "fingerprint": fingerprint,
                     "decision_id": ids[record_id],
-                    **entry.state(),
+                    **self._stored(db, entry.state()),
                 }
                 for record_id, (entry, _, _, fingerprint) in fresh.items()
             ]
@@ -246,7 +300,7 @@ class Audit:
                         fingerprint=bindparam("fingerprint"),
                         decision_id=bindparam("decision_id"),
                         object_type=bindparam("object_type"),
-                        **{name: bindparam(name) for name in _STATE_COLUMNS},
+                        **{name: bindparam(name) for name in _STORED_COLUMNS},
                     ),
                     [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
                 )
@@ -313,9 +367,10 @@ class Audit:
             "record_id": entry.record_id,
             "run_id": run_id,
             "decided_at": now,
-            "policy_id": entry.decision.policy,
-            "facts": facts,
-            "decision": decision,
+            "lawful_use": decision["lawful_use"],
+            "review_needed": bool(decision["review_needed"]),
+            "facts": pack(facts, entry.record_id),
+            "decision": pack(decision, entry.record_id),
             "write_status": entry.write_status,
             "written": _written(entry),
             "error_code": entry.error_code,
@@ -343,7 +398,13 @@ class Audit:
         )
         with self._engine.connect() as db:
             return [
-                PendingWrite(row.id, row.record_id, row.written or {}, row.decided_at, bool(row.run_open))
+                PendingWrite(
+                    row.id,
+                    row.record_id,
+                    unpack(row.written) if row.written is not None else {},
+                    row.decided_at,
+                    bool(row.run_open),
+                )
                 for row in db.execute(query)
             ]
 
@@ -369,13 +430,15 @@ class Audit:
                 ).rowcount
         return settled
 
-    @staticmethod
-    def _restate(db: Any, crm: str, entries: Iterable[AuditEntry]) -> None:
-        rows = [{"b_crm": crm, "b_record_id": entry.record_id, **entry.state()} for entry in entries]
+    def _restate(self, db: Any, crm: str, entries: Iterable[AuditEntry]) -> None:
+        rows = [
+            {"b_crm": crm, "b_record_id": entry.record_id, **self._stored(db, entry.state())}
+            for entry in entries
+        ]
         db.execute(
             update(record_states)
             .where(_STATE_KEY)
-            .values(**{name: bindparam(name) for name in _STATE_COLUMNS}),
+            .values(**{name: bindparam(name) for name in _STORED_COLUMNS}),
             rows,
         )
 
@@ -384,11 +447,17 @@ class Audit:
         """Fingerprint and state of each record already on file."""
         ids = list(dict.fromkeys(record_ids))
         found: dict[str, dict[str, Any]] = {}
-        columns = [record_states.c.record_id, record_states.c.fingerprint]
-        columns += [record_states.c[name] for name in _STATE_COLUMNS]
+        columns = [record_states.c.record_id, record_states.c.fingerprint, record_states.c.valid_until]
+        columns += [decided_under.c.policy_id, decided_under.c.mapping_hash]
+        columns += [record_states.c.screened_with, record_states.c.phones]
+        joined = record_states.outerjoin(decided_under, decided_under.c.id == record_states.c.decided_under)
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
-            query = select(*columns).where(record_states.c.crm == crm, record_states.c.record_id.in_(chunk))
+            query = (
+                select(*columns)
+                .select_from(joined)
+                .where(record_states.c.crm == crm, record_states.c.record_id.in_(chunk))
+            )
             found.update({row.record_id: dict(row._mapping) for row in db.execute(query)})
         return found
 
@@ -399,7 +468,7 @@ class Audit:
             .order_by(decisions.c.id)
         )
         with self._engine.connect() as db:
-            return [AuditRow(**row._mapping) for row in db.execute(query)]
+            return [_audit_row(row) for row in db.execute(query)]
 
     def forget(self, crm: str, record_id: str) -> int:
         """Erase everything stored about one person: audit entries, fingerprint, queued events."""

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select
 
 from connector.store.audit import WriteStatus
-from connector.store.tables import decisions, record_states
+from connector.store.packing import unpack
+from connector.store.tables import decided_under, decisions, record_states
 
 __all__ = ["DueRecord", "DueRecords", "DueTally", "Upcoming"]
 
@@ -59,7 +60,9 @@ class DueRecords:
     @staticmethod
     def _causes(*, today: date, policy_id: str, registers: str) -> tuple[Any, Any, Any]:
         expired = and_(record_states.c.valid_until.is_not(None), record_states.c.valid_until <= today)
-        policy = or_(record_states.c.policy_id.is_(None), record_states.c.policy_id != policy_id)
+        current = select(decided_under.c.id).where(decided_under.c.policy_id == policy_id)
+        under = record_states.c.decided_under
+        policy = or_(under.is_(None), under.not_in(current))
         screened = and_(
             record_states.c.screened_with.is_not(None), record_states.c.screened_with != registers
         )
@@ -102,8 +105,8 @@ class DueRecords:
                 DueRecord(
                     object_type=row.object_type,
                     record_id=row.record_id,
-                    facts=row.facts,
-                    decision=row.decision,
+                    facts=unpack(row.facts, row.record_id),
+                    decision=unpack(row.decision, row.record_id),
                     phones=tuple((str(h), int(c)) for h, c in row.phones) if row.phones is not None else None,
                 )
                 for row in db.execute(query)
@@ -136,6 +139,8 @@ class DueRecords:
             query = query.where(record_states.c.crm == crm)
         with self._engine.connect() as db:
             return [
-                Upcoming(row.crm, row.object_type, row.record_id, row.valid_until, row.facts)
+                Upcoming(
+                    row.crm, row.object_type, row.record_id, row.valid_until, unpack(row.facts, row.record_id)
+                )
                 for row in db.execute(query)
             ]

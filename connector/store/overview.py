@@ -31,8 +31,8 @@ class DecisionCounts:
 
 def decision_counts(engine: Engine, crm: str) -> DecisionCounts:
     """Categories and review backlog of the current decision of every record of ``crm``."""
-    category = decisions.c.decision["lawful_use"].as_string()
-    review = decisions.c.decision["review_needed"].as_boolean()
+    category = decisions.c.lawful_use
+    review = decisions.c.review_needed
     query = (
         select(category, review, func.count())
         .select_from(record_states.join(decisions, decisions.c.id == record_states.c.decision_id))

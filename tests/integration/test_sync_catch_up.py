@@ -25,6 +25,7 @@ from connector.mapping.load import load_mapping
 from connector.models import Profile, SourceKind
 from connector.policy import PolicySettings
 from connector.store import Store, open_store
+from connector.store.packing import pack
 from connector.store.tables import decisions, record_states
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
 from tests.conftest import NOW
@@ -256,7 +257,9 @@ def test_a_stored_entry_that_no_longer_reads_is_read_from_the_crm_and_the_run_go
     victim = sorted(crm.records)[3]
     with store.engine.begin() as db:
         state = db.execute(select(record_states).where(record_states.c.record_id == victim)).one()
-        db.execute(update(decisions).where(decisions.c.id == state.decision_id).values(facts={"id": ""}))
+        db.execute(
+            update(decisions).where(decisions.c.id == state.decision_id).values(facts=pack({"id": ""}))
+        )
         db.execute(  # as an entry written by an older model: other facts, so another fingerprint
             update(record_states)
             .where(record_states.c.record_id == victim)
