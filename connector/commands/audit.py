@@ -15,7 +15,7 @@ from rich.text import Text
 
 from connector import bootstrap
 from connector.commands.common import store_or_exit
-from connector.store import INTERRUPTED, PENDING, AuditRow, Store
+from connector.store import INTERRUPTED, AuditRow, Store, WriteStatus
 
 __all__ = ["export_record", "forget_record", "show_record"]
 
@@ -42,7 +42,7 @@ def _flags(decision: Mapping[str, Any]) -> str:
 def _write(row: AuditRow) -> str:
     """What became of the entry's write, in words: a pending entry's values were sent (or about to be) and
     its outcome is not known yet; the next run reads the record and settles it."""
-    if row.write_status == PENDING:
+    if row.write_status == WriteStatus.PENDING:
         return "pending (sent, outcome not known yet)"
     if row.error_code == INTERRUPTED:
         return "not written (interrupted)"

@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from connector.store.audit import (
     INTERRUPTED,
-    PENDING,
     Audit,
     AuditEntry,
     AuditRow,
@@ -29,7 +28,7 @@ from connector.store.runs import Cursors, RunLog, RunRow
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
 __all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
 __all__ += ["DueRecord", "DueRecords", "DueTally", "Grounds", "Upcoming"]
-__all__ += ["INTERRUPTED", "PENDING", "PendingWrite", "WriteStatus"]
+__all__ += ["INTERRUPTED", "PendingWrite", "WriteStatus"]
 __all__ += ["create_store_engine", "upgrade"]
 
 

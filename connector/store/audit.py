@@ -28,8 +28,7 @@ from connector.store.engine import scrub
 from connector.store.packing import pack, unpack
 from connector.store.tables import decided_under, decisions, events, record_states, runs
 
-__all__ = ["INTERRUPTED", "PENDING", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite"]
-__all__ += ["WriteStatus"]
+__all__ = ["INTERRUPTED", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite", "WriteStatus"]
 
 
 class WriteStatus(StrEnum):
@@ -52,8 +51,6 @@ _SETTLED: dict[str, str] = dict.fromkeys(
 )
 """Statuses that leave the flags as decided. A write held for a bulk job is recorded as ``pending`` and
 fingerprinted as written; ``settle_writes`` gives one that was not written the fingerprint of its failure."""
-PENDING = WriteStatus.PENDING
-"""``WriteStatus.PENDING``, by its old name."""
 _SENT = (WriteStatus.WRITTEN, WriteStatus.PENDING)
 """Statuses of entries whose values were sent."""
 INTERRUPTED = "INTERRUPTED"
@@ -78,8 +75,8 @@ class AuditEntry:
     record_id: str
     facts: ContactFacts
     decision: Decision
-    write_status: str
-    """A ``WriteStatus``: ``pending`` before the write is sent (see ``Audit.intend``)."""
+    write_status: WriteStatus
+    """``pending`` before the write is sent (see ``Audit.intend``)."""
     written: Mapping[str, Any] | None = None
     """The values written (while pending: those being sent)."""
     error_code: str | None = None

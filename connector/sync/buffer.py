@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from connector.crm.bulkport import BulkCapable
 from connector.crm.port import WriteInterrupted, WriteOutcome
-from connector.store import Store
+from connector.store import Store, WriteStatus
 from connector.sync.pipeline import Held, PageTally
 
 __all__ = ["JOB_SIZE", "Held", "WriteBuffer"]
@@ -83,13 +83,15 @@ class WriteBuffer:
             if outcome is None:
                 continue
             if outcome.ok:
-                settled[item.entry_id] = ("written", None, "")
+                settled[item.entry_id] = (WriteStatus.WRITTEN, None, "")
                 done.written += 1
                 done.transitions.update(item.transitions)
                 continue
             code = outcome.code or "no_outcome"
             settled[item.entry_id] = (
-                ("gone", outcome.code, "") if outcome.gone else ("failed", outcome.code, item.if_failed)
+                (WriteStatus.GONE, outcome.code, "")
+                if outcome.gone
+                else (WriteStatus.FAILED, outcome.code, item.if_failed)
             )
             if outcome.gone:
                 done.gone += 1

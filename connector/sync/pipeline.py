@@ -18,7 +18,7 @@ from connector.mapping.own_fields import flag_names
 from connector.mapping.writeback import mirror_values, written_values
 from connector.models import ContactFacts, CrmName, Decision
 from connector.policy import PolicySettings, evaluate
-from connector.store import PENDING, AuditEntry, DueRecord, Grounds, Store
+from connector.store import AuditEntry, DueRecord, Grounds, Store, WriteStatus
 from connector.sync.plan import RecordPlan, plan_record
 from connector.sync.screening import HashedNumber, PhoneScreener, PhonesToScreen
 
@@ -50,7 +50,7 @@ class Held:
     """The record's fingerprint should the write fail (``Audit.record(if_failed=...)``)."""
 
 
-ChangeSink = Callable[[Decided, str], None]
+ChangeSink = Callable[[Decided, WriteStatus], None]
 """Receives every record whose written values change, with its status (``planned``, ``written``, ``failed``,
 ``gone``); its plan lists the changed fields."""
 
@@ -95,7 +95,7 @@ class PageTally:
         }
 
 
-_SENT = frozenset({"written", PENDING})
+_SENT = frozenset({WriteStatus.WRITTEN, WriteStatus.PENDING})
 """The statuses whose audit entry holds the values sent."""
 
 
@@ -245,7 +245,7 @@ class Pipeline:
         pending: dict[str, int] = {}
         held: set[str] = set()
         if to_write and not dry_run:
-            intents = [self._entry(item, PENDING, None) for item in to_write]
+            intents = [self._entry(item, WriteStatus.PENDING, None) for item in to_write]
             pending = self.store.audit.intend(self.crm.name, run_id, intents, now=now)
             if buffer is not None and buffer.admit(len(to_write)):
                 held = {d.record.id for d in to_write}
@@ -260,11 +260,15 @@ class Pipeline:
         for item in decided:
             tally.categories[item.decision.lawful_use.value] += 1
             tally.review += item.decision.review_needed
-            status = PENDING if item.record.id in held else self._status(item, outcomes, dry_run=dry_run)
+            status = (
+                WriteStatus.PENDING
+                if item.record.id in held
+                else self._status(item, outcomes, dry_run=dry_run)
+            )
             self._count(tally, item, status, outcomes)
             if on_change is not None and item.plan.changes:
                 on_change(item, status)
-            if status in ("written", "planned"):
+            if status in (WriteStatus.WRITTEN, WriteStatus.PLANNED):
                 tally.transitions.update(self._transitions(item))
             if not dry_run:
                 entries.append(self._entry(item, status, outcomes.get(item.record.id)))
@@ -318,7 +322,7 @@ class Pipeline:
         ]
 
     @staticmethod
-    def _entry(item: Decided, status: str, outcome: WriteOutcome | None) -> AuditEntry:
+    def _entry(item: Decided, status: WriteStatus, outcome: WriteOutcome | None) -> AuditEntry:
         return AuditEntry(
             object_type=item.record.object_type,
             record_id=item.record.id,
@@ -336,25 +340,27 @@ class Pipeline:
         return dict(flag_names(self.compiled.mapping.writeback))
 
     @staticmethod
-    def _status(item: Decided, outcomes: dict[str, WriteOutcome], *, dry_run: bool) -> str:
+    def _status(item: Decided, outcomes: dict[str, WriteOutcome], *, dry_run: bool) -> WriteStatus:
         if item.plan.update is None:
-            return "unchanged"
+            return WriteStatus.UNCHANGED
         if dry_run:
-            return "planned"
+            return WriteStatus.PLANNED
         outcome = outcomes.get(item.record.id)
         if outcome is None:
-            return "failed"
+            return WriteStatus.FAILED
         if outcome.ok:
-            return "written"
-        return "gone" if outcome.gone else "failed"
+            return WriteStatus.WRITTEN
+        return WriteStatus.GONE if outcome.gone else WriteStatus.FAILED
 
     @staticmethod
-    def _count(tally: PageTally, item: Decided, status: str, outcomes: dict[str, WriteOutcome]) -> None:
-        if status == "written":
+    def _count(
+        tally: PageTally, item: Decided, status: WriteStatus, outcomes: dict[str, WriteOutcome]
+    ) -> None:
+        if status == WriteStatus.WRITTEN:
             tally.written += 1
-        elif status == "gone":
+        elif status == WriteStatus.GONE:
             tally.gone += 1
-        elif status == "failed":
+        elif status == WriteStatus.FAILED:
             tally.failed += 1
             outcome = outcomes.get(item.record.id)
             code = outcome.code if outcome is not None and outcome.code else "no_outcome"

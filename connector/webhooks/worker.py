@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from connector.errors import ConnectorError
-from connector.store import Store
+from connector.store import Store, WriteStatus
 from connector.store.locks import owner_gone
 from connector.store.queue import ClaimedEvent
 from connector.sync.pipeline import Decided, PageTally, Pipeline
@@ -182,10 +182,10 @@ class Worker:
         refused: set[str] = set()
         forgotten_now = set(deleted)
 
-        def note(item: Decided, status: str) -> None:
-            if status == "failed":
+        def note(item: Decided, status: WriteStatus) -> None:
+            if status == WriteStatus.FAILED:
                 refused.add(item.record.id)
-            elif status == "gone":
+            elif status == WriteStatus.GONE:
                 deleted.add(item.record.id)
 
         for object_type, ids in by_type.items():

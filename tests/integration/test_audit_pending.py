@@ -20,7 +20,7 @@ from connector.crm.port import FieldUpdate, WriteOutcome
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings, evaluate
-from connector.store import INTERRUPTED, PENDING, AuditEntry, Store, open_store
+from connector.store import INTERRUPTED, AuditEntry, Store, WriteStatus, open_store
 from connector.store.tables import decisions
 from connector.sync.run import SyncOptions, SyncResult, run_sync
 from tests.conftest import NOW, facts
@@ -59,7 +59,10 @@ def statuses(store: Store, crm: str = "salesforce") -> dict[str, list[str]]:
 
 def test_a_pending_entry_is_settled_in_place_by_its_outcome(store: Store) -> None:
     pending = store.audit.intend(
-        "salesforce", 1, [entry("003A", PENDING, SENT), entry("003B", PENDING, SENT)], now=T0
+        "salesforce",
+        1,
+        [entry("003A", WriteStatus.PENDING, SENT), entry("003B", WriteStatus.PENDING, SENT)],
+        now=T0,
     )
     assert [p.record_id for p in store.audit.unsettled("salesforce", "Contact", limit=10)] == ["003A", "003B"]
     assert store.audit.unsettled("salesforce", "Contact", limit=10)[0].values == SENT
@@ -87,7 +90,10 @@ def test_an_outcome_that_adds_nothing_drops_its_pending_entry_but_every_write_is
         "salesforce", 1, [entry("003A", "failed", code="X"), entry("003B", "written", SENT)], now=T0
     )
     pending = store.audit.intend(
-        "salesforce", 2, [entry("003A", PENDING, SENT), entry("003B", PENDING, SENT)], now=T0
+        "salesforce",
+        2,
+        [entry("003A", WriteStatus.PENDING, SENT), entry("003B", WriteStatus.PENDING, SENT)],
+        now=T0,
     )
     store.audit.record(
         "salesforce",
@@ -104,16 +110,19 @@ def test_an_outcome_that_adds_nothing_drops_its_pending_entry_but_every_write_is
 def test_a_write_cut_short_settles_the_entries_it_has_outcomes_for_and_leaves_the_rest_pending(
     store: Store,
 ) -> None:
-    intents = [entry("003A", PENDING, SENT), entry("003B", PENDING, SENT)]
+    intents = [entry("003A", WriteStatus.PENDING, SENT), entry("003B", WriteStatus.PENDING, SENT)]
     pending = store.audit.intend("salesforce", 1, intents, now=T0)
     store.audit.record("salesforce", 1, [entry("003A", "written", SENT)], now=T0, pending=pending)
-    assert statuses(store) == {"003A": ["written"], "003B": [PENDING]}
+    assert statuses(store) == {"003A": ["written"], "003B": [WriteStatus.PENDING]}
     assert [p.record_id for p in store.audit.unsettled("salesforce", "Contact", limit=10)] == ["003B"]
 
 
 def test_the_next_run_settles_entries_as_written_or_interrupted_once(store: Store) -> None:
     pending = store.audit.intend(
-        "salesforce", 1, [entry("003A", PENDING, SENT), entry("003B", PENDING, SENT)], now=T0
+        "salesforce",
+        1,
+        [entry("003A", WriteStatus.PENDING, SENT), entry("003B", WriteStatus.PENDING, SENT)],
+        now=T0,
     )
     assert store.audit.settle({pending["003A"]: True, pending["003B"]: False}) == 2
     assert store.audit.settle({pending["003A"]: False}) == 0, "a settled entry stays as it was settled"
@@ -124,7 +133,7 @@ def test_the_next_run_settles_entries_as_written_or_interrupted_once(store: Stor
 
 
 def test_retention_never_prunes_an_unsettled_entry(store: Store) -> None:
-    store.audit.intend("salesforce", 1, [entry("003A", PENDING, SENT)], now=T0)
+    store.audit.intend("salesforce", 1, [entry("003A", WriteStatus.PENDING, SENT)], now=T0)
     assert store.audit.prune(T0 + timedelta(days=400)) == 0
     assert len(store.audit.unsettled("salesforce", "Contact", limit=10)) == 1
 
@@ -185,8 +194,8 @@ def test_audit_show_and_export_tell_a_pending_entry_from_a_settled_one(tmp_path:
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     store = open_store(url)
     run_id = store.runs.start("salesforce", "full", policy_id=POLICY.policy_id, now=T0)
-    store.audit.intend("salesforce", run_id, [entry("003A", PENDING, SENT)], now=T0)
-    pending = store.audit.intend("salesforce", run_id, [entry("003B", PENDING, SENT)], now=T0)
+    store.audit.intend("salesforce", run_id, [entry("003A", WriteStatus.PENDING, SENT)], now=T0)
+    pending = store.audit.intend("salesforce", run_id, [entry("003B", WriteStatus.PENDING, SENT)], now=T0)
     store.audit.settle({pending["003B"]: False})
     store.close()
     wide = {"COLUMNS": "250"}
@@ -214,12 +223,12 @@ def test_a_live_runs_write_in_flight_is_not_settled_as_unwritten_until_it_is_ove
     now = crm.now()
     worker = store.runs.start("salesforce", "webhook", policy_id=POLICY.policy_id, now=now)
     sent = {"Lawful_Use_Review__c": True, "Lawful_Use_Checked__c": "2026-01-01T00:00:00Z"}
-    in_flight = store.audit.intend("salesforce", worker, [entry(first, PENDING, sent)], now=now)
+    in_flight = store.audit.intend("salesforce", worker, [entry(first, WriteStatus.PENDING, sent)], now=now)
     overdue = store.audit.intend(
-        "salesforce", worker, [entry(second, PENDING, sent)], now=now - timedelta(hours=1)
+        "salesforce", worker, [entry(second, WriteStatus.PENDING, sent)], now=now - timedelta(hours=1)
     )
     landed = {"Lawful_Use_Checked__c": crm.records[third]["Lawful_Use_Checked__c"]}
-    held = store.audit.intend("salesforce", worker, [entry(third, PENDING, landed)], now=now)
+    held = store.audit.intend("salesforce", worker, [entry(third, WriteStatus.PENDING, landed)], now=now)
 
     sync(crm, store)
     assert [p.id for p in store.audit.unsettled("salesforce", "Contact", limit=10)] == [in_flight[first]]
