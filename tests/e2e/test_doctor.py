@@ -47,7 +47,8 @@ def test_a_fresh_sandbox_warns_of_the_missing_fields_and_store_and_changes_nothi
     code, checks = doctor(config(tmp_path, sandboxes))
     assert code == 0
     assert checks["salesforce connection"][0] == "ok" and checks["hubspot connection"][0] == "ok"
-    assert checks["hubspot own fields"] == ("warn", "7 missing: run lawful-crm install --crm hubspot")
+    # the group, six properties and the review list
+    assert checks["hubspot own fields"] == ("warn", "8 missing: run lawful-crm install --crm hubspot")
     assert checks["store"][0] == "warn" and not (tmp_path / "store.db").exists(), "doctor creates no store"
     assert checks["webhook /webhooks/salesforce/<secret>"][1].startswith("on: ")
     assert checks["page /admin"][1].startswith("off: ")
