@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from connector.crm.port import Cursor
-from connector.store import Store
+from connector.store import RunKind, Store
 from connector.sync.pipeline import Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard
 from connector.sync.reconcile import IdLister
@@ -93,7 +93,9 @@ def sync_shard(
     else:
         raise TypeError(f"{run.crm} cannot list its ids, so it cannot sync in shards")
     now = datetime.now(UTC)
-    run_id = store.runs.start(run.crm, "shard", policy_id=pipeline.policy.policy_id, now=now, as_of=today)
+    run_id = store.runs.start(
+        run.crm, RunKind.SHARD, policy_id=pipeline.policy.policy_id, now=now, as_of=today
+    )
     tally, outcome = PageTally(), "completed"
     try:
         chunks = list(_chunks(ids, READ_LIMITS.get(run.crm, 100)))

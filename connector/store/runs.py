@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -14,7 +15,26 @@ from connector.crm.port import Cursor
 from connector.store.failures import unavailable_on_failure
 from connector.store.tables import cursors, runs
 
-__all__ = ["Cursors", "RunLog", "RunRow"]
+__all__ = ["Cursors", "RunKind", "RunLog", "RunRow"]
+
+
+class RunKind(StrEnum):
+    """What a run did; the ``kind`` column holds the value."""
+
+    FULL = "full"
+    """A sync that read every record."""
+    INCREMENTAL = "incremental"
+    """A sync that read the changes since the cursors."""
+    DRY_RUN = "dry_run"
+    """A sync that decided and wrote nothing."""
+    SHARD = "shard"
+    """One shard of a sharded full sync, run by a worker."""
+    WEBHOOK = "webhook"
+    """A worker's batch of webhook events."""
+
+
+_SYNCS = (RunKind.FULL, RunKind.INCREMENTAL)
+"""The runs that read and write a whole CRM."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +58,7 @@ class RunLog:
     def start(
         self,
         crm: str,
-        kind: str,
+        kind: RunKind,
         *,
         policy_id: str,
         now: datetime,
@@ -67,7 +87,7 @@ class RunLog:
         mapping is on file. A full run that was interrupted, stopped or failed leaves it owed."""
         query = (
             select(runs.c.mapping_hash)
-            .where(runs.c.crm == crm, runs.c.kind == "full", runs.c.outcome == "completed")
+            .where(runs.c.crm == crm, runs.c.kind == RunKind.FULL, runs.c.outcome == "completed")
             .order_by(runs.c.id.desc())
             .limit(1)
         )
@@ -92,7 +112,7 @@ class RunLog:
         process was killed, so it will never record its own end. ``alive(crm)`` says whether a live process
         holds that CRM's lease. Returns how many were closed."""
         query = select(runs.c.id, runs.c.crm).where(
-            runs.c.outcome == "running", runs.c.kind.in_(("full", "incremental", "dry_run"))
+            runs.c.outcome == "running", runs.c.kind.in_((*_SYNCS, RunKind.DRY_RUN))
         )
         with self._engine.begin() as db:
             stale = [row.id for row in db.execute(query) if not alive(row.crm)]
@@ -115,7 +135,7 @@ class RunLog:
         (one shard of a sharded full sync) runs; one grouped query, for ``/metrics``."""
         query = (
             select(runs.c.crm, runs.c.kind, func.max(runs.c.finished_at).label("finished_at"))
-            .where(runs.c.outcome == "completed", runs.c.kind.in_(("full", "incremental", "shard")))
+            .where(runs.c.outcome == "completed", runs.c.kind.in_((*_SYNCS, RunKind.SHARD)))
             .group_by(runs.c.crm, runs.c.kind)
         )
         with self._engine.connect() as db:
@@ -125,7 +145,7 @@ class RunLog:
     def has_completed(self, crm: str) -> bool:
         """Whether any sync of ``crm`` has finished with its flags written (the guard skips the first run)."""
         query = select(runs.c.id).where(
-            runs.c.crm == crm, runs.c.outcome == "completed", runs.c.kind.in_(("full", "incremental"))
+            runs.c.crm == crm, runs.c.outcome == "completed", runs.c.kind.in_(_SYNCS)
         )
         with self._engine.connect() as db:
             return db.execute(query.limit(1)).first() is not None

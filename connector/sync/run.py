@@ -26,7 +26,7 @@ from connector.crm.port import CrmPort, CrmRecord, Cursor, Page
 from connector.errors import FatalError, RetriableError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
-from connector.store import PendingWrite, Store
+from connector.store import PendingWrite, RunKind, Store
 from connector.sync.buffer import WriteBuffer
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
@@ -117,10 +117,10 @@ Progress = Callable[[SyncResult], None]
 """Called after every page with the run's totals so far (progress bar or log line)."""
 
 
-def _kind(options: SyncOptions, *, full: bool) -> str:
+def _kind(options: SyncOptions, *, full: bool) -> RunKind:
     if options.dry_run:
-        return "dry_run"
-    return "full" if full else "incremental"
+        return RunKind.DRY_RUN
+    return RunKind.FULL if full else RunKind.INCREMENTAL
 
 
 def run_sync(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from connector.errors import ConnectorError
-from connector.store import Store, WriteStatus
+from connector.store import RunKind, Store, WriteStatus
 from connector.store.locks import owner_gone
 from connector.store.queue import ClaimedEvent
 from connector.sync.pipeline import Decided, PageTally, Pipeline
@@ -136,7 +136,7 @@ class Worker:
             pipeline = self._pipeline(crm)
         except Exception as error:
             return self._fail(report, events, type(error).__name__, now)
-        run_id = self.store.runs.start(crm, "webhook", policy_id=pipeline.policy.policy_id, now=now)
+        run_id = self.store.runs.start(crm, RunKind.WEBHOOK, policy_id=pipeline.policy.policy_id, now=now)
         try:
             refused = self._decide_and_write(crm, pipeline, events, run_id, report, now)
         except Exception as error:

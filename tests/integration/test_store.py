@@ -15,9 +15,9 @@ from sqlalchemy import inspect, select
 from connector.crm.port import Cursor
 from connector.models import ContactFacts
 from connector.policy import PolicySettings, evaluate
-from connector.store import AuditEntry, Store, WriteStatus, open_store
+from connector.store import AuditEntry, RunKind, Store, WriteStatus, open_store
 from connector.store.engine import HEAD, create_store_engine, current_revision, downgrade, upgrade
-from connector.store.tables import decisions, metadata
+from connector.store.tables import decisions, metadata, runs
 from tests.conftest import NOW, facts
 
 T0 = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -158,3 +158,21 @@ def test_write_statuses_are_kept_as_their_plain_values(store: Store) -> None:
         kept = db.execute(select(decisions.c.write_status).order_by(decisions.c.id)).scalars().all()
     assert kept == ["written", "failed", "written"] and all(type(status) is str for status in kept)
     assert store.audit.failed("salesforce", "Contact", limit=10) == ["003B"]
+
+
+def test_run_kinds_are_kept_as_their_plain_values(store: Store) -> None:
+    """``RunKind`` is bound as its value on both databases, and the queries by kind find the runs."""
+    for kind in RunKind:
+        store.runs.finish(
+            store.runs.start("hubspot", kind, policy_id="p", now=T0), outcome="completed", counts={}, now=T0
+        )
+    with store.engine.connect() as db:
+        kept = db.execute(select(runs.c.kind).order_by(runs.c.id)).scalars().all()
+    assert kept == ["full", "incremental", "dry_run", "shard", "webhook"]
+    assert all(type(kind) is str for kind in kept)
+    assert set(store.runs.last_completed()) == {
+        ("hubspot", "full"),
+        ("hubspot", "incremental"),
+        ("hubspot", "shard"),
+    }
+    assert store.runs.has_completed("hubspot") and not store.runs.has_completed("salesforce")
