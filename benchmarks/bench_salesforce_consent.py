@@ -86,9 +86,10 @@ def main() -> None:
     floor = floor_calls("salesforce", result.tally.read, result.tally.written) + sum(pages.values())
     figures = {
         "tool": "lawful-crm", "crm": "salesforce", "contacts": args.contacts, "in_scope": scope,
-        "outcome": result.outcome.value, "records": result.tally.read, "written": result.tally.written,
+        "outcome": result.outcome.value, "message": result.message, "records": result.tally.read, "written": result.tally.written,
         "api_calls": calls, "consent_queries": queries, "pages": pages, "floor_calls": floor,
         "calls_vs_floor": round(calls / max(floor, 1), 3), "goal": GOAL, "seconds": round(seconds, 1),
+        "bulk_calls": result.bulk_calls, "bulk_jobs": result.bulk_jobs, "transfers": result.transfers,
         "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }  # fmt: skip
