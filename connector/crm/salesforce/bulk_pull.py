@@ -18,7 +18,6 @@ close date) instead of one aggregate REST query per page.
 from __future__ import annotations
 
 import csv
-import io
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -31,14 +30,15 @@ from connector.crm.port import CrmRecord, Cursor, FieldInfo, Page
 from connector.crm.salesforce import bulk, soql
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, scope
+from connector.crm.salesforce.payload import csv_lines
 from connector.crm.salesforce.records import position, to_record, value_at
 from connector.errors import CrmContractError
 
 __all__ = ["BulkPuller", "row_from_csv"]
 
 log = logging.getLogger("lawful_crm.salesforce")
-CHUNK = 50_000
-"""Rows read per results request (`maxRecords`; Salesforce's default)."""
+CHUNK = 20_000
+"""Rows read per results request (`maxRecords`): about 10 MB of CSV held at a time."""
 _NUMBERS = frozenset({"double", "currency", "percent"})
 Attach = Callable[[ObjectFields, list[dict[str, Any]], list[CrmRecord], Sequence[str]], list[CrmRecord]]
 
@@ -173,7 +173,7 @@ class BulkPuller:
         while locator is not None:
             read = partial(bulk.query_chunk, job_id=job_id, locator=locator, max_records=self.chunk)
             text, following = call("bulk results", count("other", read))
-            for cells in csv.DictReader(io.StringIO(text)):
+            for cells in csv.DictReader(csv_lines(text)):
                 yield row_from_csv(cells, types)
             del text
             locator = following or None
