@@ -1,5 +1,5 @@
 """Properties and property groups (v3: list, live or archived; create; archive), contact→company and
-company→contacts associations (v4 batch read, up to 1,000 inputs, 500 associations a page) and email subscription status (communication preferences v3), with the SDK's expected status
+company→contacts associations (v4 batch read, up to 1,000 inputs, 500 associations a page) and email subscription status (communication preferences v3, from ``subscriptions.py``), with the SDK's expected status
 codes (create → 201, archive → 204)."""
 
 from __future__ import annotations
@@ -21,15 +21,6 @@ ASSOCIATION_INPUTS = 1000
 ASSOCIATION_PAGE = 500
 
 PROPS = "/crm/v3/properties/{object_type}"
-MARKETING_SUBSCRIPTION_ID = "6125111"
-LEGAL_BASIS_CODES = {
-    "Legitimate interest – prospect/lead": "LEGITIMATE_INTEREST_PQL",
-    "Legitimate interest – existing customer": "LEGITIMATE_INTEREST_CLIENT",
-    "Legitimate interest - other": "LEGITIMATE_INTEREST_OTHER",
-    "Performance of a contract": "PERFORMANCE_OF_CONTRACT",
-    "Freely given consent from contact": "CONSENT_WITH_NOTICE",
-    "Not applicable": "NON_GDPR",
-}
 
 
 def build_meta_router(state: HubSpotState) -> APIRouter:
@@ -177,23 +168,25 @@ def build_meta_router(state: HubSpotState) -> APIRouter:
 
     @router.get("/communication-preferences/v3/status/email/{email_address}")
     async def email_status(request: Request) -> Response:
+        """The v3 view of the address's statuses (``subscriptions.py``): SUBSCRIBED or NOT_SUBSCRIBED per type,
+        every type NOT_SUBSCRIBED from the portal-wide status when the contact unsubscribed from all."""
         address = unquote(request.path_params["email_address"])
-        index = store.find_by("email", address)
-        props = store.properties(index) if index is not None else {}
-        opted_out = props.get("hs_email_optout") == "true"
-        basis = LEGAL_BASIS_CODES.get((props.get("hs_legal_basis") or "").split(";")[0])
-        subscribed = not opted_out and basis is not None
-        status = {
-            "id": MARKETING_SUBSCRIPTION_ID,
-            "name": "Marketing Information",
-            "description": "Marketing offers and updates.",
-            "status": "SUBSCRIBED" if subscribed else "NOT_SUBSCRIBED",
-            "sourceOfStatus": "PORTAL_WIDE_STATUS" if opted_out else "SUBSCRIPTION_STATUS",
-            "brandId": None,
-            "preferenceGroupName": None,
-            "legalBasis": basis if subscribed else None,
-            "legalBasisExplanation": "Recorded in the CRM." if subscribed else None,
-        }
-        return json_response({"recipient": address, "subscriptionStatuses": [status]})
+        subs = state.subscriptions
+        contacts = subs.contacts_of(address)
+        wide = bool(contacts) and store.properties(contacts[0]).get("hs_email_optout") == "true"
+        held = {s.subscription_id: s for s in subs.statuses(address) or ()}
+        shown = []
+        for definition in subs.definitions.values():
+            status = held.get(definition.id)
+            subscribed = not wide and status is not None and status.status == "SUBSCRIBED"
+            shown.append({
+                "id": definition.id, "name": definition.name, "description": definition.description,
+                "status": "SUBSCRIBED" if subscribed else "NOT_SUBSCRIBED",
+                "sourceOfStatus": "PORTAL_WIDE_STATUS" if wide else "SUBSCRIPTION_STATUS",
+                "brandId": None, "preferenceGroupName": None,
+                "legalBasis": status.legal_basis if subscribed and status else None,
+                "legalBasisExplanation": status.explanation if subscribed and status else None,
+            })  # fmt: skip
+        return json_response({"recipient": address, "subscriptionStatuses": shown})
 
     return router

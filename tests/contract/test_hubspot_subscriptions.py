@@ -20,6 +20,7 @@ from connector.mapping.schema import SubscriptionType
 from connector.mapping.subscriptions import STATUSES_FIELD
 from connector.settings import HubSpotConfig
 from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
+from crm_sandbox.people import person
 
 MAPPING = load_mapping("hubspot")
 BATCH_READ = "POST /communication-preferences/v4/statuses/batch/read"
@@ -146,3 +147,18 @@ def test_mappings_check_names_the_subscription_types_the_mapping_does_not_place(
             update={"subscriptions": fewer | {"6125112": SubscriptionType(channel="none")}}
         )
         assert not [p for p in check_mapping(by_id, described, crm.value_counts) if p.kind == UNPLACED]
+
+
+def test_the_v3_status_read_agrees_with_v4_and_the_portal_wide_opt_out() -> None:
+    """An opted-in address is SUBSCRIBED to marketing in v3 too; unsubscribed from all, every type is not."""
+    with portal() as hs:
+        sdk = client(hs).communication_preferences.status_api
+        seed = hs.state.store.seed
+        opted_in = next(p for i in range(400) if (p := person(seed, i)).email_consent and not p.optout_email
+                        and not p.messy and p.email)  # fmt: skip
+        left = next(p for i in range(400) if (p := person(seed, i)).optout_email and not p.messy and p.email)
+        v3 = {s.name: s for s in sdk.get_email_status(email_address=opted_in.email).subscription_statuses}
+        assert v3["Marketing Information"].status == "SUBSCRIBED"
+        assert v3["Marketing Information"].legal_basis == "CONSENT_WITH_NOTICE"
+        wide = sdk.get_email_status(email_address=left.email).subscription_statuses
+        assert {(s.status, s.source_of_status) for s in wide} == {("NOT_SUBSCRIBED", "PORTAL_WIDE_STATUS")}
