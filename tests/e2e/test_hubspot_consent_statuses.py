@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -106,3 +107,8 @@ def test_a_subscription_change_flips_the_flag_through_serve_within_seconds(tmp_p
         closed = wait_for(lambda: email_allowed(hs, chosen) == "false")
         print(f"\nsubscription change to flag (s): opened {opened:.3f}, closed {closed:.3f} ({contact_id})")
         assert max(opened, closed) < 5.0
+        assert hs.state.webhooks is not None and hs.state.webhooks.wait_idle(10.0)
+        metrics = httpx.get(f"{world.base}/metrics").text
+        assert 'reason="unsupported_type"' not in metrics, (
+            "the subscription-change events were queued, not ignored"
+        )
