@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import pytest
 from hubspot import HubSpot
 from hubspot.communication_preferences.exceptions import ApiException
@@ -162,3 +163,19 @@ def test_the_v3_status_read_agrees_with_v4_and_the_portal_wide_opt_out() -> None
         assert v3["Marketing Information"].legal_basis == "CONSENT_WITH_NOTICE"
         wide = sdk.get_email_status(email_address=left.email).subscription_statuses
         assert {(s.status, s.source_of_status) for s in wide} == {("NOT_SUBSCRIBED", "PORTAL_WIDE_STATUS")}
+
+
+def test_a_user_sets_a_status_through_the_admin_route_as_of_a_given_time() -> None:
+    """``POST /__sandbox/subscriptions/statuses`` sets a dated status; a type the account lacks is a 404."""
+    with portal() as hs:
+        (email,) = addresses(hs, 1)
+        route = f"{hs.base_url}/__sandbox/subscriptions/statuses"
+        body = {"email": email, "subscriptionId": 6125111, "statusState": "SUBSCRIBED",
+                "legalBasis": "CONSENT_WITH_NOTICE", "timestamp": "2026-01-05T10:00:00Z"}  # fmt: skip
+        assert httpx.post(route, json=body).status_code == 200
+        assert httpx.post(route, json=body | {"subscriptionId": 1}).status_code == 404
+        status, answer = batch_read(hs, {"inputs": [email]})
+        assert status == 200
+        marketing = next(s for s in answer["results"][0]["statuses"] if s["subscriptionId"] == 6125111)
+        assert (marketing["status"], marketing["legalBasis"]) == ("SUBSCRIBED", "CONSENT_WITH_NOTICE")
+        assert marketing["timestamp"].startswith("2026-01-05T10:00:00")
