@@ -329,14 +329,16 @@ class App:
         on_change: ChangeSink | None = None,
         limiter: CallLimiter | None = None,
     ) -> SyncResult:
-        """Sync ``crm`` once under its store lease, the guard share from ``[sync]``. Raises SyncAlreadyRunning
-        when another sync of ``crm`` holds the lease, ConfigurationError before the run when a part is missing."""
+        """Sync ``crm`` once under its store lease, the guard share and refused retries from ``[sync]``. Raises
+        SyncAlreadyRunning when another sync of ``crm`` holds the lease, ConfigurationError before the run when a
+        part is missing."""
         from connector.mapping.facts import CompiledMapping
         from connector.sync.lease import sync_lease
         from connector.sync.run import run_sync
 
         name = crm_name(crm)
-        options = replace(options, guard_share=self.settings.sync.guard_share)
+        sync = self.settings.sync
+        options = replace(options, guard_share=sync.guard_share, refused_retries=sync.refused_retries)
         with sync_lease(self.store, name, self.owner, now=self.clock()) as lease:
             self._held.add(lease)
             try:

@@ -483,6 +483,20 @@ def audit_export(
     export_record(crm=crm, record_id=record_id, output=output, config=config, store_url=store)
 
 
+@audit_app.command("refused")
+def audit_refused(
+    crm: Annotated[str | None, typer.Option("--crm", help="Only this CRM.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    config: ConfigOption = None,
+    store: StoreOption = None,
+) -> None:
+    """The records whose latest write the CRM refused (validation rules, required fields, duplicate rules): code,
+    times in a row, last attempt, and whether the sync parked them until they change."""
+    from connector.commands.audit import show_refused
+
+    show_refused(crm=crm, as_json=as_json, config=config, store_url=store)
+
+
 @app.command()
 def forget(crm: OneCrm, record_id: RecordId, config: ConfigOption = None, store: StoreOption = None) -> None:
     """Erase one person's audit entries (an erasure request); the CRM record itself is not touched."""

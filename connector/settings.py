@@ -163,6 +163,9 @@ class DncConfig(_Table):
 class SyncConfig(_Table):
     guard_share: float = Field(0.05, ge=0, le=1)
     """Share of pulled records that may move from restrictive to permissive before a run is refused."""
+    refused_retries: int = Field(3, ge=0, le=100)
+    """How many runs in a row try again a record whose write the CRM refused (a validation rule, a required
+    field, a duplicate rule) before it is parked until it changes."""
     time_zone: str = "Europe/Amsterdam"
     schedule: str = "0 2 * * *"
     """Cron expression of the nightly sync in ``time_zone``."""

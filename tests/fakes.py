@@ -159,8 +159,11 @@ class FakeCrm:
                         WriteOutcome(update.record_id, ok=False, code="ENTITY_IS_DELETED", gone=True)
                     )
                 elif update.record_id in self.reject_on_write:
+                    code = self.reject_on_write[update.record_id]
                     outcomes.append(
-                        WriteOutcome(update.record_id, ok=False, code=self.reject_on_write[update.record_id])
+                        WriteOutcome(
+                            update.record_id, ok=False, code=code, temporary=code == "UNABLE_TO_LOCK_ROW"
+                        )
                     )
                 else:
                     self.records[update.record_id].update(update.values)

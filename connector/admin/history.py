@@ -47,6 +47,7 @@ def run_summary(run: RunRow) -> dict[str, Any]:
         "flags": flag_moves(counts.get("transitions") or {}),
         "review_needed": counts.get("review", 0),
         "failed": counts.get("failed", 0),
+        "parked": counts.get("parked", 0),
         "api_calls": counts.get("api_calls"),
         "bulk_calls": (counts.get("bulk") or {}).get("calls", 0),
         "transfers": list(counts.get("transfers") or []),

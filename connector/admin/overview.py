@@ -64,6 +64,9 @@ class CrmView:
     queue_pending: int = 0
     queue_dead: int = 0
     dead_letters: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+    """Records whose latest write the CRM refused (a validation rule, a required field, …), by code: the org's
+    rules or the records need a look (``lawful-crm audit refused`` names them)."""
     claimed: dict[str, int] = field(default_factory=dict)
     """Events being settled now, by the process holding them (``host:pid:role``)."""
 
@@ -137,6 +140,7 @@ def collect(
                 queue_pending=queue.pending if queue else 0,
                 queue_dead=queue.dead if queue else 0,
                 dead_letters=dict(dead_letter_codes(store.engine, crm).most_common()),
+                refused=dict(Counter(r.code or "no code" for r in store.audit.refusals(crm)).most_common()),
                 claimed=dict(sorted(claims.get(crm, {}).items())),
             )
         )

@@ -1,4 +1,4 @@
-"""``lawful-crm audit show|export`` and ``lawful-crm forget``: the evidence behind a record's flags."""
+"""``lawful-crm audit show|export|refused`` and ``lawful-crm forget``: the evidence behind a record's flags."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from rich.table import Table
 from rich.text import Text
 
 from connector import bootstrap
-from connector.commands.common import store_or_exit
+from connector.commands.common import open_store_or_exit, settings_or_exit, store_or_exit
 from connector.store import INTERRUPTED, AuditRow, Store, WriteStatus
 
-__all__ = ["export_record", "forget_record", "show_record"]
+__all__ = ["export_record", "forget_record", "show_record", "show_refused"]
 
 
 def _store(config: Path | None, store_url: str | None) -> Store:
@@ -131,6 +131,41 @@ def export_record(
     else:
         output.write_text(text + "\n", encoding="utf-8")
         print(f"evidence pack for {crm} {record_id} written to {output}")
+
+
+def show_refused(*, crm: str | None, as_json: bool, config: Path | None, store_url: str | None) -> None:
+    """The records whose latest write the CRM refused (a validation rule, a required field, a duplicate rule),
+    oldest first: the code, how many times in a row, the last attempt, and whether the sync has parked them
+    (refused more than ``[sync] refused_retries`` times: tried again only when they change in the CRM, under
+    another policy, or by a full sync). Fix the org's rule or the record, then edit it or run a full sync."""
+    settings = settings_or_exit(config)
+    retries = settings.sync.refused_retries
+    store = open_store_or_exit(settings, store_url)
+    try:
+        names = [crm] if crm else sorted({run.crm for run in store.runs.recent(limit=1000)})
+        rows = [(name, refusal) for name in names for refusal in store.audit.refusals(name)]
+    finally:
+        store.close()
+    if as_json:
+        for name, r in rows:
+            print(json.dumps({
+                "crm": name, "object_type": r.object_type, "record_id": r.record_id, "code": r.code,
+                "times": r.times, "last": r.last.isoformat(), "parked": r.times > retries,
+            }))  # fmt: skip
+        return
+    if not rows:
+        print("no record's latest write was refused by the CRM")
+        return
+    table = Table(
+        title=Text(f"{len(rows)} record(s) the CRM refuses to update; parked after {retries + 1} in a row")
+    )
+    for column in ("crm", "object", "record", "code", "times in a row", "last attempt (UTC)", "parked"):
+        table.add_column(column)
+    for name, r in rows:
+        cells = (name, r.object_type, r.record_id, r.code or "", str(r.times), r.last.strftime("%Y-%m-%d %H:%M:%S"),
+                 "yes" if r.times > retries else "no")  # fmt: skip
+        table.add_row(*map(Text, cells))
+    Console().print(table)
 
 
 def forget_record(*, crm: str, record_id: str, config: Path | None, store_url: str | None) -> None:

@@ -40,7 +40,8 @@ def show_runs(
     table = Table(title=Text("Runs, newest first"))
     columns = (
         *("run", "started (UTC)", "crm", "kind", "outcome", "read", "from store", "written"),
-        *("opened", "closed", "review", "failed", "API calls", "of which bulk", "quota left", "seconds"),
+        *("opened", "closed", "review", "failed", "parked", "API calls", "of which bulk", "quota left"),
+        "seconds",
     )
     for column in columns:
         table.add_column(column, justify="right" if column not in ("crm", "kind", "outcome") else "left")
@@ -49,7 +50,8 @@ def show_runs(
         cells = (
             row["id"], row["started_at"][:19], row["crm"], row["kind"], row["outcome"], row["read"],
             row["redecided"], row["written"], flags["opened"], flags["closed"], row["review_needed"],
-            row["failed"], row["api_calls"], row["bulk_calls"], row["quota_remaining"], row["duration_s"],
+            row["failed"], row["parked"], row["api_calls"], row["bulk_calls"], row["quota_remaining"],
+            row["duration_s"],
         )  # fmt: skip
         table.add_row(
             *(

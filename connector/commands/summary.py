@@ -105,6 +105,7 @@ def print_summary(console: Console, result: SyncResult, *, elapsed_s: float) -> 
         ("updates planned", tally.updates),
         ("updates written", tally.written),
         ("failed", tally.failed),
+        ("parked: refused again and again, until they change", result.parked),
         ("skipped (record gone)", tally.gone),
         *((f"  error {code}", n) for code, n in sorted(tally.errors.items())),
         ("API calls used", result.api_calls),

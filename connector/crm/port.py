@@ -71,12 +71,22 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class WriteOutcome:
-    """Per-record result of a write: ``ok``, or the vendor error code and whether the record is gone."""
+    """Per-record result of a write: ``ok``, or the vendor error code and whether the record is gone.
+
+    A record neither written nor gone was refused by the CRM for its values (a validation rule, a required
+    field, a duplicate rule, a value out of range: the same write is refused again until the record changes),
+    unless ``temporary``: the CRM could not write it now (a lock held past every retry)."""
 
     record_id: str
     ok: bool
     code: str | None = None
     gone: bool = False
+    temporary: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """The CRM refused the values for this record (the same write will be refused until it changes)."""
+        return not self.ok and not self.gone and not self.temporary
 
 
 class WriteInterrupted(ConnectorError):

@@ -17,6 +17,7 @@ from connector.store.audit import (
     AuditRow,
     Grounds,
     PendingWrite,
+    Refusal,
     WriteStatus,
 )
 from connector.store.due import DueRecord, DueRecords, DueTally, Upcoming
@@ -28,7 +29,7 @@ from connector.store.runs import Cursors, RunKind, RunLog, RunRow
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
 __all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
 __all__ += ["DueRecord", "DueRecords", "DueTally", "Grounds", "Upcoming"]
-__all__ += ["INTERRUPTED", "PendingWrite", "WriteStatus"]
+__all__ += ["INTERRUPTED", "PendingWrite", "Refusal", "WriteStatus"]
 __all__ += ["RunKind", "create_store_engine", "upgrade"]
 
 

@@ -28,7 +28,8 @@ from connector.store.engine import scrub
 from connector.store.packing import pack, unpack
 from connector.store.tables import decided_under, decisions, events, record_states, runs
 
-__all__ = ["INTERRUPTED", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite", "WriteStatus"]
+__all__ = ["INTERRUPTED", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite", "Refusal"]
+__all__ += ["WriteStatus"]
 
 
 class WriteStatus(StrEnum):
@@ -40,6 +41,10 @@ class WriteStatus(StrEnum):
     PLANNED = "planned"
     """A dry run's write, not sent."""
     FAILED = "failed"
+    """Not written now (a lock held past every retry, an interrupted write): the next run tries again."""
+    REFUSED = "refused"
+    """The CRM refused the values (a validation rule, a required field, a duplicate rule): tried again a few
+    times, then only when the record changes (``Audit.refusals``). Every refusal keeps its own entry."""
     GONE = "gone"
     """The record was deleted (or merged away) before the write."""
     PENDING = "pending"
@@ -114,6 +119,19 @@ class AuditRow:
     write_status: str
     written: Mapping[str, Any] | None
     error_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A record whose latest write the CRM refused: the code, and how many of its latest entries in a row are
+    refusals (the attempts since its last write went through or its last other outcome)."""
+
+    record_id: str
+    object_type: str
+    code: str | None
+    times: int
+    last: datetime
+    """When the latest refused write was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +275,8 @@ class Audit:
             for item in prepared:
                 entry, fingerprint = item[0], item[3]
                 stored = known.get(entry.record_id)
-                sent = entry.write_status in _SENT  # every write keeps its own entry
+                sent = entry.write_status in _SENT or entry.write_status == WriteStatus.REFUSED
+                # every write keeps its own entry, and so does every refusal (counted by ``refusals``)
                 if sent or stored is None or stored["fingerprint"] != fingerprint:
                     fresh[entry.record_id] = item  # the last entry of a record in one batch wins
                     restated.pop(entry.record_id, None)
@@ -593,21 +612,75 @@ class Audit:
         return repeats
 
     def failed(self, crm: str, object_type: str, *, limit: int) -> list[str]:
-        """Ids of records whose latest entry is a failed write (oldest first): the next run reads them again,
-        since its cursor has moved past them."""
+        """Ids of records whose latest entry is a failed or refused write (oldest first): the next run reads them
+        again, since its cursor has moved past them (refused ones only a few times: see ``refusals``)."""
         query = (
             select(record_states.c.record_id)
             .join(decisions, decisions.c.id == record_states.c.decision_id)
             .where(
                 record_states.c.crm == crm,
                 record_states.c.object_type == object_type,
-                decisions.c.write_status == WriteStatus.FAILED,
+                decisions.c.write_status.in_((WriteStatus.FAILED, WriteStatus.REFUSED)),
             )
             .order_by(record_states.c.decision_id)
             .limit(limit)
         )
         with self._engine.connect() as db:
             return [row.record_id for row in db.execute(query)]
+
+    def refusals(self, crm: str, object_type: str | None = None, *, more_than: int = 0) -> list[Refusal]:
+        """The records of ``crm`` whose latest write the CRM refused, with the code and how many of their latest
+        entries in a row are refusals: those refused ``more_than`` times or more in a row only (oldest first).
+
+        A refused record is tried again by the next runs; once refused more times in a row than the sync's
+        ``refused_retries`` it is parked (shown to the admin), and tried again only when it changes in the CRM
+        (a pull reads it), under another policy, or by a full run. A write that goes through ends the row."""
+        latest, earlier, other = (
+            decisions.alias("latest"),
+            decisions.alias("earlier"),
+            decisions.alias("other"),
+        )
+        row_began = (
+            select(func.coalesce(func.max(other.c.id), 0))
+            .where(
+                other.c.crm == record_states.c.crm,
+                other.c.record_id == record_states.c.record_id,
+                other.c.write_status.not_in((WriteStatus.REFUSED, WriteStatus.PENDING)),
+            )
+            .scalar_subquery()
+        )
+        times = func.count(earlier.c.id)
+        query = (
+            select(
+                record_states.c.record_id, record_states.c.object_type, latest.c.error_code,
+                latest.c.decided_at, times.label("times"),
+            )
+            .select_from(record_states)
+            .join(latest, latest.c.id == record_states.c.decision_id)
+            .join(
+                earlier,
+                (earlier.c.crm == record_states.c.crm) & (earlier.c.record_id == record_states.c.record_id),
+            )
+            .where(
+                record_states.c.crm == crm,
+                latest.c.write_status == WriteStatus.REFUSED,
+                earlier.c.write_status == WriteStatus.REFUSED,
+                earlier.c.id > row_began,
+            )
+            .group_by(
+                record_states.c.record_id, record_states.c.object_type, latest.c.error_code,
+                latest.c.decided_at, record_states.c.decision_id,
+            )
+            .having(times > more_than)
+            .order_by(record_states.c.decision_id)
+        )  # fmt: skip
+        if object_type is not None:
+            query = query.where(record_states.c.object_type == object_type)
+        with self._engine.connect() as db:
+            return [
+                Refusal(row.record_id, row.object_type, row.error_code, int(row.times), row.decided_at)
+                for row in db.execute(query)
+            ]
 
     def managed_ids(self, crm: str, object_type: str, *, after: str = "", limit: int = 10_000) -> list[str]:
         """The ids of ``object_type`` records of ``crm`` with a decision on file, after ``after`` in id

@@ -323,12 +323,14 @@ class Pipeline:
 
     @staticmethod
     def _entry(item: Decided, status: WriteStatus, outcome: WriteOutcome | None) -> AuditEntry:
+        """The audit entry of a decided record; a failed write the CRM refused for its values is ``refused``."""
+        refused = outcome is not None and outcome.refused
         return AuditEntry(
             object_type=item.record.object_type,
             record_id=item.record.id,
             facts=item.facts,
             decision=item.decision,
-            write_status=status,
+            write_status=WriteStatus.REFUSED if refused else status,
             written=dict(item.plan.update.values) if status in _SENT and item.plan.update else None,
             error_code=outcome.code if outcome is not None and not outcome.ok else None,
             grounds=item.grounds,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -72,6 +73,9 @@ class SyncOptions:
     guard_minimum: int = 20
     as_of: date | None = None
     """Decide as of this day instead of today (tests, and dry runs that preview a date ahead)."""
+    refused_retries: int = 3
+    """How many runs in a row try again a record whose write the CRM refused (``[sync] refused_retries``);
+    refused once more, it is parked: tried again only when it changes, under another policy, or by a full run."""
 
 
 @dataclass(slots=True)
@@ -92,6 +96,8 @@ class SyncResult:
     """Why the run did more than read what changed: a full pull it owed, records due without an edit."""
     redecided: int = 0
     """Records decided again from the store (expired, policy or register change) rather than read."""
+    parked: int = 0
+    """Records the CRM refused more than ``refused_retries`` times in a row, not tried again by this run."""
     bulk_calls: int = 0
     """Of ``api_calls``, those to bulk jobs (Salesforce's Bulk API 2.0: create, upload, close, poll, results)."""
     bulk_jobs: int = 0
@@ -107,6 +113,7 @@ class SyncResult:
             "quota_remaining": self.quota_remaining,
             "message": self.message,
             "redecided": self.redecided,
+            "parked": self.parked,
             "bulk": {"calls": self.bulk_calls, "jobs": self.bulk_jobs, "polls": self.bulk_polls},
             "transfers": list(self.transfers),
             "notes": list(self.notes),
@@ -364,13 +371,33 @@ class _SyncRun:
 
     def _retry_failed(self, object_type: str) -> bool:
         """Read again the records whose last write failed (a lock, a validation rule since fixed, …): the
-        cursor has moved past them, and a full run would be the only other way back to them."""
+        cursor has moved past them, and a full run would be the only other way back to them. A record the CRM
+        refused more than ``refused_retries`` times in a row is parked instead, unless the policy changed since
+        the last run: a pull reads it again when it changes; the run notes how many are parked, by code."""
         ids = self.store.audit.failed(self.crm.name, object_type, limit=RETRY_LIMIT)
+        parked = self.store.audit.refusals(self.crm.name, object_type, more_than=self.options.refused_retries)
+        if parked and not self._policy_changed():
+            left = {refusal.record_id for refusal in parked}
+            ids = [record_id for record_id in ids if record_id not in left]
+            self.result.parked += len(parked)
+            codes = Counter(refusal.code or "no code" for refusal in parked)
+            self.result.notes.append(
+                f"{len(parked)} {object_type} records the CRM refused more than {self.options.refused_retries} "
+                f"times in a row are parked ({', '.join(f'{code} {n}' for code, n in sorted(codes.items()))}): "
+                "tried again when they change; `lawful-crm audit refused` lists them"
+            )
         if not ids:
             return True
         log.info("run %s: reading %d %s records whose write failed before", self.result.run_id, len(ids),
                  object_type)  # fmt: skip
         return self._read_again(object_type, ids)
+
+    def _policy_changed(self) -> bool:
+        """Whether the policy differs from the one the CRM's previous run decided under."""
+        previous = [
+            run for run in self.store.runs.recent(self.crm.name, limit=2) if run.id != self.result.run_id
+        ]
+        return bool(previous) and previous[0].policy_id != self.pipeline.policy.policy_id
 
     def _read_again(
         self,

@@ -113,7 +113,7 @@ def test_a_failing_record_is_reported_and_skipped_and_the_others_are_written(sto
     assert (result.tally.written, result.tally.failed, result.tally.gone) == (58, 1, 1)
     assert result.tally.errors == {"FIELD_CUSTOM_VALIDATION_EXCEPTION": 1}
     [entry] = store.audit.history("salesforce", ids[5])
-    assert entry.write_status == "failed" and entry.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+    assert entry.write_status == "refused" and entry.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
 
 
 def test_the_next_incremental_run_reads_failed_records_again_and_forgets_the_ones_deleted_since(

@@ -162,7 +162,7 @@ class ContactWriter:
             call_with_retries(self.session.retry, attempt)
         except RecordLockedError:
             for position, update in pending:
-                outcomes[position] = WriteOutcome(update.record_id, ok=False, code="LOCKED")
+                outcomes[position] = WriteOutcome(update.record_id, ok=False, code="LOCKED", temporary=True)
 
     def _send(self, items: list[Item]) -> tuple[set[str], dict[str, str]]:
         """(ids written, error category by id) of one batch update call."""

@@ -118,7 +118,9 @@ class Writer:
             call_with_retries(self.connection.retry, attempt)
         except RecordLockedError:
             for index in pending:
-                outcomes[index] = WriteOutcome(updates[index].record_id, ok=False, code=LOCKED)
+                outcomes[index] = WriteOutcome(
+                    updates[index].record_id, ok=False, code=LOCKED, temporary=True
+                )
 
     def _bulk(
         self,
