@@ -18,7 +18,7 @@ import requests
 
 from connector.admin.overview import register_status
 from connector.settings import AlertsConfig
-from connector.store import Store
+from connector.store import RunOutcome, Store
 from connector.store.overview import decision_counts
 
 __all__ = ["Alert", "alert_after_run", "alerts_after_run", "send"]
@@ -44,9 +44,9 @@ def alerts_after_run(store: Store, crm: str, *, review_backlog_above: int | None
     if newest:
         run = newest[0]
         why = run.counts.get("message") or "see lawful-crm runs"
-        if run.outcome == "failed":
+        if run.outcome == RunOutcome.FAILED:
             alerts.append(Alert("run_failed", f"lawful-crm: the {crm} sync (run {run.id}) failed: {why}"))
-        elif run.outcome == "refused":
+        elif run.outcome == RunOutcome.REFUSED:
             alerts.append(
                 Alert(
                     "guard_refused",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from connector.crm.port import Cursor
-from connector.store import RunKind, Store
+from connector.store import RunKind, RunOutcome, Store
 from connector.sync.pipeline import Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard
 from connector.sync.reconcile import IdLister
@@ -96,7 +96,7 @@ def sync_shard(
     run_id = store.runs.start(
         run.crm, RunKind.SHARD, policy_id=pipeline.policy.policy_id, now=now, as_of=today
     )
-    tally, outcome = PageTally(), "completed"
+    tally, outcome = PageTally(), RunOutcome.COMPLETED
     try:
         chunks = list(_chunks(ids, READ_LIMITS.get(run.crm, 100)))
         batches = [_decide(pipeline, run.object_type, chunk, today=today, now=now) for chunk in chunks]
@@ -108,9 +108,9 @@ def sync_shard(
                 cursor = Cursor(run.cursor_name, run.started, chunk[-1])
                 store.cursors.save(run.crm, cursor, run_id=run_id, now=now)
         else:
-            outcome = "refused"
+            outcome = RunOutcome.REFUSED
     except BaseException:
-        store.runs.finish(run_id, outcome="failed", counts=tally.as_dict(), now=datetime.now(UTC))
+        store.runs.finish(run_id, outcome=RunOutcome.FAILED, counts=tally.as_dict(), now=datetime.now(UTC))
         raise
     store.runs.finish(run_id, outcome=outcome, counts=tally.as_dict(), now=datetime.now(UTC))
     return outcome, tally

@@ -24,13 +24,13 @@ from connector.store.due import DueRecord, DueRecords, DueTally, Upcoming
 from connector.store.engine import create_store_engine, upgrade
 from connector.store.locks import Locks
 from connector.store.queue import ClaimedEvent, DeadLetter, EventQueue, NewEvent, QueueDepth
-from connector.store.runs import Cursors, RunKind, RunLog, RunRow
+from connector.store.runs import Cursors, RunKind, RunLog, RunOutcome, RunRow
 
 __all__ = ["Audit", "AuditEntry", "AuditRow", "Cursors", "Locks", "RunLog", "RunRow", "Store", "open_store"]
 __all__ += ["ClaimedEvent", "DeadLetter", "EventQueue", "NewEvent", "QueueDepth"]
 __all__ += ["DueRecord", "DueRecords", "DueTally", "Grounds", "Upcoming"]
 __all__ += ["INTERRUPTED", "PendingWrite", "Refusal", "WriteStatus"]
-__all__ += ["RunKind", "create_store_engine", "upgrade"]
+__all__ += ["RunKind", "RunOutcome", "create_store_engine", "upgrade"]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from connector.models import ContactFacts, Decision
 from connector.store.engine import scrub
 from connector.store.packing import pack, unpack
+from connector.store.runs import RunOutcome
 from connector.store.tables import decided_under, decisions, events, record_states, runs
 
 __all__ = ["INTERRUPTED", "Audit", "AuditEntry", "AuditRow", "Grounds", "PendingWrite", "Refusal"]
@@ -401,7 +402,7 @@ class Audit:
                 decisions.c.record_id,
                 decisions.c.written,
                 decisions.c.decided_at,
-                (runs.c.outcome == "running").label("run_open"),
+                (runs.c.outcome == RunOutcome.RUNNING).label("run_open"),
             )
             .outerjoin(runs, runs.c.id == decisions.c.run_id)
             .where(

@@ -15,7 +15,7 @@ from connector.crm.port import Cursor
 from connector.store.failures import unavailable_on_failure
 from connector.store.tables import cursors, runs
 
-__all__ = ["Cursors", "RunKind", "RunLog", "RunRow"]
+__all__ = ["Cursors", "RunKind", "RunLog", "RunOutcome", "RunRow"]
 
 
 class RunKind(StrEnum):
@@ -31,6 +31,21 @@ class RunKind(StrEnum):
     """One shard of a sharded full sync, run by a worker."""
     WEBHOOK = "webhook"
     """A worker's batch of webhook events."""
+
+
+class RunOutcome(StrEnum):
+    """How a run ended, or that it has not; the ``outcome`` column holds the value."""
+
+    RUNNING = "running"
+    """Not ended yet (or killed: ``close_abandoned`` marks it interrupted)."""
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    """Ctrl-C or SIGTERM: what the run owed (a full pull, due records) stays owed."""
+    STOPPED = "stopped"
+    """Quota spent or a limit reached: the next run resumes from the checkpoint."""
+    REFUSED = "refused"
+    """The blast-radius guard refused the plan."""
+    FAILED = "failed"
 
 
 _SYNCS = (RunKind.FULL, RunKind.INCREMENTAL)
@@ -72,7 +87,7 @@ class RunLog:
                     crm=crm,
                     kind=kind,
                     started_at=now,
-                    outcome="running",
+                    outcome=RunOutcome.RUNNING,
                     policy_id=policy_id,
                     counts={},
                     mapping_hash=mapping_hash,
@@ -87,7 +102,7 @@ class RunLog:
         mapping is on file. A full run that was interrupted, stopped or failed leaves it owed."""
         query = (
             select(runs.c.mapping_hash)
-            .where(runs.c.crm == crm, runs.c.kind == RunKind.FULL, runs.c.outcome == "completed")
+            .where(runs.c.crm == crm, runs.c.kind == RunKind.FULL, runs.c.outcome == RunOutcome.COMPLETED)
             .order_by(runs.c.id.desc())
             .limit(1)
         )
@@ -99,7 +114,7 @@ class RunLog:
             return "the mapping changed since the last completed full run, and new facts need the raw fields"
         return None
 
-    def finish(self, run_id: int, *, outcome: str, counts: Mapping[str, Any], now: datetime) -> None:
+    def finish(self, run_id: int, *, outcome: RunOutcome, counts: Mapping[str, Any], now: datetime) -> None:
         with self._engine.begin() as db:
             db.execute(
                 update(runs)
@@ -112,13 +127,15 @@ class RunLog:
         process was killed, so it will never record its own end. ``alive(crm)`` says whether a live process
         holds that CRM's lease. Returns how many were closed."""
         query = select(runs.c.id, runs.c.crm).where(
-            runs.c.outcome == "running", runs.c.kind.in_((*_SYNCS, RunKind.DRY_RUN))
+            runs.c.outcome == RunOutcome.RUNNING, runs.c.kind.in_((*_SYNCS, RunKind.DRY_RUN))
         )
         with self._engine.begin() as db:
             stale = [row.id for row in db.execute(query) if not alive(row.crm)]
             if stale:
                 db.execute(
-                    update(runs).where(runs.c.id.in_(stale)).values(outcome="interrupted", finished_at=now)
+                    update(runs)
+                    .where(runs.c.id.in_(stale))
+                    .values(outcome=RunOutcome.INTERRUPTED, finished_at=now)
                 )
         return len(stale)
 
@@ -135,7 +152,7 @@ class RunLog:
         (one shard of a sharded full sync) runs; one grouped query, for ``/metrics``."""
         query = (
             select(runs.c.crm, runs.c.kind, func.max(runs.c.finished_at).label("finished_at"))
-            .where(runs.c.outcome == "completed", runs.c.kind.in_((*_SYNCS, RunKind.SHARD)))
+            .where(runs.c.outcome == RunOutcome.COMPLETED, runs.c.kind.in_((*_SYNCS, RunKind.SHARD)))
             .group_by(runs.c.crm, runs.c.kind)
         )
         with self._engine.connect() as db:
@@ -145,7 +162,7 @@ class RunLog:
     def has_completed(self, crm: str) -> bool:
         """Whether any sync of ``crm`` has finished with its flags written (the guard skips the first run)."""
         query = select(runs.c.id).where(
-            runs.c.crm == crm, runs.c.outcome == "completed", runs.c.kind.in_(_SYNCS)
+            runs.c.crm == crm, runs.c.outcome == RunOutcome.COMPLETED, runs.c.kind.in_(_SYNCS)
         )
         with self._engine.connect() as db:
             return db.execute(query.limit(1)).first() is not None

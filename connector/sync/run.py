@@ -20,14 +20,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 
 from connector.crm.bulkport import BulkCapable, BulkUsage
 from connector.crm.port import CrmPort, CrmRecord, Cursor, Page
 from connector.errors import FatalError, RetriableError, RunStoppedError
 from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
-from connector.store import PendingWrite, RunKind, Store
+from connector.store import PendingWrite, RunKind, RunOutcome, Store
 from connector.sync.buffer import WriteBuffer
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
@@ -52,15 +51,8 @@ WRITE_BATCH = 200
 held back is still due, so a run killed before writing it redoes it."""
 
 
-class Outcome(StrEnum):
-    COMPLETED = "completed"
-    INTERRUPTED = "interrupted"
-    """Ctrl-C or SIGTERM: what the run owed (a full pull, due records) stays owed."""
-    STOPPED = "stopped"
-    """Quota spent or a limit reached: the next run resumes from the checkpoint."""
-    REFUSED = "refused"
-    """The blast-radius guard refused the plan."""
-    FAILED = "failed"
+Outcome = RunOutcome
+"""How a run ended: the run log's ``RunOutcome`` (a finished run is never ``running``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,9 +240,7 @@ class _SyncRun:
         result = self.result
         try:
             self._note_usage()
-            self.store.runs.finish(
-                run_id, outcome=result.outcome.value, counts=result.counts(), now=self.clock()
-            )
+            self.store.runs.finish(run_id, outcome=result.outcome, counts=result.counts(), now=self.clock())
         except Exception as error:
             log.error("run %s: its outcome could not be recorded (%s)", run_id, type(error).__name__)
             if result.outcome is not Outcome.FAILED:

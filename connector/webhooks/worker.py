@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from connector.errors import ConnectorError
-from connector.store import RunKind, Store, WriteStatus
+from connector.store import RunKind, RunOutcome, Store, WriteStatus
 from connector.store.locks import owner_gone
 from connector.store.queue import ClaimedEvent
 from connector.sync.pipeline import Decided, PageTally, Pipeline
@@ -149,7 +149,9 @@ class Worker:
                     report.error,
                     _where(error),
                 )
-            self.store.runs.finish(run_id, outcome="failed", counts=self._counts(report), now=self.clock())
+            self.store.runs.finish(
+                run_id, outcome=RunOutcome.FAILED, counts=self._counts(report), now=self.clock()
+            )
             return self._fail(report, events, report.error, now)
         ok = [e for e in events if e.record_id not in refused]
         self.store.queue.done([e.id for e in ok])
@@ -159,7 +161,9 @@ class Worker:
         failing = [e for e in events if e.record_id in refused]
         if failing:
             self._fail(report, failing, _main_error(report.tally), now)
-        self.store.runs.finish(run_id, outcome="completed", counts=self._counts(report), now=self.clock())
+        self.store.runs.finish(
+            run_id, outcome=RunOutcome.COMPLETED, counts=self._counts(report), now=self.clock()
+        )
         return report
 
     def _decide_and_write(

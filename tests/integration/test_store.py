@@ -15,7 +15,7 @@ from sqlalchemy import inspect, select
 from connector.crm.port import Cursor
 from connector.models import ContactFacts
 from connector.policy import PolicySettings, evaluate
-from connector.store import AuditEntry, RunKind, Store, WriteStatus, open_store
+from connector.store import AuditEntry, RunKind, RunOutcome, Store, WriteStatus, open_store
 from connector.store.engine import HEAD, create_store_engine, current_revision, downgrade, upgrade
 from connector.store.tables import decisions, metadata, runs
 from tests.conftest import NOW, facts
@@ -160,16 +160,21 @@ def test_write_statuses_are_kept_as_their_plain_values(store: Store) -> None:
     assert store.audit.failed("salesforce", "Contact", limit=10) == ["003B"]
 
 
-def test_run_kinds_are_kept_as_their_plain_values(store: Store) -> None:
-    """``RunKind`` is bound as its value on both databases, and the queries by kind find the runs."""
+def test_run_kinds_and_outcomes_are_kept_as_their_plain_values(store: Store) -> None:
+    """``RunKind`` and ``RunOutcome`` are bound as their values on both databases, and the queries by kind and
+    outcome find the runs."""
     for kind in RunKind:
-        store.runs.finish(
-            store.runs.start("hubspot", kind, policy_id="p", now=T0), outcome="completed", counts={}, now=T0
-        )
+        run_id = store.runs.start("hubspot", kind, policy_id="p", now=T0)
+        store.runs.finish(run_id, outcome=RunOutcome.COMPLETED, counts={}, now=T0)
+    store.runs.start("salesforce", RunKind.FULL, policy_id="p", now=T0)
+    assert store.runs.close_abandoned(now=T0, alive=lambda crm: False) == 1
     with store.engine.connect() as db:
-        kept = db.execute(select(runs.c.kind).order_by(runs.c.id)).scalars().all()
-    assert kept == ["full", "incremental", "dry_run", "shard", "webhook"]
-    assert all(type(kind) is str for kind in kept)
+        kept = db.execute(select(runs.c.kind, runs.c.outcome).order_by(runs.c.id)).all()
+    assert [tuple(row) for row in kept] == [
+        *[(kind, "completed") for kind in ("full", "incremental", "dry_run", "shard", "webhook")],
+        ("full", "interrupted"),
+    ]
+    assert all(type(kind) is str and type(outcome) is str for kind, outcome in kept)
     assert set(store.runs.last_completed()) == {
         ("hubspot", "full"),
         ("hubspot", "incremental"),
