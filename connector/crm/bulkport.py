@@ -21,6 +21,8 @@ class BulkUsage:
     jobs: int = 0
     polls: int = 0
     transfers: tuple[str, ...] = ()
+    pulls: int = 0
+    """Pulls that went in bulk (above the threshold): a run's write-back then goes in bulk from its start."""
 
 
 @runtime_checkable

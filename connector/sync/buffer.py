@@ -1,9 +1,9 @@
 """The run-level write buffer: once a run's changes exceed the CRM's `bulk_threshold`, they go out in bulk jobs.
 
-Until then every page writes its own changes, as always. From the page that takes the run past the threshold,
-a page's changes are held instead: each already has its pending audit entry (committed before anything is
-sent) and is recorded as `pending`, and the buffer keeps only the update, the entry's id and the flag
-transitions it would make, never the facts or the decision. The buffer is sent as bulk write jobs when it
+Until then every page writes its own changes, as always. From the page that takes the run past the threshold
+(or from the first, when a pull of the run went in bulk), a page's changes are held instead: each already has
+its pending audit entry (committed before anything is sent) and is recorded as `pending`, and the buffer keeps
+only the update, the entry's id and the flag transitions it would make, never the facts or the decision. The buffer is sent as bulk write jobs when it
 holds `job_size` changes, and at the end of each object's pull and of the catch-up; each job's per-record
 outcomes then settle the pending entries (`Audit.settle_writes`): written, failed with the CRM's code, or gone,
 as a collection write's outcomes would.
@@ -27,8 +27,8 @@ from connector.sync.pipeline import Held, PageTally
 __all__ = ["JOB_SIZE", "Held", "WriteBuffer"]
 
 log = logging.getLogger("lawful_crm.sync")
-JOB_SIZE = 100_000
-"""Changes sent per flush: one update job per object type (about 10 MB of CSV, 10 of Salesforce's batches)."""
+JOB_SIZE = 50_000
+"""Changes sent per flush: one update job per object type (about 6 MB of CSV, 5 of Salesforce's daily batches)."""
 
 
 class WriteBuffer:
@@ -37,19 +37,29 @@ class WriteBuffer:
     def __init__(self, crm: BulkCapable, store: Store, *, job_size: int = JOB_SIZE) -> None:
         self.crm, self.store, self.job_size = crm, store, job_size
         self.threshold = crm.bulk_threshold
+        self.pulls = crm.bulk_usage().pulls
         self.changes = 0
         self.bulk = False
         self.held: list[Held] = []
         self.note: str | None = None
 
     def admit(self, changes: int) -> bool:
-        """Count a page's changes; True when they are to be held (the run's changes exceed the threshold)."""
+        """Count a page's changes; True when they are to be held: the run's changes exceed the threshold, or a
+        pull of this run went in bulk (its object holds more records than the threshold, and a first run
+        changes most of them)."""
         self.changes += changes
-        if not self.bulk and self.changes > self.threshold:
+        if self.bulk:
+            return True
+        why = None
+        if self.changes > self.threshold:
+            why = f"more than bulk_threshold {self.threshold} changes in this run"
+        elif self.crm.bulk_usage().pulls > self.pulls:
+            why = f"the pull went in bulk: more than bulk_threshold {self.threshold} records"
+        if why is not None:
             self.bulk = True
+            first = self.changes - changes + 1
             self.note = (
-                f"write-back: Bulk API 2.0 from change {self.changes - changes + 1} on (more than "
-                f"bulk_threshold {self.threshold} changes in this run), up to {self.job_size} a job"
+                f"write-back: Bulk API 2.0 from change {first} on ({why}), up to {self.job_size} a job"
             )
             log.info("%s", self.note)
         return self.bulk
@@ -88,10 +98,11 @@ class WriteBuffer:
                 done.transitions.update(item.transitions)
                 continue
             code = outcome.code or "no_outcome"
+            status = WriteStatus.FAILED if outcome.temporary else WriteStatus.REFUSED  # as the pipeline's
             settled[item.entry_id] = (
                 (WriteStatus.GONE, outcome.code, "")
                 if outcome.gone
-                else (WriteStatus.FAILED, outcome.code, item.if_failed)
+                else (status, outcome.code, item.if_failed)
             )
             if outcome.gone:
                 done.gone += 1

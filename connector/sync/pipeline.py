@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -316,7 +317,9 @@ class Pipeline:
     def _transitions(self, item: Decided) -> list[str]:
         """The flag transitions a record's changes make (`flag: old→new`), for the summary."""
         return [
-            f"{flag}: {_flag(change.old)}→{_flag(change.new)}"
+            sys.intern(
+                f"{flag}: {_flag(change.old)}→{_flag(change.new)}"
+            )  # a few distinct keys, held by many
             for change in item.plan.changes
             if (flag := self._flag_names.get(change.field)) is not None
         ]

@@ -197,7 +197,7 @@ class _SyncRun:
             result.notes.append(f"a full run: {self.full_reason}")
         log.info("run %s: %s sync of %s started", run_id, kind, self.crm.name)
         try:
-            if isinstance(self.crm, BulkCapable) and not self.options.dry_run:
+            if isinstance(self.crm, BulkCapable) and not self.options.dry_run and self._unsettled():
                 self.crm.finish_writes_in_flight()  # a stopped run's jobs end before their records are read back
             pulled = all(self._sync_object(object_type) for object_type in self.crm.object_types)
             if pulled:
@@ -253,6 +253,10 @@ class _SyncRun:
             # whole seconds: the CRMs store ``checked`` to the second (Salesforce) or millisecond (HubSpot)
             window = (self.run_started.replace(microsecond=0), self.wrote_until)
         return dataclasses.replace(cursor, own_writes_from=window[0], own_writes_until=window[1])
+
+    def _unsettled(self) -> bool:
+        """Whether a run left writes whose outcome it did not learn (only then may bulk jobs be in flight)."""
+        return any(self.store.audit.unsettled(self.crm.name, name, limit=1) for name in self.crm.object_types)
 
     def _bulk_usage(self) -> BulkUsage:
         return self.crm.bulk_usage() if isinstance(self.crm, BulkCapable) else BulkUsage()

@@ -47,7 +47,7 @@ class BulkMeter:
     Salesforce counts each against the daily limit), and remembers each transfer's choice for the summary."""
 
     def __init__(self) -> None:
-        self.calls = self.jobs = self.polls = 0
+        self.calls = self.jobs = self.polls = self.pulls = 0
         self.transfers: list[str] = []
         self._lock = threading.Lock()
 

@@ -97,6 +97,7 @@ class BulkPuller:
         statement = soql.select(("COUNT()",), fields.object_type, where=where)
         estimate = self.connection.call(f"count {fields.object_type}", partial(_count, statement=statement))
         bulk_on = estimate > threshold
+        self.meter.pulls += bulk_on
         self.meter.note(
             f"{fields.object_type} full pull: {'Bulk API 2.0' if bulk_on else 'REST'} "
             f"(about {estimate} records, bulk_threshold {threshold})"

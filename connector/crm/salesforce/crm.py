@@ -163,7 +163,7 @@ class SalesforceCrm:
     def bulk_usage(self) -> BulkUsage:
         """Bulk API 2.0 calls, jobs and polls so far, and each transfer's choice of REST or Bulk."""
         meter = self._bulk
-        return BulkUsage(meter.calls, meter.jobs, meter.polls, tuple(meter.transfers))
+        return BulkUsage(meter.calls, meter.jobs, meter.polls, tuple(meter.transfers), pulls=meter.pulls)
 
     def install(self, *, dry_run: bool, uninstall: bool) -> InstallReport:
         """Create (or remove) the write-back fields and their permission set; idempotent."""
