@@ -1,7 +1,8 @@
 """Benchmark the store's size: bytes per record of each table and index after syncs on the sandbox.
 
 For each CRM: a full first run of N contacts into one SQLite store, then (unless ``--full-only``) an incremental
-run after 1 % of the records were edited, as in ``bench_sync.py`` (emulators in a child process, the real SDKs,
+run after 1 % of the records were edited, with their API calls (the sandbox's count) and wall time, as in
+``bench_sync.py`` (emulators in a child process, the real SDKs,
 HubSpot's rate limits off). The store's pages are then counted with SQLite's ``dbstat`` table: the file's bytes,
 and the bytes of each table and index, each also divided by the records the store keeps a state for (one per
 CRM record it decided). With ``--store FILE`` an existing SQLite store is measured and nothing is synced.
@@ -19,7 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox_process import UNLIMITED, adapter, edit_share, hubspot_limits, peak_rss_mb, running_sandbox
+from sandbox_process import (
+    UNLIMITED,
+    adapter,
+    api_calls,
+    edit_share,
+    hubspot_limits,
+    peak_rss_mb,
+    running_sandbox,
+)
 
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
@@ -59,6 +68,7 @@ def measure_file(path: Path) -> dict[str, Any]:
 
 def sync_into(store_url: str, crm: str, info: dict[str, Any], *, full: bool) -> dict[str, Any]:
     port = adapter(crm, info, per_ten_seconds=UNLIMITED)
+    before = api_calls(crm, info)
     started = time.perf_counter()
     result = run_sync(
         port,
@@ -68,8 +78,9 @@ def sync_into(store_url: str, crm: str, info: dict[str, Any], *, full: bool) -> 
         SyncOptions(full=full),
     )
     seconds = time.perf_counter() - started
-    return {"outcome": result.outcome.value, "records": result.tally.read, "written": result.tally.written,
-            "seconds": round(seconds, 1)}  # fmt: skip
+    return {"outcome": result.outcome.value, "message": result.message, "records": result.tally.read,
+            "written": result.tally.written, "api_calls": api_calls(crm, info) - before,
+            "adapter_calls": result.api_calls, "seconds": round(seconds, 1)}  # fmt: skip
 
 
 def main() -> None:
@@ -100,6 +111,8 @@ def main() -> None:
                     today = datetime.now(UTC).date()
                     edited = edit_share(crm, info, records=runs["full"]["records"], today=today)
                     runs["incremental"] = {**sync_into(store_url, crm, info, full=False), "edited": edited}
+                    share = runs["incremental"]["api_calls"] / max(runs["full"]["api_calls"], 1)
+                    runs["incremental_calls_share_of_full"] = round(share, 4)
                 figures[crm] = runs
         figures["store"] = measure_file(path)
     figures["peak_rss_mb"] = peak_rss_mb()

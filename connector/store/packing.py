@@ -25,8 +25,13 @@ _ID_LEFT_OUT = 1
 _AS_GIVEN = 2
 
 
+_PRIMED = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, zdict=ZDICT_1)
+"""A compressor that has read the dictionary: each value starts from a copy (reading the dictionary again for
+every value would cost more than compressing the value)."""
+
+
 def _deflate(text: str) -> bytes:
-    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, zdict=ZDICT_1)
+    squeeze = _PRIMED.copy()
     return squeeze.compress(text.encode()) + squeeze.flush()
 
 

@@ -11,7 +11,6 @@ CRM has written what the process will never learn of.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
@@ -34,6 +33,7 @@ from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.load import load_mapping
 from connector.mapping.own_fields import field_names
 from connector.settings import HubSpotConfig, SalesforceConfig
+from connector.store.packing import unpack
 from crm_sandbox.hubspot import running_hubspot
 from crm_sandbox.salesforce.server import running_salesforce
 from tests.e2e import killable
@@ -207,7 +207,7 @@ def audit(workdir: Path, crm: str) -> tuple[dict[str, dict[str, Any]], int]:
             (crm,),
         ).fetchall()
         pending = db.execute("SELECT count(*) FROM decisions WHERE write_status = 'pending'").fetchone()[0]
-    return {record_id: json.loads(written) for record_id, written in rows}, int(pending)
+    return {record_id: unpack(written) for record_id, written in rows}, int(pending)
 
 
 def assert_every_write_audited(org: Org, workdir: Path, outcome: Outcome, call: int) -> None:
