@@ -1,0 +1,90 @@
+"""Benchmark a Salesforce full run with Bulk API 2.0 on: REST calls, Bulk jobs and polls, records/s, peak memory.
+
+The emulators run in a child process (so the peak RSS is the sync's own). The adapter is configured as an admin
+would for a large org: ``bulk_threshold`` (10,000 by default) sends the full pull of each object above it through
+one Bulk query job and, once the run's changes pass it, the write-back through Bulk update jobs. Calls are
+counted by the org (`api_used`: every request, Bulk ones too, as Salesforce counts them against the daily limit)
+and by the adapter, which tells the REST calls from the Bulk jobs, their polls and their other requests.
+
+Prints one JSON object. Usage: ``python benchmarks/bench_bulk.py [--contacts 100000] [--threshold 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from sandbox_process import api_calls, peak_rss_mb, running_sandbox, salesforce_daily_limit
+
+from connector.crm.salesforce import SalesforceCrm
+from connector.mapping.facts import CompiledMapping
+from connector.mapping.load import load_mapping
+from connector.policy import PolicySettings
+from connector.settings import SalesforceConfig
+from connector.store import open_store
+from connector.sync.run import SyncOptions, run_sync
+
+
+def bulk_adapter(info: dict[str, Any], *, threshold: int, poll_s: int) -> SalesforceCrm:
+    sf = info["salesforce"]
+    config = SalesforceConfig(
+        auth="session", instance_url=sf["instance_url"], session_id=SecretStr(sf["token"]),
+        bulk_threshold=threshold, bulk_poll_s=poll_s, timeout_s=300,
+    )  # fmt: skip
+    return SalesforceCrm.from_config(config, load_mapping("salesforce"))
+
+
+def full_run(info: dict[str, Any], store_url: str, *, threshold: int, poll_s: int) -> dict[str, Any]:
+    crm = bulk_adapter(info, threshold=threshold, poll_s=poll_s)
+    crm.install(dry_run=False, uninstall=False)
+    before = api_calls("salesforce", info)
+    started = time.perf_counter()
+    result = run_sync(
+        crm, CompiledMapping(load_mapping("salesforce")), PolicySettings(), open_store(store_url), SyncOptions(full=True)
+    )
+    seconds = time.perf_counter() - started
+    read = result.tally.read
+    return {
+        "outcome": result.outcome.value,
+        "records": read,
+        "written": result.tally.written,
+        "failed": result.tally.failed,
+        "org_api_requests": api_calls("salesforce", info) - before,
+        "rest_calls": result.api_calls - result.bulk_calls,
+        "bulk_calls": result.bulk_calls,
+        "bulk_jobs": result.bulk_jobs,
+        "bulk_polls": result.bulk_polls,
+        "transfers": result.transfers,
+        "seconds": round(seconds, 1),
+        "records_per_second": round(read / seconds) if seconds else None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--threshold", type=int, default=10_000, help="[salesforce] bulk_threshold")
+    parser.add_argument("--poll-s", type=int, default=1, help="[salesforce] bulk_poll_s")
+    args = parser.parse_args()
+    with running_sandbox(args.contacts) as info, tempfile.TemporaryDirectory() as tmp:
+        salesforce_daily_limit(info, 1_000_000)
+        figures = {
+            "tool": "lawful-crm",
+            "contacts": args.contacts,
+            "bulk_threshold": args.threshold,
+            "bulk_poll_s": args.poll_s,
+            "salesforce_full_bulk": full_run(
+                info, f"sqlite:///{Path(tmp) / 'store.db'}", threshold=args.threshold, poll_s=args.poll_s
+            ),
+        }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
