@@ -98,7 +98,8 @@ class SalesforceConfig(_Table):
     quota_reserve: float = Field(0.2, ge=0, lt=1)
     """Share of the org's daily API requests left for other integrations."""
     bulk_threshold: int = Field(10_000, ge=1)
-    """A run with more updates than this writes them through Bulk API 2.0."""
+    """A full pull of an object with more records than this (one COUNT() query) runs as a Bulk API 2.0 query
+    job, and a run with more changes than this (or whose pull went in bulk) writes them in Bulk update jobs."""
     bulk_poll_s: int = Field(5, ge=0)
     """How often, in seconds, a Bulk API 2.0 job is asked whether it has finished."""
     page_size: int = Field(2000, ge=200, le=2000)
