@@ -22,9 +22,10 @@ from typing import Any
 
 import requests
 from bench_sync import floor_calls
+from pydantic import SecretStr
 from sandbox_process import adapter, api_calls, running_sandbox
 
-from connector.crm.salesforce import consent
+from connector.crm.salesforce import SalesforceCrm, consent
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
 from connector.policy import PolicySettings
@@ -44,6 +45,16 @@ def counting(counter: dict[str, int]) -> Callable[..., Any]:
         return original(self, object_type, rows_where)
 
     return rows
+
+
+def rest_adapter(info: dict[str, Any]) -> SalesforceCrm:
+    """The adapter with Bulk API 2.0 off: every read a SOQL page, every write a collection of 200."""
+    org = info["salesforce"]
+    config = SalesforceConfig(
+        auth="session", instance_url=org["instance_url"], session_id=SecretStr(org["token"]),
+        bulk_threshold=1_000_000_000,
+    )  # fmt: skip
+    return SalesforceCrm.from_config(config, load_mapping("salesforce"))
 
 
 def in_scope(info: dict[str, Any]) -> dict[str, int]:
@@ -66,13 +77,18 @@ def in_scope(info: dict[str, Any]) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument(
+        "--rest",
+        action="store_true",
+        help="REST only (bulk_threshold above the org's size): the floor's own path",
+    )
     args = parser.parse_args()
     page_size = SalesforceConfig.model_fields["page_size"].default
     queries: dict[str, int] = {}
     consent.ConsentReader._rows = counting(queries)  # type: ignore[method-assign]
     load_before = os.getloadavg()
     with running_sandbox(args.contacts) as info, tempfile.TemporaryDirectory() as tmp:
-        crm = adapter("salesforce", info)
+        crm = rest_adapter(info) if args.rest else adapter("salesforce", info)
         crm.install(dry_run=False, uninstall=False)
         scope = in_scope(info)
         before = api_calls("salesforce", info)
@@ -85,7 +101,7 @@ def main() -> None:
     pages = {kind: math.ceil(count / page_size) for kind, count in scope.items()}
     floor = floor_calls("salesforce", result.tally.read, result.tally.written) + sum(pages.values())
     figures = {
-        "tool": "lawful-crm", "crm": "salesforce", "contacts": args.contacts, "in_scope": scope,
+        "tool": "lawful-crm", "crm": "salesforce", "contacts": args.contacts, "rest_only": args.rest, "in_scope": scope,
         "outcome": result.outcome.value, "message": result.message, "records": result.tally.read, "written": result.tally.written,
         "api_calls": calls, "consent_queries": queries, "pages": pages, "floor_calls": floor,
         "calls_vs_floor": round(calls / max(floor, 1), 3), "goal": GOAL, "seconds": round(seconds, 1),
