@@ -631,7 +631,7 @@ class Audit:
 
     def refusals(self, crm: str, object_type: str | None = None, *, more_than: int = 0) -> list[Refusal]:
         """The records of ``crm`` whose latest write the CRM refused, with the code and how many of their latest
-        entries in a row are refusals: those refused ``more_than`` times or more in a row only (oldest first).
+        entries in a row are refusals, oldest first: only those refused more than ``more_than`` times in a row.
 
         A refused record is tried again by the next runs; once refused more times in a row than the sync's
         ``refused_retries`` it is parked (shown to the admin), and tried again only when it changes in the CRM

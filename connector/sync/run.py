@@ -368,11 +368,14 @@ class _SyncRun:
         cursor has moved past them, and a full run would be the only other way back to them. A record the CRM
         refused more than ``refused_retries`` times in a row is parked instead, unless the policy changed since
         the last run: a pull reads it again when it changes; the run notes how many are parked, by code."""
-        ids = self.store.audit.failed(self.crm.name, object_type, limit=RETRY_LIMIT)
         parked = self.store.audit.refusals(self.crm.name, object_type, more_than=self.options.refused_retries)
-        if parked and not self._policy_changed():
-            left = {refusal.record_id for refusal in parked}
-            ids = [record_id for record_id in ids if record_id not in left]
+        if parked and self._policy_changed():
+            parked = []
+        left = {refusal.record_id for refusal in parked}
+        # however many are parked, up to RETRY_LIMIT others are read again
+        ids = self.store.audit.failed(self.crm.name, object_type, limit=RETRY_LIMIT + len(left))
+        ids = [record_id for record_id in ids if record_id not in left][:RETRY_LIMIT]
+        if parked:
             self.result.parked += len(parked)
             codes = Counter(refusal.code or "no code" for refusal in parked)
             self.result.notes.append(
