@@ -223,7 +223,10 @@ def serve(
     end = None if query.limit is None else start + query.limit
     if (lower is None or lower.tie is None) and upper is None and not found.rest:
         return candidates[start:end] if start or end is not None else candidates
-    keep = [executor.predicate(obj, item, include_deleted=include_deleted) for item in found.rest]
+    # Conditions on SystemModstamp first: a reader leaving out its own write-back names there the fields its
+    # write set, answered from what was written (`view`), so a record left out is never rendered for the others.
+    rest = sorted(found.rest, key=lambda item: not mentions_modstamp(item))
+    keep = [executor.predicate(obj, item, include_deleted=include_deleted) for item in rest]
     out = array("q")
     for position in candidates:
         key, tie = _key(index, position), index.tie(position)
