@@ -85,7 +85,10 @@ def pages(executor: Executor, sobject: str, extra: str, *, include_deleted: bool
         # leaves out its own write-back asks
         ("Contact", "(DoNotCall = false OR Title = 'x' OR LastName LIKE 'A%' OR IsDeleted = true)"),
         ("Lead", "(DoNotCall = null OR DoNotCall = false) AND (Title != 'x' OR Title = null)"),
-        ("Lead", "IsConverted = false AND (DoNotCall = false OR SystemModstamp > 2030-01-01T00:00:00Z)"),
+        (
+            "Lead",
+            "IsConverted = false AND SystemModstamp >= 2000-01-01T00:00:00Z AND (DoNotCall = false OR SystemModstamp > 2030-01-01T00:00:00Z)",
+        ),
     ],
 )
 def test_keyset_pages_from_the_index_match_the_scan(
