@@ -93,6 +93,15 @@ class ModIndex:
             self._stale = sorted(where[index] for index in self.moved if index < self.count)
             self._keys, self._indexes, self._where = keys, indexes, where
 
+    def key(self, index: int) -> Any:
+        """The current key of record `index`: its last write's, or its seeded one (from the sorted arrays)."""
+        moved = self.moved.get(index)
+        if moved is not None:
+            return moved
+        self.build()
+        assert self._keys is not None and self._where is not None
+        return self._keys[self._where[index]] * self.scale
+
     def after(self, threshold: Any, *, inclusive: bool, exclude: Collection[int] = ()) -> array[int]:
         """Indexes of records with key > threshold (>= when inclusive), by (key, tie), minus `exclude`."""
         self.build()

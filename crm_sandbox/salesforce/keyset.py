@@ -10,14 +10,13 @@ bounds and checks the rest record by record. Keys are microseconds since the epo
 
 from __future__ import annotations
 
+import functools
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from crm_sandbox.modindex import ModIndex
-from crm_sandbox.people import modified_at
 from crm_sandbox.salesforce.ids import normalize_id
 from crm_sandbox.salesforce.schema import ObjectSpec
 from crm_sandbox.salesforce.soql import BoolOp, Compare, Condition, Not, Order, Query
@@ -37,17 +36,17 @@ class Bound:
     tie: str | None
     inclusive: bool
 
-    def admits_from_below(self, key: int, tie: str) -> bool:
-        """Whether (key, tie) lies above this lower bound."""
+    def admits_from_below(self, key: int, tie: Callable[[], str]) -> bool:
+        """Whether (key, tie()) lies above this lower bound; the tie is made only for a key equal to the bound's."""
         if key != self.key:
             return key > self.key
-        return self.inclusive if self.tie is None else tie > self.tie
+        return self.inclusive if self.tie is None else tie() > self.tie
 
-    def admits_from_above(self, key: int, tie: str) -> bool:
-        """Whether (key, tie) lies below this upper bound."""
+    def admits_from_above(self, key: int, tie: Callable[[], str]) -> bool:
+        """Whether (key, tie()) lies below this upper bound; the tie is made only for a key equal to the bound's."""
         if key != self.key:
             return key < self.key
-        return self.inclusive if self.tie is None else tie <= self.tie
+        return self.inclusive if self.tie is None else tie() <= self.tie
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,14 +179,6 @@ def view(store: Store, obj: str, position: int, *, include_deleted: bool) -> Rec
     return FieldByField(known, lambda: store.get(name, position, include_deleted=include_deleted))
 
 
-def _key(index: ModIndex, position: int) -> int:
-    """The index key (microseconds) of a record: its last write, or its seeded modification second."""
-    moved = index.moved.get(position)
-    if moved is not None:
-        return int(moved)
-    return int(modified_at(index.seed, index.start + position).timestamp()) * index.scale
-
-
 def serve(
     executor: Executor, obj: ObjectSpec, query: Query, *, include_deleted: bool, any_order: bool
 ) -> array[int] | None:
@@ -229,7 +220,7 @@ def serve(
     keep = [executor.predicate(obj, item, include_deleted=include_deleted) for item in rest]
     out = array("q")
     for position in candidates:
-        key, tie = _key(index, position), index.tie(position)
+        key, tie = int(index.key(position)), functools.partial(index.tie, position)
         if lower is not None and not lower.admits_from_below(key, tie):
             if descending:
                 break

@@ -172,6 +172,9 @@ class Executor:
         for path in query.fields:
             self.column(obj, path)
         order = [(self.getter(self.column(obj, item.path)), item) for item in query.order]
+        any_order = any_order or (
+            query.count and not query.order
+        )  # a COUNT() needs how many, not which first
         # an unordered query restricted to listed ids visits those only, rather than the modification index
         chosen = None if query.order else self._chosen_ids(obj, query.where, include_deleted=include_deleted)
         if chosen is None:

@@ -156,3 +156,27 @@ def test_bounds_split_keyset_conditions_from_the_rest() -> None:
     assert found.lower is not None and found.lower.key == micros(moment) and found.lower.tie is not None
     assert found.upper == Bound(micros(datetime(2025, 1, 1, tzinfo=UTC)), None, inclusive=True)
     assert found.rest == (Compare("IsConverted", "=", value=False),)
+
+
+@pytest.mark.parametrize("include_deleted", [False, True])
+def test_a_count_up_to_a_row_is_served_by_the_index_and_matches_the_scan(
+    org: tuple[Store, Executor], include_deleted: bool
+) -> None:
+    """`SELECT COUNT()` up to a keyset row (a pull's size estimate) is answered from the index, as the scan does."""
+    _, executor = org
+    soql = (
+        "SELECT COUNT() FROM Contact WHERE (SystemModstamp < 2019-06-01T12:00:00Z OR (SystemModstamp = "
+        "2019-06-01T12:00:00Z AND Id <= '003Sb00000000004'))"
+    )
+    query = parse(soql)
+    assert executor.modstamp_scan(
+        executor.object("Contact"), query, include_deleted=include_deleted, any_order=True
+    )
+    fast = len(executor.execute(query, include_deleted=include_deleted))
+    original = executor.modstamp_scan
+    executor.modstamp_scan = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    try:
+        slow = len(executor.execute(query, include_deleted=include_deleted))
+    finally:
+        executor.modstamp_scan = original  # type: ignore[method-assign]
+    assert fast == slow and fast > 0
