@@ -102,8 +102,13 @@ class ModIndex:
         assert self._keys is not None and self._where is not None
         return self._keys[self._where[index]] * self.scale
 
-    def after(self, threshold: Any, *, inclusive: bool, exclude: Collection[int] = ()) -> array[int]:
-        """Indexes of records with key > threshold (>= when inclusive), by (key, tie), minus `exclude`."""
+    def after(
+        self, threshold: Any, *, inclusive: bool, exclude: Collection[int] = (), until: Any = None
+    ) -> array[int]:
+        """Indexes of records with key > threshold (>= when inclusive), by (key, tie), minus `exclude`; with
+        `until`, only those with key <= until. A reader paging up to the row it started from thus costs what
+        lies between its bounds, not every record written since (a write-back moves each record it writes
+        past that row)."""
         self.build()
         with self.lock:
             keys, indexes, where = self._keys, self._indexes, self._where
@@ -116,19 +121,22 @@ class ModIndex:
             while not admitted(second * self.scale):
                 second += 1
             first = bisect.bisect_left(keys, second)
-            skip = set(self._stale[bisect.bisect_left(self._stale, first) :])
+            stop = len(keys) if until is None else max(first, bisect.bisect_right(keys, until // self.scale))
+            stale = self._stale
+            skip = set(stale[bisect.bisect_left(stale, first) : bisect.bisect_left(stale, stop)])
             for index in tuple(exclude):
-                if index < self.count and index not in self.moved and where[index] >= first:
+                if index < self.count and index not in self.moved and first <= where[index] < stop:
                     skip.add(where[index])
             base = array("q")
             cut = first
             for position in sorted(skip):
                 base.extend(indexes[cut:position])
                 cut = position + 1
-            base.extend(indexes[cut:])
+            base.extend(indexes[cut:stop])
             locate = bisect.bisect_left if inclusive else bisect.bisect_right
             at = locate(self.extra, threshold, key=_first)
-            moved = [entry for entry in self.extra[at:] if admitted(entry[0]) and entry[2] not in exclude]
+            end = len(self.extra) if until is None else bisect.bisect_right(self.extra, until, key=_first)
+            moved = [entry for entry in self.extra[at:end] if admitted(entry[0]) and entry[2] not in exclude]
         if not moved:
             return base
         if not base:

@@ -207,7 +207,8 @@ def serve(
     threshold, inclusive = (
         (lower.key, lower.inclusive or lower.tie is not None) if lower else (-(2**62), True)
     )
-    candidates = index.after(threshold, inclusive=inclusive, exclude=exclude)
+    until = upper.key if upper is not None else None
+    candidates = index.after(threshold, inclusive=inclusive, exclude=exclude, until=until)
     if descending:
         candidates.reverse()
     start = query.offset or 0
