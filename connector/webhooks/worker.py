@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from connector.errors import ConnectorError
+from connector.mapping.consent_records import PARTY_OBJECT
 from connector.store import RunKind, RunOutcome, Store, WriteStatus
 from connector.store.locks import owner_gone
 from connector.store.queue import ClaimedEvent
@@ -201,7 +202,7 @@ class Worker:
                     pipeline.apply(decided, run_id=run_id, now=now, dry_run=False, on_change=note)
                 )
                 found = {r.id for r in live}
-                for record_id in chunk:
+                for record_id in chunk if object_type != PARTY_OBJECT else ():  # an Individual is no record
                     if record_id not in found:
                         report.forgotten += self._forget(crm, record_id)
         for record_id in deleted - forgotten_now:

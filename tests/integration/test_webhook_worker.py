@@ -186,3 +186,27 @@ def test_a_record_deleted_then_restored_in_one_batch_is_forgotten_and_decided_ag
         "the old entries erased, the restored record decided anew"
     )
     assert store.audit.history("salesforce", erased) == [], "a privacy deletion always erases"
+
+
+class _PeopleCrm(FakeCrm):
+    """A CRM where an Individual's id reads as the contacts of that person (as SalesforceCrm.read does)."""
+
+    people: dict[str, list[str]]
+
+    def read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
+        if object_type == "Individual":
+            return super().read("Contact", [c for i in ids for c in self.people.get(i, [])])
+        return super().read(object_type, ids)
+
+
+def test_a_consent_record_event_decides_its_individuals_contacts_and_forgets_nothing(store: Store) -> None:
+    crm, clock = _PeopleCrm.seeded(4), SettableClock(T0)
+    contacts = sorted(crm.records)[:2]
+    crm.people = {"0PK000000000001AAA": contacts}
+    store.queue.enqueue("salesforce", [NewEvent("n1", "Individual", "0PK000000000001AAA", "change")], now=T0)
+    worker, metrics = worker_for(crm, store, clock)
+    assert worker.drain_once() == 1
+    assert sorted(crm.written_ids()) == contacts
+    (run,) = store.runs.recent("salesforce")
+    assert (run.counts["read"], run.counts["forgotten"]) == (2, 0), "an Individual is no record to forget"
+    assert metrics.value("lawful_crm_forgotten_total", crm="salesforce") == 0
