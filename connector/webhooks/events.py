@@ -204,6 +204,14 @@ def _signed_event(event: Any, object_types: frozenset[str], ignored: Counter[str
     if sobject not in object_types:
         ignored["unsupported_type"] += 1
         return None
+    if sobject == CONSENT_OBJECT:  # any change to a consent row, its deletion too, re-decides its Individual
+        party = event.get("partyId")
+        if party is None:
+            ignored["missing_party"] += 1
+            return None
+        if not _is_salesforce_id(party):
+            raise MalformedPayload("bad_event")
+        return NewEvent(dedupe_key=f"signed:{key}", object_type=PARTY_OBJECT, record_id=party, kind="change")
     return NewEvent(dedupe_key=f"signed:{key}", object_type=sobject, record_id=record_id, kind=kind)
 
 
@@ -211,7 +219,8 @@ def signed_json_intake(body: bytes, object_types: frozenset[str]) -> tuple[str |
     """The org id a Salesforce callout names and its queue entries; raise MalformedPayload when malformed.
 
     Body: ``{"organizationId": "00D…", "events": [{"id", "sobject", "recordId", "change"}]}`` with ``change``
-    one of insert, update, undelete, delete (docs/salesforce-signed-webhook.md).
+    one of insert, update, undelete, delete (docs/salesforce-signed-webhook.md); a ContactPointTypeConsent event
+    also carries ``partyId``, the Individual whose records it re-decides.
     """
     payload = _json(body)
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from connector.mapping.load import load_mapping
 from connector.webhooks.config import salesforce_object_types
-from connector.webhooks.events import outbound_intake
+from connector.webhooks.events import MalformedPayload, outbound_intake, signed_json_intake
 from connector.webhooks.outbound import MalformedMessage, parse_outbound_message
 from crm_sandbox.salesforce.outbound import envelope
 
@@ -54,3 +56,19 @@ def test_a_party_id_that_is_not_an_id_makes_the_message_malformed() -> None:
     with pytest.raises(MalformedMessage) as refused:
         parse_outbound_message(body)
     assert refused.value.reason == "bad_id"
+
+
+def signed(*events: dict[str, object]) -> bytes:
+    return json.dumps({"organizationId": "00D7F00000107XsUAI", "events": list(events)}).encode()
+
+
+def test_a_signed_consent_row_event_names_its_individual_even_for_a_deletion() -> None:
+    deleted = {"id": "k1", "sobject": "ContactPointTypeConsent", "recordId": CONSENT_ROW, "change": "delete",
+               "partyId": PARTY}  # fmt: skip
+    _, intake = signed_json_intake(signed(deleted), MAPPED)
+    [event] = intake.events
+    assert (event.object_type, event.record_id, event.kind) == ("Individual", PARTY, "change")
+    _, without = signed_json_intake(signed({**deleted, "partyId": None}), MAPPED)
+    assert without.events == () and without.ignored == {"missing_party": 1}
+    with pytest.raises(MalformedPayload):
+        signed_json_intake(signed({**deleted, "partyId": "0PK'; DROP"}), MAPPED)
