@@ -34,8 +34,9 @@ from sandbox_process import (
 from connector.crm.port import CrmPort
 from connector.mapping.facts import CompiledMapping
 from connector.mapping.load import load_mapping
+from connector.mapping.schema import MappingFile
 from connector.policy import PolicySettings
-from connector.settings import SalesforceConfig
+from connector.settings import HubSpotConfig, SalesforceConfig
 from connector.store import open_store
 from connector.sync.run import SyncOptions, run_sync
 
@@ -69,27 +70,44 @@ def measure_file(path: Path) -> dict[str, Any]:
     }
 
 
-def rest_only(info: dict[str, Any]) -> CrmPort:
-    """The Salesforce adapter with its Bulk threshold above the org's size: REST reads and writes only."""
-    from connector.crm.salesforce import SalesforceCrm
-
-    sf = info["salesforce"]
-    config = SalesforceConfig(
-        auth="session",
-        instance_url=sf["instance_url"],
-        session_id=SecretStr(sf["token"]),
-        bulk_threshold=10**9,
-    )
-    return SalesforceCrm.from_config(config, load_mapping("salesforce"))
+def mapping_for(crm: str, *, consents: bool) -> MappingFile:
+    """The shipped mapping; without ``consents``, without its subscription and data-use-purpose tables (no
+    consent reads, as the runs measured before those reads existed)."""
+    mapping = load_mapping(crm)
+    return mapping if consents else mapping.model_copy(update={"subscriptions": {}, "data_use_purposes": {}})
 
 
-def sync_into(store_url: str, crm: str, info: dict[str, Any], *, full: bool, rest: bool) -> dict[str, Any]:
-    port = rest_only(info) if rest and crm == "salesforce" else adapter(crm, info, per_ten_seconds=UNLIMITED)
+def port_for(crm: str, info: dict[str, Any], mapping: MappingFile, *, rest: bool) -> CrmPort:
+    """lawful-crm's adapter for one emulator; with ``rest``, Salesforce's Bulk threshold above the org's size."""
+    if crm == "salesforce":
+        from connector.crm.salesforce import SalesforceCrm
+
+        sf = info["salesforce"]
+        config = SalesforceConfig(
+            auth="session", instance_url=sf["instance_url"], session_id=SecretStr(sf["token"]),
+            bulk_threshold=10**9 if rest else 10_000,
+        )  # fmt: skip
+        return SalesforceCrm.from_config(config, mapping)
+    from connector.crm.hubspot import HubSpotCrm
+
+    hs = info["hubspot"]
+    hs_config = HubSpotConfig(
+        base_url=hs["base_url"], access_token=SecretStr(hs["token"]), per_ten_seconds=UNLIMITED,
+        search_per_second=UNLIMITED,
+    )  # fmt: skip
+    return HubSpotCrm.from_config(hs_config, mapping)
+
+
+def sync_into(
+    store_url: str, crm: str, info: dict[str, Any], *, full: bool, rest: bool, consents: bool
+) -> dict[str, Any]:
+    mapping = mapping_for(crm, consents=consents)
+    port = port_for(crm, info, mapping, rest=rest)
     before = api_calls(crm, info)
     started = time.perf_counter()
     result = run_sync(
         port,
-        CompiledMapping(load_mapping(crm)),
+        CompiledMapping(mapping),
         PolicySettings(),
         open_store(store_url),
         SyncOptions(full=full),
@@ -110,6 +128,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="measure this SQLite store file instead of syncing")
     parser.add_argument("--keep", type=Path, help="keep the store built at this path")
     parser.add_argument("--rest", action="store_true", help="Salesforce over REST only (no Bulk API 2.0)")
+    parser.add_argument("--no-consents", action="store_true", help="mappings without consent reads")
     args = parser.parse_args()
     if args.store is not None:
         print(json.dumps({"store": str(args.store), **measure_file(args.store)}, indent=2))
@@ -119,6 +138,7 @@ def main() -> None:
         "contacts_per_crm": args.contacts,
         "crms": crms,
         "salesforce_rest_only": args.rest,
+        "consent_reads": not args.no_consents,
     }
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "store.db"
@@ -128,11 +148,12 @@ def main() -> None:
                 adapter(crm, info).install(dry_run=False, uninstall=False)
                 if crm == "hubspot":
                     hubspot_limits(info, per_ten_seconds=None)
-                runs = {"full": sync_into(store_url, crm, info, full=True, rest=args.rest)}
+                options = {"rest": args.rest, "consents": not args.no_consents}
+                runs = {"full": sync_into(store_url, crm, info, full=True, **options)}
                 if not args.full_only:
                     today = datetime.now(UTC).date()
                     edited = edit_share(crm, info, records=runs["full"]["records"], today=today)
-                    incremental = sync_into(store_url, crm, info, full=False, rest=args.rest)
+                    incremental = sync_into(store_url, crm, info, full=False, **options)
                     runs["incremental"] = {**incremental, "edited": edited}
                     share = runs["incremental"]["api_calls"] / max(runs["full"]["api_calls"], 1)
                     runs["incremental_calls_share_of_full"] = round(share, 4)
