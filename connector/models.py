@@ -201,6 +201,9 @@ class Consent(_Value):
     specific: StrictBool = True
     last_used: IsoDate | None = None
     withdrawn: IsoDate | None = None
+    ends: IsoDate | None = None
+    """The first day on which the consent no longer holds, fixed in advance when it was recorded (Salesforce's
+    ``EffectiveTo``); unlike ``withdrawn`` it closes nothing before that day."""
 
 
 class Customer(_Value):

@@ -34,6 +34,7 @@ consents = st.builds(
     specific=st.booleans(),
     last_used=optional_dates,
     withdrawn=optional_dates,
+    ends=optional_dates,
 )
 customers = st.builds(
     Customer,
@@ -102,6 +103,7 @@ def facts_near(now: date) -> st.SearchStrategy[ContactFacts]:
                 sender_is_us=st.just(True),
                 specific=st.just(True),
                 last_used=maybe_near,
+                ends=st.none() | near,
             ),
             max_size=2,
         ).map(tuple),

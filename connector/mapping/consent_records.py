@@ -10,11 +10,15 @@ does not list says nothing (``mappings check`` names such purposes).
   makes the pair opted out whatever the other rows say. The opt-out is then dated no earlier than any of the
   pair's rows, so none of their OptIns outranks it; an OptIn of another purpose given later re-opens the
   channel, as the policy reads a renewed opt-in.
-* An OptIn in effect: a `Consent` dated by its capture (else its start), given to us and specific.
-* An OptIn ahead of its start: a `Consent` dated by that start (the policy counts it from that day).
-* An OptIn that ended: a `Consent` withdrawn on its end (no consent, but the facts show what there was).
+* An OptIn: a `Consent` given to us and specific, dated by its capture (else its start) and never before its
+  start (the policy counts it from that day), ending on its ``EffectiveTo`` (``Consent.ends``). The facts keep
+  the dates, not where today stands against them, so the decision itself knows the day the consent ends
+  (``valid_until``), and a record nobody edits is decided again on that day.
+* An OptOut ahead of its start counts at once (closing early is the safe side); one that has ended says nothing.
+  That is the only use of ``state``: a stored OptOut that ends later keeps the channel closed until the record
+  is read again.
 * A row without a purpose: an OptOut closes the channel; an OptIn is a consent to nothing in particular (not
-  specific, so not valid). ``Seen`` and ``NotSeen`` say nothing; neither does an OptOut not in effect.
+  specific, so not valid). ``Seen`` and ``NotSeen`` say nothing.
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ def read_consent_records(
     consents: list[Consent] = []
     optouts: dict[Channel, date] = {}
     for (channel, purpose), rows in groups.items():
-        live = [row for row in rows if row.state == "in_effect"]
+        live = [row for row in rows if row.state != "ended"]
         if any(row.status == "OptOut" for row in live):
             at = max(_dated(row, fallback) for row in live)
             optouts[channel] = max(optouts.get(channel, at), at)
@@ -125,8 +129,6 @@ def _dated(record: ConsentRecord, fallback: date) -> date:
 def _consent(record: ConsentRecord, channel: Channel, *, specific: bool, fallback: date) -> Consent | None:
     if record.status != "OptIn":
         return None
-    if record.state == "ahead":
-        start = record.effective_from or fallback
-        return Consent(channel=channel, date=max(start, _dated(record, fallback)), specific=specific)
-    withdrawn = record.effective_to if record.state == "ended" else None
-    return Consent(channel=channel, date=_dated(record, fallback), specific=specific, withdrawn=withdrawn)
+    given = _dated(record, fallback)
+    start = max(given, record.effective_from) if record.effective_from is not None else given
+    return Consent(channel=channel, date=start, specific=specific, ends=record.effective_to)

@@ -44,6 +44,8 @@ def _dated(facts: ContactFacts, settings: PolicySettings) -> Iterator[Candidate]
                 )
         if consent.last_used is not None:
             yield consent.last_used, "a consent's recorded use starts to count"
+        if consent.ends is not None:
+            yield consent.ends, "a consent reaches the end it was given with"
     customer = facts.customer
     if customer is not None:
         for start in (customer.last_sale, customer.relationship_end):

@@ -160,12 +160,17 @@ class Situation:
 
 
 def _usable(consent: Consent, now: date) -> bool:
-    """Given by us, specific, dated no later than now and never withdrawn.
+    """Given by us, specific, dated no later than now, never withdrawn and not past its end.
 
     A withdrawal dated after now is a data error that still counts (§9.1): it closes the channel at once."""
     if not (consent.sender_is_us and consent.specific) or consent.date > now:
         return False
-    return consent.withdrawn is None
+    return consent.withdrawn is None and not _ended(consent, now)
+
+
+def _ended(consent: Consent, now: date) -> bool:
+    """Whether the end the consent was given with has come: from that day it counts as none."""
+    return consent.ends is not None and consent.ends <= now
 
 
 def _consent_status(facts: ContactFacts, channel: str, now: date, max_idle: int) -> ConsentStatus:
@@ -175,7 +180,7 @@ def _consent_status(facts: ContactFacts, channel: str, now: date, max_idle: int)
     for consent in facts.consents:
         if consent.channel != channel:
             continue
-        if consent.withdrawn is not None:
+        if consent.withdrawn is not None or _ended(consent, now):
             continue
         if not _usable(consent, now):
             best = ConsentStatus.INVALID if best is ConsentStatus.NONE else best

@@ -25,7 +25,6 @@ from crm_sandbox.salesforce.consent_seed import EMAIL_MARKETING, SERVICE_UPDATES
 from crm_sandbox.salesforce.ids import make_id
 from crm_sandbox.salesforce.seed import SALES_USER_ID, has_individual
 from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
-from tests.conftest import NOW
 from tests.e2e.test_webhooks_sandbox import sandboxes, serve, wait_for
 
 MAPPING = load_mapping("salesforce")
@@ -41,10 +40,13 @@ def store(store_url: str) -> Iterator[Store]:
     opened.close()
 
 
-def sync(sf: SalesforceSandbox, store: Store) -> None:
+def sync(sf: SalesforceSandbox, store: Store, options: SyncOptions | None = None) -> None:
+    """A run as of the org's own day (the rows are dated by the sandbox's clock); full unless ``options``."""
     config = SalesforceConfig(auth="session", instance_url=sf.base_url, session_id=SecretStr(sf.token))
     crm = SalesforceCrm.from_config(config, MAPPING, bulk_poll_s=0)
-    run_sync(crm, COMPILED, PolicySettings(), store, SyncOptions(full=True), today=NOW)
+    options = options or SyncOptions(full=True)
+    today = options.as_of or sf.state.clock.now().date()
+    run_sync(crm, COMPILED, PolicySettings(), store, options, today=today)
 
 
 def without_consent(sf: SalesforceSandbox, limit: int = 300) -> list[int]:
@@ -106,11 +108,35 @@ def test_an_opt_in_row_alone_opens_e_mail_and_opt_outs_ended_and_conflicting_row
         [*_, latest] = store.audit.history("salesforce", make_id("003", both))
         assert latest.facts["optout_email"] == week_ago.date().isoformat()
         [*_, latest] = store.audit.history("salesforce", make_id("003", ended))
-        assert latest.facts["consents"][0]["withdrawn"] == (now - timedelta(days=1)).date().isoformat()
+        assert latest.facts["consents"][0]["ends"] == (now - timedelta(days=1)).date().isoformat()
 
         consent_row(sf, opt_in, "OptOut", now)  # an OptOut recorded since closes it on the next full run
         sync(sf, store)
         assert email_allowed(sf, opt_in) is False
+
+
+def test_an_opt_in_given_until_a_day_closes_on_that_day_without_an_edit(store: Store) -> None:
+    """An OptIn whose ``EffectiveTo`` is ahead opens e-mail now; the decision expires on that day, and the
+    ordinary run of that day closes the flag from the store, with no edit in the CRM and no full pull."""
+    with running_salesforce(contacts=400, seed=5, connector_fields=True) as sf:
+        chosen = without_consent(sf, 400)[0]
+        now = sf.state.clock.now()
+        ends = now + timedelta(days=10)
+        consent_row(sf, chosen, "OptIn", now - timedelta(days=30), until=ends)
+        sync(sf, store)
+        assert email_allowed(sf, chosen) is True
+        [*_, latest] = store.audit.history("salesforce", make_id("003", chosen))
+        assert latest.decision["valid_until"] == ends.date().isoformat()
+
+        sync(sf, store, SyncOptions(as_of=(ends - timedelta(days=1)).date()))
+        assert email_allowed(sf, chosen) is True, "the day before its end the consent still holds"
+        sync(sf, store, SyncOptions(as_of=ends.date()))
+        assert email_allowed(sf, chosen) is False
+        [*_, latest] = store.audit.history("salesforce", make_id("003", chosen))
+        assert latest.decision["email_allowed"] is False
+        assert (
+            latest.decision["valid_until"] is None or latest.decision["valid_until"] > ends.date().isoformat()
+        )
 
 
 def test_a_consent_row_flips_the_flag_through_serve_within_seconds(tmp_path: Path) -> None:

@@ -42,10 +42,12 @@ def read(*rows: ConsentRecord) -> Any:
     return read_consent_records(rows, PURPOSES, lookup=lookup, fallback=FALLBACK)
 
 
-def test_an_opt_in_in_effect_is_a_specific_consent_of_ours_dated_by_its_capture() -> None:
-    reading = read(row("OptIn", date(2024, 3, 1), start=date(2024, 3, 2)))
+def test_an_opt_in_is_a_specific_consent_of_ours_dated_by_its_capture_never_before_its_start() -> None:
+    reading = read(row("OptIn", date(2024, 3, 1), start=date(2024, 2, 1)))
     assert reading.consents == (Consent(channel="email", date=date(2024, 3, 1)),)
     assert reading.optout_email is None
+    later = read(row("OptIn", date(2024, 3, 1), start=date(2024, 3, 2)))
+    assert later.consents == (Consent(channel="email", date=date(2024, 3, 2)),)
 
 
 def test_without_a_capture_date_the_start_dates_it() -> None:
@@ -70,13 +72,17 @@ def test_a_later_opt_in_for_another_purpose_stays_a_consent() -> None:
     assert reading.consents == (Consent(channel="email", date=date(2024, 6, 1)),)
 
 
-def test_an_ended_opt_in_is_a_withdrawn_consent_and_an_ended_opt_out_says_nothing() -> None:
+def test_an_opt_in_carries_its_end_and_an_ended_opt_out_says_nothing() -> None:
     ended = read(
         row("OptIn", date(2022, 1, 1), state="ended", end=date(2023, 1, 1)),
         row("OptOut", date(2021, 1, 1), channel="phone", purpose="Telemarketing", state="ended"),
     )
-    assert ended.consents == (Consent(channel="email", date=date(2022, 1, 1), withdrawn=date(2023, 1, 1)),)
+    assert ended.consents == (Consent(channel="email", date=date(2022, 1, 1), ends=date(2023, 1, 1)),)
     assert ended.optout_phone is None
+    ahead = read(row("OptIn", date(2022, 1, 1), end=date(2031, 1, 1)))
+    assert ahead.consents == (Consent(channel="email", date=date(2022, 1, 1), ends=date(2031, 1, 1)),), (
+        "an end still ahead is kept in the facts, so the decision expires on it"
+    )
 
 
 def test_an_ended_opt_out_does_not_close_a_live_opt_in_of_the_same_purpose() -> None:
@@ -88,7 +94,9 @@ def test_an_ended_opt_out_does_not_close_a_live_opt_in_of_the_same_purpose() -> 
 def test_an_opt_in_ahead_of_its_start_counts_from_that_start() -> None:
     reading = read(row("OptIn", date(2024, 1, 1), state="ahead", start=date(2030, 1, 1)))
     assert reading.consents == (Consent(channel="email", date=date(2030, 1, 1)),)
-    assert read(row("OptOut", date(2024, 1, 1), state="ahead")).optout_email is None
+    assert read(row("OptOut", date(2024, 1, 1), state="ahead")).optout_email == date(2024, 1, 1), (
+        "an opt-out that starts later closes the channel at once"
+    )
 
 
 def test_rows_the_table_does_not_place_on_their_channel_say_nothing() -> None:

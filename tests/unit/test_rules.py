@@ -326,6 +326,18 @@ def test_a_withdrawn_consent_is_no_consent_whatever_the_withdrawal_date() -> Non
     assert not gone.email_allowed and not future.email_allowed
 
 
+def test_a_consent_given_until_a_day_holds_until_that_day_and_the_decision_says_so() -> None:
+    """A consent recorded with its end (Salesforce's EffectiveTo) counts before that day, not from it, and the
+    decision expires on that day, so a record nobody edits is decided again then."""
+    until = {"consents": [EMAIL_CONSENT | {"ends": "2027-02-01"}]}
+    before = decide(**until)
+    assert before.email_allowed and rules_of(before, "email") == ["C1"]
+    assert before.valid_until == date(2027, 2, 1)
+    on_the_day = decide(now=date(2027, 2, 1), **until)
+    assert not on_the_day.email_allowed
+    assert not decide(consents=[EMAIL_CONSENT | {"ends": "2026-11-28"}]).email_allowed
+
+
 def test_a_consent_given_after_an_opt_out_reopens_the_channel() -> None:
     """G2 gives way to an e-mail consent dated after the opt-out."""
     decision = decide(optout_email="2026-01-01", consents=[EMAIL_CONSENT])
