@@ -55,10 +55,12 @@ def entry(number: int, sample: tuple[ContactFacts, Decision, dict[str, Any]], st
 def fill(
     store: Store, run_id: int, samples: list[tuple[ContactFacts, Decision, dict[str, Any]]], total: int
 ) -> None:
-    """``total`` records' entries and states, written directly in chunks (ids 1,000,000,000 and up)."""
-    packed = [
-        (pack(facts.model_dump(mode="json", exclude_defaults=True)), pack(decision.model_dump(mode="json")),
-         pack(written), decision.lawful_use.value, decision.review_needed)
+    """``total`` records' entries and states, written directly in chunks (ids 1,000,000,000 and up), each as
+    large as the audit keeps it (not read back: the packed ids are the samples')."""
+    packed = [  # the sample's own record id left out, as the audit leaves out each entry's
+        (pack(facts.model_dump(mode="json", exclude_defaults=True), facts.id),
+         pack(decision.model_dump(mode="json"), decision.id), pack(written), decision.lawful_use.value,
+         decision.review_needed, decision.valid_until)
         for facts, decision, written in samples
     ]  # fmt: skip
     now = datetime.now(UTC)
@@ -77,7 +79,7 @@ def fill(
             )
             states = [
                 {"crm": "salesforce", "record_id": entry["record_id"], "object_type": "Contact",
-                 "fingerprint": f"{n:016x}", "decision_id": row.id}
+                 "fingerprint": f"{n:016x}", "decision_id": row.id, "valid_until": packed[n % len(packed)][5]}
                 for n, entry, row in zip(numbers, entries, ids, strict=True)
             ]  # fmt: skip
             db.execute(insert(record_states), states)
