@@ -108,8 +108,9 @@ def test_a_bulk_sync_ends_with_the_flags_and_audit_of_a_rest_sync(
     for name in ("read", "updates", "written", "failed", "gone", "transitions", "errors", "categories"):
         assert by_bulk.tally.as_dict()[name] == by_rest.tally.as_dict()[name], name
     counters = bulk_org.state.counters
-    assert counters["POST bulkQueryJob"] == 2, "the contacts (over the threshold) and their won deals"
+    assert counters["POST bulkQueryJob"] == 3, "the contacts (over the threshold), won deals, consent rows"
     assert counters["POST bulkCreateJob"] == 2, "one update job per object's pull, once past the threshold"
+    assert counters["GET query"] == 2, "by REST per page only the leads' consent rows (210 leads: 2 pages)"
     assert counters["PATCH compositeUpdate"] == 0, "a pull in bulk: the write-back in bulk from its start"
     assert by_bulk.bulk_jobs == counters["POST bulkQueryJob"] + counters["POST bulkCreateJob"]
     assert by_bulk.bulk_polls == counters["GET bulkQueryJobInfo"] + counters["GET bulkJob"] > 0

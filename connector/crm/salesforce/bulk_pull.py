@@ -12,27 +12,32 @@ Results are read a chunk at a time (`maxRecords` rows, `Sforce-Locator` to the n
 the REST API sends: empty cells are null, checkbox fields `true`/`false` become booleans and numbers become
 numbers (by the object's describe), parent fields (`Account.Type`) nest as in a REST row. The latest won
 Opportunity per account comes from a second Bulk query (won Opportunities, read once into a dict of account ->
-close date) instead of one aggregate REST query per page.
+close date) instead of one aggregate REST query per page, and, when the mapping reads consent records, the
+ContactPointTypeConsent rows of a results chunk's Individuals from one Bulk query per chunk (selected by the
+chunk's keyset range, `consent.consent_statement`) instead of one REST query per page.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from simple_salesforce.api import Salesforce
 
-from connector.crm.port import CrmRecord, Cursor, FieldInfo, Page
+from connector.crm.port import Cursor, FieldInfo, Page
 from connector.crm.salesforce import bulk, soql
 from connector.crm.salesforce.connection import Connection
+from connector.crm.salesforce.consent import INDIVIDUAL_FIELD, consent_record, consent_statement
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, scope
 from connector.crm.salesforce.payload import csv_lines
 from connector.crm.salesforce.records import position, to_record, value_at
 from connector.errors import CrmContractError
+from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord
 
 __all__ = ["BulkPuller", "row_from_csv"]
 
@@ -40,7 +45,6 @@ log = logging.getLogger("lawful_crm.salesforce")
 CHUNK = 20_000
 """Rows read per results request (`maxRecords`): about 10 MB of CSV held at a time."""
 _NUMBERS = frozenset({"double", "currency", "percent"})
-Attach = Callable[[ObjectFields, list[dict[str, Any]], list[CrmRecord], Sequence[str]], list[CrmRecord]]
 
 
 def _cell(value: str, kind: str | None) -> Any:
@@ -84,11 +88,10 @@ class BulkPuller:
         page_size: int,
         poll_s: float,
         describe: Callable[[str], Mapping[str, FieldInfo]],
-        attach: Attach | None = None,
         chunk: int = CHUNK,
     ) -> None:
         self.connection, self.meter, self.page_size, self.poll_s = connection, meter, page_size, poll_s
-        self.describe, self.attach, self.chunk = describe, attach, chunk
+        self.describe, self.chunk = describe, chunk
 
     def chosen(self, fields: ObjectFields, horizon: tuple[datetime, str], *, threshold: int) -> bool:
         """Whether a full pull of the object goes through Bulk: more than `threshold` rows up to the horizon
@@ -115,33 +118,43 @@ class BulkPuller:
         )
         pages = rows_read = 0
         previous: tuple[datetime, str] | None = None
-        batch: list[dict[str, Any]] = []
-        for row in self._rows(statement, types, include_deleted=True):
-            batch.append(row)
-            if len(batch) == self.page_size:
-                yield self._page(fields, batch, previous, won)
-                previous, pages, rows_read = position(batch[-1]), pages + 1, rows_read + len(batch)
-                batch = []
-        if batch:
-            yield self._page(fields, batch, previous, won)
-            pages, rows_read = pages + 1, rows_read + len(batch)
+        for chunk in self._chunks(statement, types, include_deleted=True):
+            after = (soql.keyset_after(*previous),) if previous is not None else ()
+            where = (*after, soql.keyset_through(*position(chunk[-1])))
+            consents = self._consents(fields.object_type, where) if fields.consents else None
+            for start in range(0, len(chunk), self.page_size):
+                yield self._page(fields, chunk[start : start + self.page_size], won, consents)
+                pages += 1
+            previous, rows_read = position(chunk[-1]), rows_read + len(chunk)
         log.info("pulled %d %s rows in %d pages through Bulk API 2.0", rows_read, fields.object_type, pages)
 
     def _page(
         self,
         fields: ObjectFields,
         rows: list[dict[str, Any]],
-        previous: tuple[datetime, str] | None,
         won: Mapping[str, str],
+        consents: Mapping[str, tuple[ConsentRecord, ...]] | None,
     ) -> Page:
-        last = position(rows[-1])
-        records = [
-            to_record(fields.object_type, row, fields.read, extra=_won(fields, row, won)) for row in rows
-        ]
-        after = (soql.keyset_after(*previous),) if previous is not None else ()
-        if self.attach is not None:  # the consent rows, selected by the page's keyset range
-            records = self.attach(fields, rows, records, (*after, soql.keyset_through(*last)))
-        return Page(tuple(records), Cursor(fields.object_type, *last))
+        records = []
+        for row in rows:
+            record = to_record(fields.object_type, row, fields.read, extra=_won(fields, row, won))
+            if consents is not None and not record.deleted:
+                party = value_at(row, INDIVIDUAL_FIELD)
+                found = consents.get(party[:15], ()) if isinstance(party, str) and party else ()
+                record = dataclasses.replace(record, fields={**record.fields, RECORDS_FIELD: found})
+            records.append(record)
+        return Page(tuple(records), Cursor(fields.object_type, *position(rows[-1])))
+
+    def _consents(self, object_type: str, rows_where: Sequence[str]) -> dict[str, tuple[ConsentRecord, ...]]:
+        """Individual id -> its consent rows, for the records `rows_where` selects: one Bulk query per results
+        chunk (the REST pull reads them with one query per page)."""
+        now = datetime.now(UTC)
+        found: dict[str, list[ConsentRecord]] = {}
+        for row in self._rows(consent_statement(object_type, rows_where), {}, include_deleted=False):
+            party = value_at(row, "PartyId")
+            if isinstance(party, str) and party:
+                found.setdefault(party[:15], []).append(consent_record(row, now=now))
+        return {party: tuple(rows) for party, rows in found.items()}
 
     def _won_close_dates(self) -> dict[str, str]:
         """Account id -> latest close date of a won Opportunity, from one Bulk query."""
@@ -156,7 +169,14 @@ class BulkPuller:
     def _rows(
         self, statement: str, types: Mapping[str, str], *, include_deleted: bool
     ) -> Iterator[dict[str, Any]]:
-        """The rows of one query job, a results chunk at a time."""
+        """The rows of one query job."""
+        for chunk in self._chunks(statement, types, include_deleted=include_deleted):
+            yield from chunk
+
+    def _chunks(
+        self, statement: str, types: Mapping[str, str], *, include_deleted: bool
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows of one query job, a results chunk at a time (empty chunks left out)."""
         count, call = self.meter.counted, self.connection.call
         create = partial(bulk.create_query, statement=statement, include_deleted=include_deleted)
         job_id = call("bulk query", count("job", create))
@@ -174,9 +194,10 @@ class BulkPuller:
         while locator is not None:
             read = partial(bulk.query_chunk, job_id=job_id, locator=locator, max_records=self.chunk)
             text, following = call("bulk results", count("other", read))
-            for cells in csv.DictReader(csv_lines(text)):
-                yield row_from_csv(cells, types)
+            chunk = [row_from_csv(cells, types) for cells in csv.DictReader(csv_lines(text))]
             del text
+            if chunk:
+                yield chunk
             locator = following or None
 
 

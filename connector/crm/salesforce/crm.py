@@ -80,7 +80,7 @@ class SalesforceCrm:
         self._reader.bulk_threshold = config.bulk_threshold
         self._reader.bulk = BulkPuller(
             connection, self._bulk, page_size=config.page_size, poll_s=poll_s,
-            describe=self._describer.describe, attach=self._reader.with_consents,
+            describe=self._describer.describe,
         )  # fmt: skip
         self._writer = Writer(
             connection, own_fields=own_fields(mapping),

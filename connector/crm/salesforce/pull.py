@@ -13,7 +13,8 @@ again (harmless: the sync writes only what changes), except the very row the cur
 
 Only one page is held at a time. For mapped objects that use `Last_Won_Close_Date` one aggregate query per
 page adds the latest won Opportunity's close date of each record's account; when the mapping places data use
-purposes, one more query per page adds the consent rows of each record's Individual (`consent.py`).
+purposes, one more query per page adds the consent rows of each record's Individual (`consent.py`), and an
+incremental pull first reads again the records whose Individual's consent rows changed since its cursor.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ class Reader:
         ):
             yield from self.bulk.pull(fields, horizon)
             return
+        yield from self._consent_changes(fields, since)
         until = soql.keyset_through(*horizon)
         after = [f"SystemModstamp >= {soql.datetime_literal(since.modified - self.overlap)}"] if since else []
         after += self._not_our_echo(since)
@@ -128,6 +130,29 @@ class Reader:
                 break
             after = [soql.keyset_after(*last), *self._not_our_echo(since)]
         log.info("pulled %d %s rows in %d pages", rows_read, object_type, pages)
+
+    def _consent_changes(self, fields: ObjectFields, since: Cursor | None) -> Iterator[Page]:
+        """Records whose Individual's consent rows changed since the cursor, read again by their Individual.
+
+        The pages keep the cursor they were given (``since``) and come before the keyset pages: a run stopped
+        after them reads the same changes again, never fewer."""
+        if since is None or not fields.consents or self.consents is None:
+            return
+        parties = self.consents.changed_parties(since.modified - self.overlap)
+        for start in range(0, len(parties), _READ_CHUNK):
+            chosen = (f"IndividualId IN {soql.id_list(parties[start : start + _READ_CHUNK])}",)
+            statement = soql.select(
+                fields.select_list, fields.object_type, where=(*scope(fields.object_type), *chosen)
+            )
+            rows = self._query(fields, statement, include_deleted=False)
+            if rows:
+                yield Page(tuple(self._records(fields, rows, rows_where=chosen)), since)
+        if parties:
+            log.info(
+                "read again the %s of %d Individuals whose consent rows changed",
+                fields.object_type,
+                len(parties),
+            )
 
     def live_ids(self, object_type: str) -> Iterator[list[str]]:
         """The ids of every live record in the object's scope (ids only, 2,000 a page as Salesforce pages
@@ -195,18 +220,6 @@ class Reader:
     ) -> list[CrmRecord]:
         """CrmRecords of the rows; `rows_where` selects them again for the won-deal and consent lookups."""
         records = self._plain_records(fields, rows, rows_where=rows_where)
-        if not fields.consents or self.consents is None:
-            return records
-        return self.consents.attach(fields.object_type, rows, records, rows_where=rows_where)
-
-    def with_consents(
-        self,
-        fields: ObjectFields,
-        rows: list[dict[str, Any]],
-        records: list[CrmRecord],
-        rows_where: Sequence[str],
-    ) -> list[CrmRecord]:
-        """The records with their consent rows, when the mapping reads them (a Bulk pull's pages too)."""
         if not fields.consents or self.consents is None:
             return records
         return self.consents.attach(fields.object_type, rows, records, rows_where=rows_where)
