@@ -55,6 +55,12 @@ class Cursor:
     last_id: str
     own_writes_from: datetime | None = None
     own_writes_until: datetime | None = None
+    consents_from: datetime | None = None
+    """The newest change to a consent record kept apart from the records (Salesforce's
+    ContactPointTypeConsent) that the pull has seen; None where the CRM keeps none or the pull did not look."""
+    consents_seen: tuple[str, ...] = ()
+    """The ids of the consent records changed within the pull's overlap before ``consents_from``: read already,
+    so only a record changed later, or one committed late, makes the next pull read its people again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,10 +180,7 @@ class Cursors:
             row = db.execute(query).first()
         if row is None:
             return None
-        extra = {
-            name: datetime.fromisoformat(value) if name.startswith("own_writes") and value else value
-            for name, value in (row.extra or {}).items()
-        }
+        extra = {name: _restored(name, value) for name, value in (row.extra or {}).items()}
         return Cursor(object_type=object_type, modified=row.modified, last_id=row.last_id, **extra)
 
     def save(self, crm: str, cursor: Cursor, *, run_id: int, now: datetime) -> None:
@@ -209,5 +206,15 @@ class Cursors:
             db.execute(cursors.delete().where(cursors.c.crm == crm))
 
 
+_MOMENTS = ("own_writes_from", "own_writes_until", "consents_from")
+
+
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _restored(name: str, value: Any) -> Any:
+    """A cursor's extra value as the Cursor holds it (times from ISO text, id lists as tuples)."""
+    if name in _MOMENTS and value:
+        return datetime.fromisoformat(value)
+    return tuple(value) if isinstance(value, list) else value

@@ -206,22 +206,25 @@ class TestPull:
     def test_a_pull_of_5200_contacts_takes_three_pages_of_three_calls_after_one_for_the_newest_row(
         self, large: SalesforceSandbox
     ) -> None:
-        """After one query for the newest row and one COUNT() (below bulk_threshold: REST), 2,000-row keyset
-        pages of one query, one won-deal aggregate and one query of the Individuals' consent rows."""
+        """After one query for the newest row, one for the newest consent row change (the mark the next
+        incremental pull counts consent changes from) and one COUNT() (below bulk_threshold: REST), 2,000-row
+        keyset pages of one query, one won-deal aggregate and one query of the Individuals' consent rows."""
         crm = adapter(large)
         large.state.reset_counters()
         pulling = crm.pull("Contact", since=None)
         first = next(pulling)
-        assert dict(large.state.counters) == {"GET queryAll": 3, "GET query": 2}
+        assert dict(large.state.counters) == {"GET queryAll": 4, "GET query": 2}
         pages = [first, *pulling]
         assert [len(page.records) for page in pages] == [2000, 2000, 1200]
-        assert dict(large.state.counters) == {"GET queryAll": 5, "GET query": 6}
-        assert crm.usage().calls == 11 and crm.usage().limit == 15000
+        assert dict(large.state.counters) == {"GET queryAll": 6, "GET query": 6}
+        assert crm.usage().calls == 12 and crm.usage().limit == 15000
         records = [record for page in pages for record in page.records]
         order = [(record.modified, record.id.lower()) for record in records]
         assert order == sorted(order) and len({record.id for record in records}) == 5200
         last = records[-1]
-        assert pages[-1].cursor == Cursor("Contact", last.modified, last.id)
+        cursor = pages[-1].cursor
+        assert cursor is not None and (cursor.modified, cursor.last_id) == (last.modified, last.id)
+        assert cursor.consents_from is not None and cursor.consents_seen, "the consent mark rides on the cursor"
         assert last.modified.tzinfo is not None and last.created is not None
         sample = records[123]
         assert {"Account.Type", "Individual.HasOptedOutSolicit", "Last_Won_Close_Date", *OWN_FIELDS} <= set(

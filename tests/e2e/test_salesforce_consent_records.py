@@ -22,7 +22,7 @@ from connector.store import Store, open_store
 from connector.sync.run import SyncOptions, run_sync
 from crm_sandbox.people import person
 from crm_sandbox.salesforce.consent_seed import EMAIL_MARKETING, SERVICE_UPDATES, TELEMARKETING
-from crm_sandbox.salesforce.ids import make_id
+from crm_sandbox.salesforce.ids import make_id, parse_id
 from crm_sandbox.salesforce.seed import SALES_USER_ID, has_individual
 from crm_sandbox.salesforce.server import SalesforceSandbox, running_salesforce
 from tests.e2e.test_webhooks_sandbox import sandboxes, serve, wait_for
@@ -137,6 +137,29 @@ def test_an_opt_in_given_until_a_day_closes_on_that_day_without_an_edit(store: S
         assert (
             latest.decision["valid_until"] is None or latest.decision["valid_until"] > ends.date().isoformat()
         )
+
+
+def test_an_ordinary_sync_sees_consent_rows_changed_since_the_last_run(store: Store) -> None:
+    """A consent row moves no Contact: the incremental run still decides again the contacts of the Individuals
+    whose rows were created or deleted since its cursor, and no other."""
+    with running_salesforce(contacts=400, seed=7, connector_fields=True) as sf:
+        given, taken_back, untouched = without_consent(sf, 400)[:3]
+        now = sf.state.clock.now()
+        row_id = consent_row(sf, taken_back, "OptIn", now - timedelta(days=30))
+        sync(sf, store)
+        assert email_allowed(sf, taken_back) is True
+        assert email_allowed(sf, given) is not True
+        runs_before = len(store.audit.history("salesforce", make_id("003", untouched)))
+
+        sf.state.clock.advance(seconds=400)  # past the incremental pull's overlap
+        consent_row(sf, given, "OptIn", sf.state.clock.now() - timedelta(days=1))
+        parsed = parse_id(row_id)
+        assert parsed is not None
+        sf.state.store.delete("ContactPointTypeConsent", parsed[1])
+        sync(sf, store, SyncOptions())
+        assert email_allowed(sf, given) is True, "a new OptIn row opens e-mail on the next ordinary run"
+        assert email_allowed(sf, taken_back) is False, "a deleted OptIn row closes it"
+        assert len(store.audit.history("salesforce", make_id("003", untouched))) == runs_before
 
 
 def test_a_consent_row_flips_the_flag_through_serve_within_seconds(tmp_path: Path) -> None:

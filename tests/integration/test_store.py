@@ -114,6 +114,12 @@ def test_cursors_round_trip_with_aware_utc_times(store: Store) -> None:
     store.cursors.save("salesforce", cursor, run_id=1, now=T0)
     assert store.cursors.get("salesforce", "Contact") == cursor
     assert store.cursors.get("hubspot", "Contact") is None
+    marked = Cursor(
+        "Lead", T0, "00QZ", own_writes_from=T0, own_writes_until=T0 + timedelta(seconds=5),
+        consents_from=T0 - timedelta(hours=1), consents_seen=("0ZYA", "0ZYB"),
+    )  # fmt: skip
+    store.cursors.save("salesforce", marked, run_id=1, now=T0)
+    assert store.cursors.get("salesforce", "Lead") == marked, "the write window and the consent mark come back"
 
 
 def test_a_lock_is_exclusive_until_released_or_expired(store_url: str) -> None:

@@ -6,6 +6,8 @@ OptOut, Seen, NotSeen), a purpose (`DataUsePurpose`), when it was captured and w
 mapping places purposes (``data_use_purposes``), every page of records costs one more query: the rows whose
 `PartyId` is the Individual of a record of the page, the records selected again inside a semi-join (by the
 page's keyset range or by id), as the won-deal lookup does, so the statement stays short for 2,000 records.
+A consent row that changes moves no Contact or Lead: an incremental pull also asks which Individuals' rows
+changed since its cursor (`changed_parties`) and reads their records again.
 
 Each row is placed against the clock (in effect, ahead of `EffectiveFrom`, ended at `EffectiveTo`) and handed
 over as a `ConsentRecord` under ``RECORDS_FIELD``; the mapping turns them into consents and opt-outs.
@@ -14,7 +16,8 @@ over as a `ConsentRecord` under ``RECORDS_FIELD``; the mapping turns them into c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -33,6 +36,7 @@ from connector.mapping.consent_records import CONSENT_OBJECT, RECORDS_FIELD, Con
 __all__ = [
     "CONSENT_FIELDS",
     "INDIVIDUAL_FIELD",
+    "ConsentMark",
     "ConsentReader",
     "consent_record",
     "consent_statement",
@@ -45,6 +49,22 @@ CONSENT_FIELDS = (
     "EffectiveFrom", "EffectiveTo",
 )  # fmt: skip
 """What a consent row is read for; `DataUsePurpose.Name` is the name the mapping places."""
+
+
+_MARK_ROWS = 200
+"""Rows a full pull's mark looks at: the newest changes, enough to cover its overlap in any real org."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentMark:
+    """The newest consent row change seen, and the rows changed within the overlap before it (see `Cursor`)."""
+
+    newest: datetime | None
+    seen: tuple[str, ...]
+
+
+def _within(rows: Sequence[tuple[str, str | None, datetime]], start: datetime) -> tuple[str, ...]:
+    return tuple(sorted({row_id for row_id, _, stamp in rows if stamp >= start}))
 
 
 def consent_statement(object_type: str, rows_where: Sequence[str]) -> str:
@@ -127,6 +147,52 @@ class ConsentReader:
             found[object_type] = [str(value_at(row, "Id")) for row in rows]
         return found
 
+    def mark(self, overlap: timedelta) -> ConsentMark:
+        """Where consent changes stand now (one query, deleted rows included): what a full pull leaves in its
+        cursor, so that the next incremental pull reads only what changes after it began."""
+        statement = soql.select(
+            ("Id", "SystemModstamp"),
+            CONSENT_OBJECT,
+            order_by=("SystemModstamp DESC", "Id DESC"),
+            limit=_MARK_ROWS,
+        )
+        rows = self._changed(statement)
+        if not rows:
+            return ConsentMark(None, ())
+        newest = max(stamp for _, _, stamp in rows)
+        return ConsentMark(newest, _within(rows, newest - overlap))
+
+    def changes(self, since: ConsentMark, overlap: timedelta) -> tuple[list[str], ConsentMark]:
+        """The Individuals whose consent rows were created, changed or deleted after ``since`` (one query,
+        deleted rows included), and the new mark. A consent row that changes moves no Contact or Lead, so an
+        incremental pull reads their records by Individual. Rows of the overlap before the mark are read again
+        and count only when they were not seen last time (committed late)."""
+        assert since.newest is not None
+        start = soql.datetime_literal(since.newest - overlap)
+        statement = soql.select(
+            ("Id", "PartyId", "SystemModstamp"), CONSENT_OBJECT, where=(f"SystemModstamp >= {start}",)
+        )
+        rows = self._changed(statement)
+        seen = set(since.seen)
+        parties = [
+            party for row_id, party, stamp in rows if party and (stamp > since.newest or row_id not in seen)
+        ]
+        newest = max([since.newest, *(stamp for _, _, stamp in rows)])
+        return list(dict.fromkeys(parties)), ConsentMark(newest, _within(rows, newest - overlap))
+
+    def _changed(self, statement: str) -> list[tuple[str, str | None, datetime]]:
+        """(row id, Individual id, SystemModstamp) of each row the statement selects, deleted ones included."""
+        rows = self.connection.call(
+            f"query changed {CONSENT_OBJECT}", partial(_all_rows, statement=statement, include_deleted=True)
+        )
+        found: list[tuple[str, str | None, datetime]] = []
+        for row in rows:
+            row_id, stamp = value_at(row, "Id"), _moment(value_at(row, "SystemModstamp"))
+            if not isinstance(row_id, str) or stamp is None:
+                raise CrmContractError("Salesforce sent a consent row without its Id or SystemModstamp")
+            found.append((row_id[:15], _party(row, field="PartyId"), stamp))
+        return found
+
     def _rows(self, object_type: str, rows_where: Sequence[str]) -> dict[str, tuple[ConsentRecord, ...]]:
         statement = consent_statement(object_type, rows_where)
         try:
@@ -159,9 +225,9 @@ def _party(row: Mapping[str, Any], *, field: str = INDIVIDUAL_FIELD) -> str | No
     return value[:15] if isinstance(value, str) and value else None
 
 
-def _all_rows(client: Salesforce, *, statement: str) -> list[dict[str, Any]]:
+def _all_rows(client: Salesforce, *, statement: str, include_deleted: bool = False) -> list[dict[str, Any]]:
     try:
-        result = client.query(statement)
+        result = client.query(statement, include_deleted=include_deleted)
     except SalesforceError as exc:
         if error_code(exc) != "INVALID_TYPE":
             raise

@@ -19,6 +19,7 @@ incremental pull first reads again the records whose Individual's consent rows c
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -31,7 +32,7 @@ from connector.crm.port import CrmRecord, Cursor, Page
 from connector.crm.salesforce import soql
 from connector.crm.salesforce.bulk_pull import BulkPuller
 from connector.crm.salesforce.connection import Connection
-from connector.crm.salesforce.consent import ConsentReader
+from connector.crm.salesforce.consent import ConsentMark, ConsentReader
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, object_fields, scope
 from connector.crm.salesforce.records import position, to_record, value_at
 from connector.errors import ConfigurationError, ConnectorError, CrmContractError
@@ -53,6 +54,11 @@ def _rows(client: Salesforce, *, statement: str, include_deleted: bool) -> list[
         result = client.query_more(result["nextRecordsUrl"], identifier_is_url=True)
         rows.extend(result["records"])
     return rows
+
+
+def _marked(cursor: Cursor, *, mark: ConsentMark) -> Cursor:
+    """The cursor with the consent mark of the pull that made it."""
+    return dataclasses.replace(cursor, consents_from=mark.newest, consents_seen=mark.seen)
 
 
 class Reader:
@@ -99,14 +105,18 @@ class Reader:
         horizon = self._horizon(fields)
         if horizon is None:
             return
+        mark, changed = self._consent_mark(fields, since)
+        marked = partial(_marked, mark=mark or ConsentMark(None, ()))
         if (
             since is None
             and self.bulk is not None
             and self.bulk.chosen(fields, horizon, threshold=self.bulk_threshold)
         ):
-            yield from self.bulk.pull(fields, horizon)
+            for page in self.bulk.pull(fields, horizon):
+                yield dataclasses.replace(page, cursor=page.cursor and marked(page.cursor))
             return
-        yield from self._consent_changes(fields, since)
+        if since is not None and changed:
+            yield from self._read_people(fields, changed, marked(since))
         until = soql.keyset_through(*horizon)
         after = [f"SystemModstamp >= {soql.datetime_literal(since.modified - self.overlap)}"] if since else []
         after += self._not_our_echo(since)
@@ -121,7 +131,7 @@ class Reader:
                 break
             last = position(rows[-1])
             fresh = [row for row in rows if since is None or position(row) != (since.modified, since.last_id)]
-            cursor = Cursor(object_type, *last)
+            cursor = marked(Cursor(object_type, *last))
             pages, rows_read = pages + 1, rows_read + len(rows)
             if fresh or cursor != since:
                 this_page = (*after, soql.keyset_through(*last))
@@ -131,14 +141,32 @@ class Reader:
             after = [soql.keyset_after(*last), *self._not_our_echo(since)]
         log.info("pulled %d %s rows in %d pages", rows_read, object_type, pages)
 
-    def _consent_changes(self, fields: ObjectFields, since: Cursor | None) -> Iterator[Page]:
-        """Records whose Individual's consent rows changed since the cursor, read again by their Individual.
+    def _consent_mark(
+        self, fields: ObjectFields, since: Cursor | None
+    ) -> tuple[ConsentMark | None, list[str]]:
+        """Where the object's consent rows stand, and the Individuals whose rows changed since the cursor.
 
-        The pages keep the cursor they were given (``since``) and come before the keyset pages: a run stopped
-        after them reads the same changes again, never fewer."""
-        if since is None or not fields.consents or self.consents is None:
-            return
-        parties = self.consents.changed_parties(since.modified - self.overlap)
+        A full pull only notes the mark before it reads (one query), so the next incremental pull reads what
+        changes after it began; a cursor without a mark (older, or a Bulk pull's) counts from its own time."""
+        if not fields.consents or self.consents is None:
+            return None, []
+        if since is None:
+            return self.consents.mark(self.overlap), []
+        previous = ConsentMark(since.consents_from or since.modified, since.consents_seen)
+        changed, mark = self.consents.changes(previous, self.overlap)
+        if changed:
+            log.info(
+                "%d Individuals' consent rows changed: reading their %s again",
+                len(changed),
+                fields.object_type,
+            )
+        return mark, changed
+
+    def _read_people(self, fields: ObjectFields, parties: Sequence[str], cursor: Cursor) -> Iterator[Page]:
+        """The records of `parties` (Individuals), by id lists of 200, with the cursor of the pull's start.
+
+        These pages come before the keyset pages and keep the position they were given: a run stopped after
+        them reads the same changes again, never fewer."""
         for start in range(0, len(parties), _READ_CHUNK):
             chosen = (f"IndividualId IN {soql.id_list(parties[start : start + _READ_CHUNK])}",)
             statement = soql.select(
@@ -146,13 +174,7 @@ class Reader:
             )
             rows = self._query(fields, statement, include_deleted=False)
             if rows:
-                yield Page(tuple(self._records(fields, rows, rows_where=chosen)), since)
-        if parties:
-            log.info(
-                "read again the %s of %d Individuals whose consent rows changed",
-                fields.object_type,
-                len(parties),
-            )
+                yield Page(tuple(self._records(fields, rows, rows_where=chosen)), cursor)
 
     def live_ids(self, object_type: str) -> Iterator[list[str]]:
         """The ids of every live record in the object's scope (ids only, 2,000 a page as Salesforce pages
