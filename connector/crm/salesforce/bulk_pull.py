@@ -118,14 +118,17 @@ class BulkPuller:
         )
         pages = rows_read = 0
         previous: tuple[datetime, str] | None = None
-        for chunk in self._chunks(statement, types, include_deleted=True):
+        for header, chunk in self._chunks(statement, include_deleted=True):
+            last = position(row_from_csv(dict(zip(header, chunk[-1], strict=True)), types))
             after = (soql.keyset_after(*previous),) if previous is not None else ()
-            where = (*after, soql.keyset_through(*position(chunk[-1])))
+            where = (*after, soql.keyset_through(*last))
             consents = self._consents(fields.object_type, where) if fields.consents else None
             for start in range(0, len(chunk), self.page_size):
-                yield self._page(fields, chunk[start : start + self.page_size], won, consents)
+                rows = [row_from_csv(dict(zip(header, cells, strict=True)), types)
+                        for cells in chunk[start : start + self.page_size]]  # fmt: skip
+                yield self._page(fields, rows, won, consents)
                 pages += 1
-            previous, rows_read = position(chunk[-1]), rows_read + len(chunk)
+            previous, rows_read = last, rows_read + len(chunk)
         log.info("pulled %d %s rows in %d pages through Bulk API 2.0", rows_read, fields.object_type, pages)
 
     def _page(
@@ -170,13 +173,15 @@ class BulkPuller:
         self, statement: str, types: Mapping[str, str], *, include_deleted: bool
     ) -> Iterator[dict[str, Any]]:
         """The rows of one query job."""
-        for chunk in self._chunks(statement, types, include_deleted=include_deleted):
-            yield from chunk
+        for header, chunk in self._chunks(statement, include_deleted=include_deleted):
+            for cells in chunk:
+                yield row_from_csv(dict(zip(header, cells, strict=True)), types)
 
     def _chunks(
-        self, statement: str, types: Mapping[str, str], *, include_deleted: bool
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The rows of one query job, a results chunk at a time (empty chunks left out)."""
+        self, statement: str, *, include_deleted: bool
+    ) -> Iterator[tuple[list[str], list[list[str]]]]:
+        """The rows of one query job, a results chunk at a time, as (header, each row's cells): a chunk's rows
+        are held as their CSV cells and made REST rows a page at a time (empty chunks left out)."""
         count, call = self.meter.counted, self.connection.call
         create = partial(bulk.create_query, statement=statement, include_deleted=include_deleted)
         job_id = call("bulk query", count("job", create))
@@ -194,10 +199,12 @@ class BulkPuller:
         while locator is not None:
             read = partial(bulk.query_chunk, job_id=job_id, locator=locator, max_records=self.chunk)
             text, following = call("bulk results", count("other", read))
-            chunk = [row_from_csv(cells, types) for cells in csv.DictReader(csv_lines(text))]
+            cells = csv.reader(csv_lines(text))
+            header = next(cells, [])
+            chunk = list(cells)
             del text
             if chunk:
-                yield chunk
+                yield header, chunk
             locator = following or None
 
 
