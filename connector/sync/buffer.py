@@ -27,8 +27,8 @@ from connector.sync.pipeline import Held, PageTally
 __all__ = ["JOB_SIZE", "Held", "WriteBuffer"]
 
 log = logging.getLogger("lawful_crm.sync")
-JOB_SIZE = 50_000
-"""Changes sent per flush: one update job per object type (about 6 MB of CSV, 5 of Salesforce's daily batches)."""
+JOB_SIZE = 25_000
+"""Changes sent per flush: one update job per object type (about 3 MB of CSV, 3 of Salesforce's daily batches)."""
 
 
 class WriteBuffer:

@@ -42,8 +42,8 @@ from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord
 __all__ = ["BulkPuller", "row_from_csv"]
 
 log = logging.getLogger("lawful_crm.salesforce")
-CHUNK = 20_000
-"""Rows read per results request (`maxRecords`): about 10 MB of CSV held at a time."""
+CHUNK = 10_000
+"""Rows read per results request (`maxRecords`): about 5 MB of CSV held at a time."""
 _NUMBERS = frozenset({"double", "currency", "percent"})
 
 
