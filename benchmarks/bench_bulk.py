@@ -45,7 +45,11 @@ def full_run(info: dict[str, Any], store_url: str, *, threshold: int, poll_s: in
     before = api_calls("salesforce", info)
     started = time.perf_counter()
     result = run_sync(
-        crm, CompiledMapping(load_mapping("salesforce")), PolicySettings(), open_store(store_url), SyncOptions(full=True)
+        crm,
+        CompiledMapping(load_mapping("salesforce")),
+        PolicySettings(),
+        open_store(store_url),
+        SyncOptions(full=True),
     )
     seconds = time.perf_counter() - started
     read = result.tally.read
