@@ -206,7 +206,9 @@ async def _admin(state: SalesforceState, request: Request, route_path: str) -> R
         stats = {
             "counters": dict(state.counters),
             "api_used": state.api_used,
-            "bulk_requests": sum(n for key, n in state.counters.items() if key.split(" ")[-1].startswith("bulk")),
+            "bulk_requests": sum(
+                n for key, n in state.counters.items() if key.split(" ")[-1].startswith("bulk")
+            ),
             "daily_limit": state.daily_limit,
         }
         return _json(200, stats)

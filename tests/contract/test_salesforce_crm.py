@@ -224,7 +224,9 @@ class TestPull:
         last = records[-1]
         cursor = pages[-1].cursor
         assert cursor is not None and (cursor.modified, cursor.last_id) == (last.modified, last.id)
-        assert cursor.consents_from is not None and cursor.consents_seen, "the consent mark rides on the cursor"
+        assert cursor.consents_from is not None and cursor.consents_seen, (
+            "the consent mark rides on the cursor"
+        )
         assert last.modified.tzinfo is not None and last.created is not None
         sample = records[123]
         assert {"Account.Type", "Individual.HasOptedOutSolicit", "Last_Won_Close_Date", *OWN_FIELDS} <= set(

@@ -119,7 +119,9 @@ def test_cursors_round_trip_with_aware_utc_times(store: Store) -> None:
         consents_from=T0 - timedelta(hours=1), consents_seen=("0ZYA", "0ZYB"),
     )  # fmt: skip
     store.cursors.save("salesforce", marked, run_id=1, now=T0)
-    assert store.cursors.get("salesforce", "Lead") == marked, "the write window and the consent mark come back"
+    assert store.cursors.get("salesforce", "Lead") == marked, (
+        "the write window and the consent mark come back"
+    )
 
 
 def test_a_lock_is_exclusive_until_released_or_expired(store_url: str) -> None:
