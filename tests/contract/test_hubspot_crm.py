@@ -167,7 +167,8 @@ def test_a_dry_run_writes_nothing() -> None:
     with portal() as hs:
         before = {name for name in hs.state.registry.defs["contacts"]}
         report = adapter(hs).install(dry_run=True, uninstall=False)
-        assert len(report.created) == len(OWN_FIELDS) + 1
+        assert len(report.created) == len(OWN_FIELDS) + 2, "the group, each own property and the review list"
+        assert report.created[-1] == f"list:{REVIEW_LIST}"
         assert set(hs.state.registry.defs["contacts"]) == before
         assert GROUP not in hs.state.registry.groups["contacts"]
         assert not any(key.startswith(("POST", "DELETE", "PATCH")) for key in hs.state.calls)
