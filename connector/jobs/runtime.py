@@ -21,7 +21,6 @@ from connector.mapping.schema import MappingFile
 from connector.store import Store
 from connector.store.buckets import RateBuckets, SharedLimiter
 from connector.sync.pipeline import PageTally, Pipeline
-from connector.sync.reconcile import IdLister
 from connector.sync.run import SyncOptions, SyncResult
 from connector.webhooks.metrics import Metrics
 from connector.webhooks.schedule import count_sync
@@ -106,8 +105,6 @@ class Runtime:
     def live_ids(self, crm: str, object_type: str) -> list[str]:
         """Every live id of one object, listed once for the shards of a full sync."""
         lister = self.pipeline(crm).crm
-        if not isinstance(lister, IdLister):
-            raise TypeError(f"{crm} cannot list its ids, so it cannot sync in shards")
         try:
             return [record_id for page in lister.live_ids(object_type) for record_id in page]
         finally:

@@ -86,12 +86,7 @@ def sync_shard(
     crm = pipeline.crm
     saved = store.cursors.get(run.crm, run.cursor_name)
     after = saved.last_id if saved is not None and saved.modified == run.started else ""
-    if ids is not None:
-        ids = sorted(i for i in set(ids) if i > after)
-    elif isinstance(crm, IdLister):
-        ids = _mine(crm, run, after)
-    else:
-        raise TypeError(f"{run.crm} cannot list its ids, so it cannot sync in shards")
+    ids = sorted(i for i in set(ids) if i > after) if ids is not None else _mine(crm, run, after)
     now = datetime.now(UTC)
     run_id = store.runs.start(
         run.crm, RunKind.SHARD, policy_id=pipeline.policy.policy_id, now=now, as_of=today

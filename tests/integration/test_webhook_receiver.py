@@ -275,6 +275,18 @@ def test_signed_salesforce_callouts_are_verified_checked_and_deduplicated(runnin
 
 
 def test_health_and_metrics_report_the_queue_and_every_refusal(running: Running) -> None:
+    """The test sends what it reads back: a redelivered HubSpot event, a forged signature, an XML bomb and
+    an Outbound Message left pending (it passes alone as well as after the other tests of the file)."""
+    hubspot, salesforce = (
+        f"{running.base}/webhooks/hubspot",
+        f"{running.base}/webhooks/salesforce/{PATH_SECRET}",
+    )
+    for _ in range(2):
+        assert post_hubspot(hubspot, hubspot_batch(901)).status_code == 200
+    assert post_hubspot(hubspot, hubspot_batch(902), secret="not-the-client-secret").status_code == 401
+    assert httpx.post(salesforce, content=BOMB, timeout=30).status_code == 400
+    pending = outbound_body("04l000000000901AAA")
+    assert httpx.post(salesforce, content=pending, headers={"Content-Type": "text/xml"}).status_code == 200
     assert httpx.get(f"{running.base}/healthz").json()["status"] == "ok"
     text = httpx.get(f"{running.base}/metrics").text
     assert 'lawful_crm_webhook_events_duplicate_total{crm="hubspot"}' in text
