@@ -28,6 +28,7 @@ from connector.crm.port import CrmRecord
 from connector.crm.salesforce import soql
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.fields import scope
+from connector.crm.salesforce.query import all_rows
 from connector.crm.salesforce.records import parse_datetime, value_at
 from connector.crm.salesforce.translate import error_code
 from connector.errors import ConfigurationError, CrmContractError
@@ -226,8 +227,9 @@ def _party(row: Mapping[str, Any], *, field: str = INDIVIDUAL_FIELD) -> str | No
 
 
 def _all_rows(client: Salesforce, *, statement: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+    """Every row of the statement; an org without the consent data model is a configuration error."""
     try:
-        result = client.query(statement, include_deleted=include_deleted)
+        return all_rows(client, statement=statement, include_deleted=include_deleted)
     except SalesforceError as exc:
         if error_code(exc) != "INVALID_TYPE":
             raise
@@ -236,11 +238,6 @@ def _all_rows(client: Salesforce, *, statement: str, include_deleted: bool = Fal
             "cannot see it): turn it on, or empty the mapping's data_use_purposes",
             problems=(CONSENT_OBJECT,),
         ) from None
-    rows: list[dict[str, Any]] = list(result["records"])
-    while not result.get("done", True):
-        result = client.query_more(result["nextRecordsUrl"], identifier_is_url=True)
-        rows.extend(result["records"])
-    return rows
 
 
 def people_statement(object_type: str, party_ids: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ from connector.crm.port import FieldInfo
 from connector.crm.salesforce import soql
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, object_fields, scope
+from connector.crm.salesforce.query import all_rows
 from connector.crm.salesforce.records import value_at
 from connector.errors import ConfigurationError, CrmContractError
 from connector.mapping.consent_records import DATA_USE_PURPOSES
@@ -40,15 +41,6 @@ def _info(name: str, field: Mapping[str, Any]) -> FieldInfo:
 
 def _describe(client: Salesforce, *, sobject: str) -> Any:
     return client.restful(f"sobjects/{sobject}/describe")
-
-
-def _aggregate(client: Salesforce, *, statement: str) -> list[dict[str, Any]]:
-    result = client.query(statement)
-    rows: list[dict[str, Any]] = list(result["records"])
-    while not result.get("done", True):
-        result = client.query_more(result["nextRecordsUrl"], identifier_is_url=True)
-        rows.extend(result["records"])
-    return rows
 
 
 class Describer:
@@ -124,7 +116,7 @@ class Describer:
         if self._purposes is None:
             statement = soql.select(("Name",), "DataUsePurpose", order_by=("Name",))
             try:
-                rows = self.connection.call("query DataUsePurpose", partial(_aggregate, statement=statement))
+                rows = self.connection.call("query DataUsePurpose", partial(all_rows, statement=statement))
             except (ConfigurationError, CrmContractError):
                 return None
             self._purposes = tuple(str(value_at(row, "Name")) for row in rows if value_at(row, "Name"))
@@ -148,7 +140,7 @@ class Describer:
             (f"{soql.name(field)} fieldValue", "COUNT(Id) recordCount"), soql.name(object_type),
             where=scope(object_type), group_by=(field,),
         )  # fmt: skip
-        rows = self.connection.call(f"count {object_type} values", partial(_aggregate, statement=statement))
+        rows = self.connection.call(f"count {object_type} values", partial(all_rows, statement=statement))
         counts: dict[str, int] = {}
         for row in rows:
             value, count = value_at(row, "fieldValue"), value_at(row, "recordCount")

@@ -26,14 +26,13 @@ from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from simple_salesforce.api import Salesforce
-
 from connector.crm.port import CrmRecord, Cursor, Page
 from connector.crm.salesforce import soql
 from connector.crm.salesforce.bulk_pull import BulkPuller
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.consent import ConsentMark, ConsentReader
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, object_fields, scope
+from connector.crm.salesforce.query import all_rows
 from connector.crm.salesforce.records import position, to_record, value_at
 from connector.errors import ConfigurationError, ConnectorError, CrmContractError
 from connector.mapping.schema import MappingFile
@@ -44,16 +43,6 @@ log = logging.getLogger("lawful_crm.salesforce")
 _READ_CHUNK = 200
 _ID_PAGE = 2000
 """Ids listed per query when reconciling (a query page's maximum)."""
-
-
-def _rows(client: Salesforce, *, statement: str, include_deleted: bool) -> list[dict[str, Any]]:
-    """Every row of one statement, following nextRecordsUrl when Salesforce sends a smaller batch."""
-    result = client.query(statement, include_deleted=include_deleted)
-    rows: list[dict[str, Any]] = list(result["records"])
-    while not result.get("done", True):
-        result = client.query_more(result["nextRecordsUrl"], identifier_is_url=True)
-        rows.extend(result["records"])
-    return rows
 
 
 def _marked(cursor: Cursor, *, mark: ConsentMark) -> Cursor:
@@ -86,7 +75,7 @@ class Reader:
         try:
             return self.connection.call(
                 f"query {fields.object_type}",
-                partial(_rows, statement=statement, include_deleted=include_deleted),
+                partial(all_rows, statement=statement, include_deleted=include_deleted),
             )
         except ConfigurationError as exc:
             hidden = self.unreadable(fields.object_type, fields.select_list)
@@ -272,9 +261,7 @@ class Reader:
             ("AccountId", "MAX(CloseDate) lastWon"), "Opportunity",
             where=("IsWon = true", f"AccountId IN ({accounts})"), group_by=("AccountId",),
         )  # fmt: skip
-        rows = self.connection.call(
-            "query won Opportunities", partial(_rows, statement=statement, include_deleted=False)
-        )
+        rows = self.connection.call("query won Opportunities", partial(all_rows, statement=statement))
         dates: dict[Any, str] = {}
         for row in rows:
             account, closed = value_at(row, "AccountId"), value_at(row, "lastWon")
