@@ -4,26 +4,16 @@ scrape of serve's internal metrics port adds up what each process counted; the w
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import SecretStr
 
-from connector.crm.hubspot import HubSpotCrm
-from connector.mapping.load import load_mapping
-from connector.settings import HubSpotConfig
 from connector.store import open_store
 from connector.webhooks.metrics import MULTIPROC_DIR
 from crm_sandbox.hubspot import running_hubspot
-from tests.e2e.test_serve_workers_postgres import ENV, LAWFUL_CRM
+from tests.e2e.test_serve_workers_postgres import portal_config, process
 from tests.e2e.test_webhooks_sandbox import free_port, hubspot_edit, hubspot_flag, wait_for
 
 pytest.importorskip("procrastinate")
@@ -31,26 +21,6 @@ pytest.importorskip("procrastinate")
 EDITS = 6
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-@contextmanager
-def process(command: list[str], log: Path, ready: str, shared: Path) -> Iterator[None]:
-    """A lawful-crm process sharing ``shared`` for its metrics, once ``ready`` shows in its log."""
-    env = {**ENV, MULTIPROC_DIR: str(shared)}
-    with log.open("wb") as out:
-        running = subprocess.Popen([LAWFUL_CRM, *command], stdout=out, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + 60
-            while not re.search(ready, log.read_text()):
-                assert running.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-                time.sleep(0.1)
-            yield
-        finally:
-            running.send_signal(signal.SIGTERM)
-            try:
-                running.wait(30)
-            except subprocess.TimeoutExpired:
-                running.kill()
 
 
 def scrape(url: str) -> Samples:
@@ -75,36 +45,19 @@ def test_one_scrape_adds_up_what_serve_and_a_worker_counted(postgres_schema_url:
         webhook_retry_delay=0.2,
         per_ten_seconds=100,
     ) as hs:
-        hubspot = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token))
-        assert HubSpotCrm.from_config(hubspot, load_mapping("hubspot")).install(
-            dry_run=False, uninstall=False
-        )
-        config = tmp_path / "lawful-crm.toml"
-        config.write_text(
-            f"""
-[hubspot]
-base_url = "{hs.base_url}"
-access_token = "{hs.token}"
-client_secret = "{hs.webhook_secret}"
-app_id = {hs.app_id}
-portal_id = {hs.portal_id}
-per_ten_seconds = 100
-
-[store]
-url = "{postgres_schema_url}"
-
-[webhooks]
-run_worker = false
-
-[metrics]
-port = {metrics_port}
-""",
-            encoding="utf-8",
+        config = portal_config(
+            tmp_path / "lawful-crm.toml",
+            hs,
+            postgres_schema_url,
+            more=f"\n[metrics]\nport = {metrics_port}\n",
         )
         serving = ["serve", "--config", str(config), "--port", str(port)]
+        metrics = {MULTIPROC_DIR: str(shared)}
         with (
-            process(serving, tmp_path / "serve.log", "listening on", shared),
-            process(["worker", "--config", str(config)], tmp_path / "worker.log", "worker started", shared),
+            process(serving, tmp_path / "serve.log", "listening on", env=metrics),
+            process(
+                ["worker", "--config", str(config)], tmp_path / "worker.log", "worker started", env=metrics
+            ),
         ):
             edited = [hubspot_edit(hs, index) for index in range(EDITS)]
             for contact in edited:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from connector.crm.hubspot import HubSpotCrm
 from connector.mapping.load import load_mapping
 from connector.settings import HubSpotConfig
-from crm_sandbox.hubspot import running_hubspot
+from crm_sandbox.hubspot import HubSpotSandbox, running_hubspot
 from tests.dnc_keys import TEST_KEY_HEX
 from tests.e2e.test_webhooks_sandbox import free_port, hubspot_edit, hubspot_flag, wait_for
 
@@ -31,10 +31,15 @@ ENV = {**os.environ, "LAWFUL_CRM_DNC_KEY": TEST_KEY_HEX, "PYTHONUNBUFFERED": "1"
 
 
 @contextmanager
-def process(command: list[str], log: Path, ready: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A lawful-crm process writing to ``log``, once ``ready`` shows there; stopped with SIGTERM."""
+def process(
+    command: list[str], log: Path, ready: str, *, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A lawful-crm process writing to ``log``, once ``ready`` shows there; stopped with SIGTERM. ``env`` is
+    added to the environment every such process gets."""
     with log.open("wb") as out:
-        running = subprocess.Popen([LAWFUL_CRM, *command], stdout=out, stderr=subprocess.STDOUT, env=ENV)
+        running = subprocess.Popen(
+            [LAWFUL_CRM, *command], stdout=out, stderr=subprocess.STDOUT, env={**ENV, **(env or {})}
+        )
         try:
             deadline = time.monotonic() + 60
             while not re.search(ready, log.read_text()):
@@ -49,6 +54,32 @@ def process(command: list[str], log: Path, ready: str) -> Iterator[subprocess.Po
                 running.kill()
 
 
+def portal_config(path: Path, hs: HubSpotSandbox, store_url: str, *, more: str = "") -> Path:
+    """Install lawful-crm's properties on the sandbox portal and write a configuration for serve and workers
+    on ``store_url`` (serve only receives); ``more`` adds TOML sections."""
+    hubspot = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token))
+    assert HubSpotCrm.from_config(hubspot, load_mapping("hubspot")).install(dry_run=False, uninstall=False)
+    path.write_text(
+        f"""
+[hubspot]
+base_url = "{hs.base_url}"
+access_token = "{hs.token}"
+client_secret = "{hs.webhook_secret}"
+app_id = {hs.app_id}
+portal_id = {hs.portal_id}
+per_ten_seconds = 100
+
+[store]
+url = "{store_url}"
+
+[webhooks]
+run_worker = false
+{more}""",
+        encoding="utf-8",
+    )
+    return path
+
+
 def test_serve_stores_and_defers_and_a_worker_writes_the_flags(
     postgres_schema_url: str, tmp_path: Path
 ) -> None:
@@ -61,29 +92,7 @@ def test_serve_stores_and_defers_and_a_worker_writes_the_flags(
         webhook_retry_delay=0.2,
         per_ten_seconds=100,
     ) as hs:
-        hubspot = HubSpotConfig(base_url=hs.base_url, access_token=SecretStr(hs.token))
-        assert HubSpotCrm.from_config(hubspot, load_mapping("hubspot")).install(
-            dry_run=False, uninstall=False
-        )
-        config = tmp_path / "lawful-crm.toml"
-        config.write_text(
-            f"""
-[hubspot]
-base_url = "{hs.base_url}"
-access_token = "{hs.token}"
-client_secret = "{hs.webhook_secret}"
-app_id = {hs.app_id}
-portal_id = {hs.portal_id}
-per_ten_seconds = 100
-
-[store]
-url = "{postgres_schema_url}"
-
-[webhooks]
-run_worker = false
-""",
-            encoding="utf-8",
-        )
+        config = portal_config(tmp_path / "lawful-crm.toml", hs, postgres_schema_url)
         serve_log, worker_log = tmp_path / "serve.log", tmp_path / "worker.log"
         serving = ["serve", "--config", str(config), "--port", str(port)]
         with (
