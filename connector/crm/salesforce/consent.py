@@ -7,7 +7,7 @@ mapping places purposes (``data_use_purposes``), every page of records costs one
 `PartyId` is the Individual of a record of the page, the records selected again inside a semi-join (by the
 page's keyset range or by id), as the won-deal lookup does, so the statement stays short for 2,000 records.
 A consent row that changes moves no Contact or Lead: an incremental pull also asks which Individuals' rows
-changed since its cursor (`changed_parties`) and reads their records again.
+changed since its cursor (`changes`, from the mark a full pull leaves in the cursor) and reads their records again.
 
 Each row is placed against the clock (in effect, ahead of `EffectiveFrom`, ended at `EffectiveTo`) and handed
 over as a `ConsentRecord` under ``RECORDS_FIELD``; the mapping turns them into consents and opt-outs.
