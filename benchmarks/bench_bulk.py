@@ -6,7 +6,12 @@ one Bulk query job and, once the run's changes pass it, the write-back through B
 counted by the org (`api_used`: every request, Bulk ones too, as Salesforce counts them against the daily limit)
 and by the adapter, which tells the REST calls from the Bulk jobs, their polls and their other requests.
 
-Prints one JSON object. Usage: ``python benchmarks/bench_bulk.py [--contacts 100000] [--threshold 10000]``.
+With ``--incremental`` a salesperson then edits 1 % of the records and an ordinary run follows (its calls as a
+share of the full run's); the store's bytes per record are measured at the end (SQLite's ``dbstat``, as
+``bench_audit_size.py`` does).
+
+Prints one JSON object. Usage:
+``python benchmarks/bench_bulk.py [--contacts 100000] [--threshold 10000] [--incremental]``.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import argparse
 import json
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_audit_size import measure_file
 from pydantic import SecretStr
-from sandbox_process import api_calls, peak_rss_mb, running_sandbox, salesforce_daily_limit
+from sandbox_process import api_calls, edit_share, peak_rss_mb, running_sandbox, salesforce_daily_limit
 
 from connector.crm.salesforce import SalesforceCrm
 from connector.mapping.facts import CompiledMapping
@@ -42,6 +49,14 @@ def bulk_adapter(info: dict[str, Any], *, threshold: int, poll_s: int) -> Salesf
 def full_run(info: dict[str, Any], store_url: str, *, threshold: int, poll_s: int) -> dict[str, Any]:
     crm = bulk_adapter(info, threshold=threshold, poll_s=poll_s)
     crm.install(dry_run=False, uninstall=False)
+    return one_run(info, store_url, threshold=threshold, poll_s=poll_s, full=True)
+
+
+def one_run(
+    info: dict[str, Any], store_url: str, *, threshold: int, poll_s: int, full: bool
+) -> dict[str, Any]:
+    """One run as ``lawful-crm sync`` (``--full`` or not) does it, with its figures."""
+    crm = bulk_adapter(info, threshold=threshold, poll_s=poll_s)
     before = api_calls("salesforce", info)
     started = time.perf_counter()
     result = run_sync(
@@ -49,7 +64,7 @@ def full_run(info: dict[str, Any], store_url: str, *, threshold: int, poll_s: in
         CompiledMapping(load_mapping("salesforce")),
         PolicySettings(),
         open_store(store_url),
-        SyncOptions(full=True),
+        SyncOptions(full=full),
     )
     seconds = time.perf_counter() - started
     read = result.tally.read
@@ -75,18 +90,33 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--threshold", type=int, default=10_000, help="[salesforce] bulk_threshold")
     parser.add_argument("--poll-s", type=int, default=1, help="[salesforce] bulk_poll_s")
+    parser.add_argument("--incremental", action="store_true", help="then edit 1 %% and run an ordinary sync")
     args = parser.parse_args()
     with running_sandbox(args.contacts) as info, tempfile.TemporaryDirectory() as tmp:
         salesforce_daily_limit(info, 1_000_000)
-        figures = {
+        store = Path(tmp) / "store.db"
+        full = full_run(info, f"sqlite:///{store}", threshold=args.threshold, poll_s=args.poll_s)
+        figures: dict[str, Any] = {
             "tool": "lawful-crm",
             "contacts": args.contacts,
             "bulk_threshold": args.threshold,
             "bulk_poll_s": args.poll_s,
-            "salesforce_full_bulk": full_run(
-                info, f"sqlite:///{Path(tmp) / 'store.db'}", threshold=args.threshold, poll_s=args.poll_s
-            ),
+            "salesforce_full_bulk": full,
         }
+        if args.incremental:
+            today = datetime.now(UTC).date()
+            edited = edit_share("salesforce", info, records=full["records"], today=today)
+            incremental = one_run(
+                info, f"sqlite:///{store}", threshold=args.threshold, poll_s=args.poll_s, full=False
+            )
+            incremental["edited"] = edited
+            figures["salesforce_incremental"] = incremental
+            figures["incremental_calls_share_of_full"] = round(
+                incremental["org_api_requests"] / max(full["org_api_requests"], 1), 4
+            )
+        size = measure_file(store)
+        figures["store_bytes_per_record"] = size["bytes_per_record"]
+        figures["store_records"] = size["records"]
     print(json.dumps(figures, indent=2))
 
 

@@ -11,9 +11,14 @@ collection write; HubSpot search pages of 200, 100 per batch read and batch writ
 sandbox's rolling limit of 190 per 10 s; the baseline runs without it (the SDK does not retry a refused update,
 so under the limit the script loses writes), and its time under the limit is given as the least its calls need.
 
+Then the large org (1,000,000 contacts per CRM by default): Salesforce full run with Bulk API 2.0 and an
+ordinary run after 1 % edited (``bench_bulk.py --incremental``), HubSpot full and ordinary run with its limits off
+(``bench_sync.py``), side by side with the REST figures measured before Bulk API 2.0 and the compact audit.
+
 Writes ``benchmarks/results/latest.json`` and ``docs/performance.md``; prints the JSON. ``--render`` only
-rewrites the markdown from the saved results (with ``--notes FILE`` appended).
-Usage: ``python benchmarks/run_all.py [--sizes 10000 100000] [--scale 10000 100000 1000000]``.
+rewrites the markdown from the saved results (with ``--notes FILE`` appended); ``--only-large`` runs only the
+large org and keeps the other saved results.
+Usage: ``python benchmarks/run_all.py [--sizes 10000 100000] [--scale 10000 100000 1000000] [--large 1000000]``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,13 @@ FULL_ONLY_ABOVE = 300_000
 """Scale runs above this size are full runs only: the emulators scan every record to answer an incremental
 query that leaves out lawful-crm's own write-back, which at a million records outlasts the client's timeout."""
 GOAL_FLOOR, GOAL_BASELINE, GOAL_RATE, GOAL_MB, GOAL_INCREMENTAL = 1.1, 50.0, 1.15, 300.0, 0.03
+GOAL_LARGE_REST_CALLS, GOAL_LARGE_RATE, GOAL_AUDIT_BYTES = 100, 2_500, 400.0
+BEFORE_BULK = {
+    "records": 1_262_683, "rest_calls": 7_448, "seconds": 972.4, "records_per_second": 1_298,
+    "peak_rss_mb": 149.6, "store_bytes_per_record": 1_800,
+}  # fmt: skip
+"""The Salesforce full run at 1,000,000 contacts over REST alone, with the audit before migration 0007 (measured
+2026-11-28, ``latest.json`` of that day): what the large-org figures are set beside."""
 
 
 PARTIAL = HERE / "results" / "partial.json"
@@ -108,6 +120,70 @@ def scale(sizes: list[int]) -> list[dict[str, Any]]:
             })  # fmt: skip
         rows.append({"contacts": size, "crm": "both", "peak_rss_mb": figures["peak_rss_mb"]})
     return rows
+
+
+def large_org(size: int) -> dict[str, Any]:
+    """A large org: Salesforce with Bulk API 2.0 (full, then ordinary after 1 % edited), HubSpot likewise."""
+    salesforce = run_json("bench_bulk.py", "--contacts", str(size), "--incremental")
+    hubspot = run_json("bench_sync.py", "--contacts", str(size), "--crm", "hubspot", "--no-rate-limit")
+    return {"contacts": size, "salesforce": salesforce, "hubspot": hubspot["hubspot"],
+            "hubspot_peak_rss_mb": hubspot["peak_rss_mb"]}  # fmt: skip
+
+
+def large_goals(large: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The large-org goals: REST calls, pace and memory of the Salesforce full run, audit size, ordinary runs."""
+    sf = large["salesforce"]
+    full, records = sf["salesforce_full_bulk"], f"{sf['salesforce_full_bulk']['records']:,}"
+    shares = {"Salesforce": sf["incremental_calls_share_of_full"],
+              "HubSpot": large["hubspot"]["incremental_calls_share_of_full"]}  # fmt: skip
+    worst = max(shares.values())
+    return [
+        (f"Salesforce full run at {records} records: ≤ {GOAL_LARGE_REST_CALLS} REST calls",
+         f"{full['rest_calls']} REST calls; Bulk: {full['bulk_calls']} calls, {full['bulk_jobs']} jobs, "
+         f"{full['bulk_polls']} polls", full["rest_calls"] <= GOAL_LARGE_REST_CALLS),
+        (f"… ≥ {GOAL_LARGE_RATE:,} records/s end to end, emulator included",
+         f"{full['records_per_second']:,} records/s ({full['seconds']} s)",
+         full["records_per_second"] >= GOAL_LARGE_RATE),
+        (f"… peak memory ≤ {GOAL_MB:.0f} MB", f"{full['peak_rss_mb']} MB", full["peak_rss_mb"] <= GOAL_MB),
+        (f"audit ≤ {GOAL_AUDIT_BYTES:.0f} bytes per record in SQLite ({sf['store_records']:,} records)",
+         f"{sf['store_bytes_per_record']} bytes", sf["store_bytes_per_record"] <= GOAL_AUDIT_BYTES),
+        (f"ordinary run after 1 % edited ≤ {GOAL_INCREMENTAL:.0%} of a full run's calls ({large['contacts']:,}"
+         " contacts, both CRMs)", ", ".join(f"{crm} {share:.1%}" for crm, share in shares.items()),
+         worst <= GOAL_INCREMENTAL),
+    ]  # fmt: skip
+
+
+def large_markdown(large: dict[str, Any]) -> list[str]:
+    """The large-org section: goals, then the runs beside the REST figures from before."""
+    sf = large["salesforce"]
+    full, inc = sf["salesforce_full_bulk"], sf["salesforce_incremental"]
+    hs = large["hubspot"]
+    lines = ["", f"## A large org: {large['contacts']:,} contacts per CRM", "",
+             "Salesforce with Bulk API 2.0 above `bulk_threshold` (`bench_bulk.py --incremental`), HubSpot with its "
+             "limits off (`bench_sync.py --no-rate-limit`). REST calls are those counted against the daily API "
+             "limit; Bulk API 2.0 requests (job creation, polls, results, uploads) are counted apart.", "",
+             "| goal | measured | met |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        f"| {goal} | {where} | {'yes' if met else '**no**'} |" for goal, where, met in large_goals(large)
+    ]
+    b = BEFORE_BULK
+    lines += ["", "| run | records | REST calls | Bulk calls | seconds | records/s | peak MB | store bytes per record |",
+              "|---|---|---|---|---|---|---|---|",
+              f"| Salesforce full, REST only, before (2026-11-28) | {b['records']:,} | {b['rest_calls']:,} | – "
+              f"| {b['seconds']} | {b['records_per_second']:,} | {b['peak_rss_mb']} | about {b['store_bytes_per_record']:,} |",
+              f"| Salesforce full, Bulk API 2.0 | {full['records']:,} | {full['rest_calls']:,} | {full['bulk_calls']:,} "
+              f"| {full['seconds']} | {full['records_per_second']:,} | {full['peak_rss_mb']} | {sf['store_bytes_per_record']} |",
+              f"| Salesforce ordinary, {inc['edited']:,} edited | {inc['records']:,} | {inc['rest_calls']:,} "
+              f"| {inc['bulk_calls']:,} | {inc['seconds']} | – | {inc['peak_rss_mb']} | |",
+              f"| HubSpot full | {hs['full']['records']:,} | {hs['full']['api_calls']:,} | – | {hs['full']['seconds']} "
+              f"| {hs['full']['records_per_second']:,} | {hs['full']['peak_rss_mb']} | |",
+              f"| HubSpot ordinary, {hs['incremental']['edited']:,} edited | {hs['incremental']['records']:,} "
+              f"| {hs['incremental']['api_calls']:,} | – | {hs['incremental']['seconds']} | – "
+              f"| {hs['incremental']['peak_rss_mb']} | |"]  # fmt: skip
+    transfers = full.get("transfers", [])
+    if transfers:
+        lines += ["", "The run summary's transfer choices:", "", *(f"- {line}" for line in transfers)]
+    return lines
 
 
 def goals(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
@@ -203,6 +279,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {row['calls_vs_floor']} | {row['seconds']} | {row['records_per_second']:,} "
             f"| {row['incremental_calls']} | {row['incremental_seconds']} |"
         )
+    if "large" in results:
+        lines += large_markdown(results["large"])
     lines += ["", results.get("notes", "").strip(), ""]
     lines += [
         "See also [catching up without an edit](performance-catch-up.md): the cost of records due by date and of"
@@ -216,6 +294,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--scale", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--large", type=int, default=1_000_000, help="contacts per CRM of the large org")
+    parser.add_argument("--only-large", action="store_true", help="run only the large org; keep the rest")
     parser.add_argument("--notes", type=Path, help="a markdown file appended to docs/performance.md")
     parser.add_argument("--no-write", action="store_true", help="print only; keep the committed results")
     parser.add_argument(
@@ -234,12 +314,17 @@ def main() -> None:
             RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         REPORT.write_text(markdown(results), encoding="utf-8")
         return
-    results = {
-        "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
-        "compared": {str(size): compare(size) for size in args.sizes},
-        "scale": scale(args.scale),
-    }
+    if args.only_large:
+        results = json.loads(RESULTS.read_text(encoding="utf-8"))
+        results["large"] = large_org(args.large)
+    else:
+        results = {
+            "measured_at": datetime.now(UTC).strftime("%Y-%m-%d"),
+            "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
+            "compared": {str(size): compare(size) for size in args.sizes},
+            "scale": scale(args.scale),
+            "large": large_org(args.large),
+        }
     if args.notes is not None:
         results["notes"] = args.notes.read_text(encoding="utf-8")
     PARTIAL.unlink(missing_ok=True)
