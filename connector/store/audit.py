@@ -13,10 +13,8 @@ and settles each as written or not (``unsettled``, ``settle``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -25,7 +23,8 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 
 from connector.models import ContactFacts, Decision
 from connector.store.engine import scrub
-from connector.store.packing import pack, unpack
+from connector.store.kept import Kept
+from connector.store.packing import pack_shared, unpack
 from connector.store.runs import RunOutcome
 from connector.store.tables import decided_under, decisions, events, record_states, runs
 
@@ -87,6 +86,9 @@ class AuditEntry:
     """The values written (while pending: those being sent)."""
     error_code: str | None = None
     grounds: Grounds = Grounds()
+    kept: Kept = field(default_factory=Kept, compare=False, repr=False)
+    """Its facts and decision as stored, computed once: an entry remade with another outcome
+    (``dataclasses.replace``) shares it."""
 
     def state(self) -> dict[str, Any]:
         """The record_states columns that say what the current flags rest on (see ``Grounds``)."""
@@ -157,18 +159,17 @@ def _state_differs(stored: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
     return any(stored[name] != state[name] for name in _STATE_COLUMNS)
 
 
-def _dumped(entry: AuditEntry) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The entry's facts and decision as stored (JSON)."""
-    return entry.facts.model_dump(mode="json", exclude_defaults=True), entry.decision.model_dump(mode="json")
+def _kept(entry: AuditEntry) -> Kept:
+    """The entry's facts and decision as stored (JSON, packed, fingerprinted)."""
+    return entry.kept.of(entry.facts, entry.decision, entry.record_id)
 
 
 def _written(entry: AuditEntry) -> bytes | None:
-    return pack(entry.written) if entry.written is not None else None
+    return pack_shared(entry.written) if entry.written is not None else None
 
 
-def _fingerprint(facts: Mapping[str, Any], decision: Mapping[str, Any], status: str) -> str:
-    text = json.dumps([facts, decision, _SETTLED.get(status, status)], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _fingerprint(kept: Kept, status: str) -> str:
+    return kept.fingerprint(_SETTLED.get(status, status))
 
 
 def _audit_row(row: Any) -> AuditRow:
@@ -233,7 +234,11 @@ class Audit:
         commit them before the write goes out. Returns record id -> entry id, for ``record(pending=...)``."""
         if not entries:
             return {}
-        rows = [self._row(crm, run_id, entry, *_dumped(entry), now=now) for entry in entries]
+        rows = []
+        for entry in entries:
+            kept = _kept(entry)
+            rows.append(self._row(crm, run_id, entry, kept, now=now))
+            kept.intended = rows[-1]["written"]
         with self._engine.begin() as db:
             inserted = db.execute(
                 insert(decisions).returning(
@@ -265,16 +270,16 @@ class Audit:
         pending = pending or {}
         prepared = []
         for entry in entries:
-            facts, decision = _dumped(entry)
-            prepared.append((entry, facts, decision, _fingerprint(facts, decision, entry.write_status)))
+            kept = _kept(entry)
+            prepared.append((entry, kept, _fingerprint(kept, entry.write_status)))
             if if_failed is not None and entry.write_status == WriteStatus.PENDING:
-                if_failed[entry.record_id] = _fingerprint(facts, decision, WriteStatus.FAILED)
+                if_failed[entry.record_id] = _fingerprint(kept, WriteStatus.FAILED)
         with self._engine.begin() as db:
             known = self._known(db, crm, [e.record_id for e, *_ in prepared])
-            fresh: dict[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]] = {}
+            fresh: dict[str, tuple[AuditEntry, Kept, str]] = {}
             restated: dict[str, AuditEntry] = {}
             for item in prepared:
-                entry, fingerprint = item[0], item[3]
+                entry, _, fingerprint = item
                 stored = known.get(entry.record_id)
                 sent = entry.write_status in _SENT or entry.write_status == WriteStatus.REFUSED
                 # every write keeps its own entry, and so does every refusal (counted by ``refusals``)
@@ -303,7 +308,7 @@ class Audit:
                     "decision_id": ids[record_id],
                     **self._stored(db, entry.state()),
                 }
-                for record_id, (entry, _, _, fingerprint) in fresh.items()
+                for record_id, (entry, _, fingerprint) in fresh.items()
             ]
             updates = [row for row in states if row["record_id"] in known]
             inserts = [row for row in states if row["record_id"] not in known]
@@ -328,19 +333,27 @@ class Audit:
         db: Any,
         crm: str,
         run_id: int,
-        fresh: Mapping[str, tuple[AuditEntry, dict[str, Any], dict[str, Any], str]],
+        fresh: Mapping[str, tuple[AuditEntry, Kept, str]],
         pending: Mapping[str, int],
         *,
         now: datetime,
     ) -> dict[str, int]:
         """Turn the pending entries of ``fresh`` records into their entries, insert the others; record id ->
-        entry id."""
-        settled = [
-            {"b_id": pending[record_id], "write_status": entry.write_status, "written": _written(entry),
-             "error_code": entry.error_code}
-            for record_id, (entry, *_) in fresh.items()
-            if record_id in pending
-        ]  # fmt: skip
+        entry id. A pending entry that stays pending with the values it was kept with (a write held for a bulk
+        job) already is its entry."""
+        settled = []
+        for record_id, (entry, kept, _) in fresh.items():
+            if record_id not in pending:
+                continue
+            written = _written(entry)
+            if (
+                entry.write_status == WriteStatus.PENDING
+                and entry.error_code is None
+                and (written is not None and written == kept.intended)
+            ):
+                continue
+            settled.append({"b_id": pending[record_id], "write_status": entry.write_status,
+                            "written": written, "error_code": entry.error_code})  # fmt: skip
         if settled:
             db.execute(
                 update(decisions)
@@ -354,8 +367,8 @@ class Audit:
             )
         ids = {record_id: pending[record_id] for record_id in fresh if record_id in pending}
         rows = [
-            self._row(crm, run_id, entry, facts, decision, now=now)
-            for record_id, (entry, facts, decision, _) in fresh.items()
+            self._row(crm, run_id, entry, kept, now=now)
+            for record_id, (entry, kept, _) in fresh.items()
             if record_id not in pending
         ]
         if rows:
@@ -373,8 +386,7 @@ class Audit:
         crm: str,
         run_id: int,
         entry: AuditEntry,
-        facts: dict[str, Any],
-        decision: dict[str, Any],
+        kept: Kept,
         *,
         now: datetime,
     ) -> dict[str, Any]:
@@ -384,10 +396,10 @@ class Audit:
             "record_id": entry.record_id,
             "run_id": run_id,
             "decided_at": now,
-            "lawful_use": decision["lawful_use"],
-            "review_needed": bool(decision["review_needed"]),
-            "facts": pack(facts, entry.record_id),
-            "decision": pack(decision, entry.record_id),
+            "lawful_use": kept.decision["lawful_use"],
+            "review_needed": bool(kept.decision["review_needed"]),
+            "facts": kept.packed_facts,
+            "decision": kept.packed_decision,
             "write_status": entry.write_status,
             "written": _written(entry),
             "error_code": entry.error_code,

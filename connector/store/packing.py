@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from connector.store.zdict import ZDICT_1
 
-__all__ = ["pack", "unpack"]
+__all__ = ["pack", "pack_shared", "unpack"]
 
 _ID_LEFT_OUT = 1
 _AS_GIVEN = 2
@@ -48,6 +49,17 @@ def pack(value: Mapping[str, Any], record_id: str | None = None) -> bytes:
         fmt = _ID_LEFT_OUT
     text = json.dumps(items, separators=(",", ":"), ensure_ascii=False)
     return bytes((fmt,)) + _deflate(text)
+
+
+@lru_cache(maxsize=256)
+def _packed_as_given(text: str) -> bytes:
+    return bytes((_AS_GIVEN,)) + _deflate(text)
+
+
+def pack_shared(value: Mapping[str, Any]) -> bytes:
+    """``pack(value)`` for a value many entries share (the values a run writes: its ``checked`` time and a few
+    combinations of flags and reasons), deflated once per distinct JSON text (a bounded cache)."""
+    return _packed_as_given(json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False))
 
 
 def unpack(data: bytes, record_id: str | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections import Counter
@@ -245,9 +246,10 @@ class Pipeline:
         outcomes: dict[str, WriteOutcome] = {}
         pending: dict[str, int] = {}
         held: set[str] = set()
+        intents: dict[str, AuditEntry] = {}
         if to_write and not dry_run:
-            intents = [self._entry(item, WriteStatus.PENDING, None) for item in to_write]
-            pending = self.store.audit.intend(self.crm.name, run_id, intents, now=now)
+            intents = {item.record.id: self._entry(item, WriteStatus.PENDING, None) for item in to_write}
+            pending = self.store.audit.intend(self.crm.name, run_id, list(intents.values()), now=now)
             if buffer is not None and buffer.admit(len(to_write)):
                 held = {d.record.id for d in to_write}
         if to_write and not dry_run and not held:
@@ -272,7 +274,9 @@ class Pipeline:
             if status in (WriteStatus.WRITTEN, WriteStatus.PLANNED):
                 tally.transitions.update(self._transitions(item))
             if not dry_run:
-                entries.append(self._entry(item, status, outcomes.get(item.record.id)))
+                entries.append(
+                    self._entry(item, status, outcomes.get(item.record.id), intents.get(item.record.id))
+                )
         if_failed: dict[str, str] = {}
         if entries:
             tally.audited = self.store.audit.record(
@@ -325,17 +329,28 @@ class Pipeline:
         ]
 
     @staticmethod
-    def _entry(item: Decided, status: WriteStatus, outcome: WriteOutcome | None) -> AuditEntry:
-        """The audit entry of a decided record; a failed write the CRM refused for its values is ``refused``."""
+    def _entry(
+        item: Decided, status: WriteStatus, outcome: WriteOutcome | None, intent: AuditEntry | None = None
+    ) -> AuditEntry:
+        """The audit entry of a decided record; a failed write the CRM refused for its values is ``refused``.
+        Made from the record's pending entry (``intent``) when it has one, whose stored facts and decision it
+        shares."""
         refused = outcome is not None and outcome.refused
+        write_status = WriteStatus.REFUSED if refused else status
+        written = dict(item.plan.update.values) if status in _SENT and item.plan.update else None
+        error_code = outcome.code if outcome is not None and not outcome.ok else None
+        if intent is not None:
+            return dataclasses.replace(
+                intent, write_status=write_status, written=written, error_code=error_code
+            )
         return AuditEntry(
             object_type=item.record.object_type,
             record_id=item.record.id,
             facts=item.facts,
             decision=item.decision,
-            write_status=WriteStatus.REFUSED if refused else status,
-            written=dict(item.plan.update.values) if status in _SENT and item.plan.update else None,
-            error_code=outcome.code if outcome is not None and not outcome.ok else None,
+            write_status=write_status,
+            written=written,
+            error_code=error_code,
             grounds=item.grounds,
         )
 

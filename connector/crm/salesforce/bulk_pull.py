@@ -20,7 +20,6 @@ chunk's keyset range, `consent.consent_statement`) instead of one REST query per
 from __future__ import annotations
 
 import csv
-import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -29,22 +28,23 @@ from typing import Any
 
 from simple_salesforce.api import Salesforce
 
-from connector.crm.port import Cursor, FieldInfo, Page
+from connector.crm.port import CrmRecord, Cursor, FieldInfo, Page
 from connector.crm.salesforce import bulk, soql
 from connector.crm.salesforce.connection import Connection
 from connector.crm.salesforce.consent import INDIVIDUAL_FIELD, consent_record, consent_statement
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, scope
 from connector.crm.salesforce.payload import csv_lines
-from connector.crm.salesforce.records import position, to_record, value_at
+from connector.crm.salesforce.records import parse_datetime, value_at
 from connector.errors import CrmContractError
 from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord
 
-__all__ = ["BulkPuller", "row_from_csv"]
+__all__ = ["BulkPuller", "CsvHeader", "row_from_csv"]
 
 log = logging.getLogger("lawful_crm.salesforce")
 CHUNK = 10_000
 """Rows read per results request (`maxRecords`): about 5 MB of CSV held at a time."""
 _NUMBERS = frozenset({"double", "currency", "percent"})
+_TYPED = _NUMBERS | {"boolean", "int"}
 
 
 def _cell(value: str, kind: str | None) -> Any:
@@ -61,20 +61,74 @@ def _cell(value: str, kind: str | None) -> Any:
 
 def row_from_csv(cells: Mapping[str, str], types: Mapping[str, str]) -> dict[str, Any]:
     """A Bulk CSV row as the REST API's JSON row: typed values, `Parent.Field` columns nested."""
-    row: dict[str, Any] = {}
-    for name, text in cells.items():
-        value = _cell(text, types.get(name.lower()))
-        head, _, rest = name.partition(".")
-        if rest:
-            parent = row.setdefault(head, {})
-            if isinstance(parent, dict):
-                parent[rest] = value
-        else:
-            row[name] = value
-    for name, value in list(row.items()):  # an empty lookup reads as null, as in REST
-        if isinstance(value, dict) and all(item is None for item in value.values()):
-            row[name] = None
-    return row
+    return CsvHeader(list(cells), types).row(list(cells.values()))
+
+
+class CsvHeader:
+    """One results chunk's header, read once: each column's place and type. A row's REST values and its
+    CrmRecord are then taken from its cells directly, as `row_from_csv` and `to_record` would give them."""
+
+    def __init__(self, header: Sequence[str], types: Mapping[str, str]) -> None:
+        self.columns = [
+            (name, *name.partition(".")[::2], types.get(name.lower())) for name in header
+        ]  # (name, head, rest, type)
+        self.places = {name.lower(): (index, types.get(name.lower())) for index, name in enumerate(header)}
+        self._plans: dict[tuple[str, ...], list[tuple[str, int, str | None]]] = {}
+
+    def row(self, cells: Sequence[str]) -> dict[str, Any]:
+        """The REST row of one CSV row (`row_from_csv`)."""
+        row: dict[str, Any] = {}
+        nested = False
+        for (name, head, rest, kind), text in zip(self.columns, cells, strict=True):
+            value = _cell(text, kind)
+            if rest:
+                nested = True
+                parent = row.setdefault(head, {})
+                if isinstance(parent, dict):
+                    parent[rest] = value
+            else:
+                row[name] = value
+        if nested:
+            for name, value in list(row.items()):  # an empty lookup reads as null, as in REST
+                if isinstance(value, dict) and all(item is None for item in value.values()):
+                    row[name] = None
+        return row
+
+    def value(self, cells: Sequence[str], name: str) -> Any:
+        """The typed value of the column `name` (any case), None when the header lacks it."""
+        place = self.places.get(name.lower())
+        return None if place is None else _cell(cells[place[0]], place[1])
+
+    def position(self, cells: Sequence[str]) -> tuple[datetime, str]:
+        """(SystemModstamp, Id) of a row (`records.position`)."""
+        stamp, record_id = self.value(cells, "SystemModstamp"), self.value(cells, "Id")
+        if not isinstance(stamp, str) or not isinstance(record_id, str):
+            raise CrmContractError("Salesforce sent a row without Id or SystemModstamp")
+        return parse_datetime(stamp), record_id
+
+    def record(
+        self, object_type: str, cells: Sequence[str], names: tuple[str, ...], extra: Mapping[str, Any]
+    ) -> CrmRecord:
+        """The row as a CrmRecord holding the fields `names` and `extra` (`records.to_record`)."""
+        modified, record_id = self.position(cells)
+        stamp = self.value(cells, "CreatedDate")
+        created = parse_datetime(stamp) if isinstance(stamp, str) else None
+        if self.value(cells, "IsDeleted") is True:
+            return CrmRecord(object_type, record_id, {}, modified, deleted=True, created=created)
+        values: dict[str, Any] = {}
+        for name, index, kind in self._plan(names):
+            text = cells[index] if index >= 0 else ""
+            values[name] = _cell(text, kind) if kind in _TYPED else text or None
+        values.update(extra)
+        return CrmRecord(object_type, record_id, values, modified, created=created)
+
+    def _plan(self, names: tuple[str, ...]) -> list[tuple[str, int, str | None]]:
+        """Each wanted field's column (-1: absent, read as null) and type."""
+        plan = self._plans.get(names)
+        if plan is None:
+            places = [self.places.get(name.lower(), (-1, None)) for name in names]
+            plan = self._plans[names] = [(name, *place) for name, place in zip(names, places, strict=True)]
+        return plan
 
 
 class BulkPuller:
@@ -118,15 +172,14 @@ class BulkPuller:
         )
         pages = rows_read = 0
         previous: tuple[datetime, str] | None = None
-        for header, chunk in self._chunks(statement, include_deleted=True):
-            last = position(row_from_csv(dict(zip(header, chunk[-1], strict=True)), types))
+        for names, chunk in self._chunks(statement, include_deleted=True):
+            header = CsvHeader(names, types)
+            last = header.position(chunk[-1])
             after = (soql.keyset_after(*previous),) if previous is not None else ()
             where = (*after, soql.keyset_through(*last))
             consents = self._consents(fields.object_type, where) if fields.consents else None
             for start in range(0, len(chunk), self.page_size):
-                rows = [row_from_csv(dict(zip(header, cells, strict=True)), types)
-                        for cells in chunk[start : start + self.page_size]]  # fmt: skip
-                yield self._page(fields, rows, won, consents)
+                yield self._page(fields, header, chunk[start : start + self.page_size], won, consents)
                 pages += 1
             previous, rows_read = last, rows_read + len(chunk)
         log.info("pulled %d %s rows in %d pages through Bulk API 2.0", rows_read, fields.object_type, pages)
@@ -134,19 +187,25 @@ class BulkPuller:
     def _page(
         self,
         fields: ObjectFields,
-        rows: list[dict[str, Any]],
+        header: CsvHeader,
+        rows: Sequence[Sequence[str]],
         won: Mapping[str, str],
         consents: Mapping[str, tuple[ConsentRecord, ...]] | None,
     ) -> Page:
         records = []
-        for row in rows:
-            record = to_record(fields.object_type, row, fields.read, extra=_won(fields, row, won))
-            if consents is not None and not record.deleted:
-                party = value_at(row, INDIVIDUAL_FIELD)
-                found = consents.get(party[:15], ()) if isinstance(party, str) and party else ()
-                record = dataclasses.replace(record, fields={**record.fields, RECORDS_FIELD: found})
+        for cells in rows:
+            extra: dict[str, Any] = {}
+            if fields.won_deals:
+                account = header.value(cells, "AccountId")
+                extra[WON_DEAL_FIELD] = won.get(account[:15]) if isinstance(account, str) else None
+            if consents is not None:
+                party = header.value(cells, INDIVIDUAL_FIELD)
+                extra[RECORDS_FIELD] = (
+                    consents.get(party[:15], ()) if isinstance(party, str) and party else ()
+                )
+            record = header.record(fields.object_type, cells, fields.read, extra)
             records.append(record)
-        return Page(tuple(records), Cursor(fields.object_type, *position(rows[-1])))
+        return Page(tuple(records), Cursor(fields.object_type, *header.position(rows[-1])))
 
     def _consents(self, object_type: str, rows_where: Sequence[str]) -> dict[str, tuple[ConsentRecord, ...]]:
         """Individual id -> its consent rows, for the records `rows_where` selects: one Bulk query per results
@@ -173,9 +232,10 @@ class BulkPuller:
         self, statement: str, types: Mapping[str, str], *, include_deleted: bool
     ) -> Iterator[dict[str, Any]]:
         """The rows of one query job."""
-        for header, chunk in self._chunks(statement, include_deleted=include_deleted):
+        for names, chunk in self._chunks(statement, include_deleted=include_deleted):
+            header = CsvHeader(names, types)
             for cells in chunk:
-                yield row_from_csv(dict(zip(header, cells, strict=True)), types)
+                yield header.row(cells)
 
     def _chunks(
         self, statement: str, *, include_deleted: bool
@@ -214,10 +274,3 @@ def _count(client: Salesforce, *, statement: str) -> int:
     if not isinstance(total, int):
         raise CrmContractError("Salesforce answered a COUNT() query without totalSize")
     return total
-
-
-def _won(fields: ObjectFields, row: Mapping[str, Any], won: Mapping[str, str]) -> dict[str, Any] | None:
-    if not fields.won_deals:
-        return None
-    account = value_at(row, "AccountId")
-    return {WON_DEAL_FIELD: won.get(account[:15]) if isinstance(account, str) else None}
