@@ -39,6 +39,12 @@ def _first(entry: tuple[Any, Any, int]) -> Any:
 def seeded_order(seed: int, start: int, count: int, tie: Tie = _by_index) -> tuple[array[int], array[int]]:
     """(sorted modification seconds, record indexes) of persons `start .. start + count - 1`, by (time, tie)."""
     seconds = array("q", (int(modified_at(seed, start + local).timestamp()) for local in range(count)))
+    return sorted_order(seconds, tie)
+
+
+def sorted_order(seconds: array[int], tie: Tie = _by_index) -> tuple[array[int], array[int]]:
+    """(sorted seconds, local indexes) of records whose modification seconds are `seconds`, by (time, tie)."""
+    count = len(seconds)
     order = sorted(range(count), key=seconds.__getitem__)
     keys = array("q", (seconds[local] for local in order))
     del seconds
@@ -81,17 +87,29 @@ class ModIndex:
             self.moved[index] = key
             bisect.insort(self.extra, (key, self.tie(index), index))
 
-    def build(self) -> None:
-        """Sort the seeded records' modification times (once; cached per data set)."""
+    def build(self, seconds: array[int] | None = None) -> None:
+        """Sort the seeded records' modification times (once; cached per data set). `seconds`: the records'
+        modification seconds when the caller has already drawn them (a scan of the seed it makes anyway)."""
         with self.lock:
             if self._keys is not None:
                 return
-            keys, indexes = seeded_order(self.seed, self.start, self.count, self.tie)
+            if seconds is not None and len(seconds) == self.count:
+                keys, indexes = sorted_order(seconds, self.tie)
+            else:
+                keys, indexes = seeded_order(self.seed, self.start, self.count, self.tie)
             where = array("q", repeat(0, self.count))
             for position, index in enumerate(indexes):
                 where[index] = position
             self._stale = sorted(where[index] for index in self.moved if index < self.count)
             self._keys, self._indexes, self._where = keys, indexes, where
+
+    def seeded_newest_first(self) -> Iterator[tuple[int, int]]:
+        """(seeded modification second, record index) of every seeded record, newest first (writes ignored)."""
+        self.build()
+        keys, indexes = self._keys, self._indexes
+        assert keys is not None and indexes is not None
+        for position in range(len(keys) - 1, -1, -1):
+            yield keys[position], indexes[position]
 
     def key(self, index: int) -> Any:
         """The current key of record `index`: its last write's, or its seeded one (from the sorted arrays)."""

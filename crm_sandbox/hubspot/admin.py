@@ -64,6 +64,8 @@ def build_admin_router(state: HubSpotState) -> APIRouter:
 
     @router.get(f"{ADMIN}/stats")
     async def stats() -> Response:
+        """Counters; answered once the scan of the seed is done (so a client may wait for it here)."""
+        await state.store.wait_seeded()
         return json_response(state.stats())
 
     @router.get(f"{ADMIN}/requests")

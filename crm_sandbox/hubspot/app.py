@@ -111,6 +111,7 @@ class Gate:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, endpoint: str) -> None:
         state = self.state
+        await state.store.wait_seeded()  # the scan of the seed (started with the server) is done first
         state.store.purge_expired()  # archived contacts past their retention are gone before any read
         if scope["path"] == TOKEN_PATH:
             await self.app(scope, receive, send)

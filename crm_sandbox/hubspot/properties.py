@@ -73,7 +73,7 @@ EPOCH_ISO = "2019-08-06T00:00:00.000Z"
 
 def iso_ms(moment: datetime) -> str:
     """Format a datetime as HubSpot does: UTC, millisecond precision, ``Z`` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 @dataclass(slots=True)

@@ -61,7 +61,7 @@ class HubSpotSandbox:
         if self.state.webhooks is not None:
             self.state.webhooks.start()
         if self.state.store.seeded:
-            self.state.store.start_company_scan()
+            self.state.store.start_seed_scan()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

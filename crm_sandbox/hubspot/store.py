@@ -2,8 +2,11 @@
 
 Nothing is stored for an unwritten seeded contact, so a million contacts cost only the company table. Contact
 ids are ``CONTACT_ID_BASE + index`` (numeric strings, ascending in creation order). Company ids are a stable
-11-digit hash of the company name, so a contact's ``associatedcompanyid`` needs no table; the company table
-(name, ``type``, contact count) is built by one scan in index order, in a background thread, on first need.
+11-digit hash of the company name, so a contact's ``associatedcompanyid`` needs no table. What only a pass over
+every seeded contact can tell is gathered by one scan in index order, in a background thread started with the
+server (or on first need): the company table (name, ``type``, contact count), each seeded e-mail address's
+first contact (subscription statuses belong to addresses) and the modification index's seeded times. The server
+answers API calls once the scan is done (``wait_seeded``), so no call waits for it inside its own request.
 Every accepted write moves ``lastmodifieddate`` strictly forward and reports changed values to ``listeners``.
 
 What vanishes, as in HubSpot: a GDPR delete removes a contact for good (neither the live nor the archived list
@@ -15,9 +18,12 @@ an earlier one (until then search finds the contact as it was, and a new contact
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import threading
+from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,9 +34,11 @@ from crm_sandbox.hubspot.properties import PropertyRegistry, iso_ms
 from crm_sandbox.hubspot.render import company_type, contact_properties
 from crm_sandbox.hubspot.search import to_ms
 from crm_sandbox.modindex import ModIndex
-from crm_sandbox.people import person
+from crm_sandbox.people import Person, person
 
 CONTACT_ID_BASE = 1001
+RENDER_CACHE = 2048
+"""Seeded contacts whose rendered values are kept: a few pages' worth."""
 ARCHIVE_RETENTION = timedelta(days=90)
 """How long HubSpot keeps an archived contact restorable before it purges it."""
 COMPANY_EPOCH = datetime(2019, 8, 6, tzinfo=UTC)
@@ -97,9 +105,13 @@ class ContactStore:
         )  # lastmodifieddate index, epoch ms as search compares
         self._last_stamp = self.clock.now()
         self._companies: dict[str, Company] | None = None
+        self._seeded_emails: dict[str, int] | None = None
         self._company_overlay: dict[str, Props] = {}
-        self._companies_ready = threading.Event()
-        self._companies_started = False
+        self._seed_scanned = threading.Event()
+        self._seed_scan_started = False
+        self._rendered: OrderedDict[int, tuple[Person, Props]] = OrderedDict()
+        """The last seeded contacts rendered (a page is rendered by its search, status read and write)."""
+        self._render_lock = threading.Lock()
         self._members: dict[str, list[str]] = {}
         self._members_version = -1
 
@@ -131,17 +143,34 @@ class ContactStore:
         return index
 
     # reading ---------------------------------------------------------------------------------------------
+    def person(self, index: int) -> Person:
+        """The generated person behind seeded contact ``index``."""
+        return self._rendering(index)[0]
+
     def seeded_properties(self, index: int) -> Props:
         """The generator's values for a seeded contact, ignoring writes."""
-        p = person(self.seed, index)
-        cid = company_id_for(p.company) if p.company else None
-        return contact_properties(p, self.contact_id(index), cid)
+        return dict(self._rendering(index)[1])
+
+    def _rendering(self, index: int) -> tuple[Person, Props]:
+        """The person and seeded values of contact ``index``, shared with the cache of recent renders: never
+        mutated."""
+        rendered = self._rendered
+        found = rendered.get(index)
+        if found is None:
+            p = person(self.seed, index)
+            cid = company_id_for(p.company) if p.company else None
+            found = (p, contact_properties(p, self.contact_id(index), cid))
+            with self._render_lock:
+                rendered[index] = found
+                if len(rendered) > RENDER_CACHE:
+                    rendered.popitem(last=False)
+        return found
 
     def properties(self, index: int) -> Props:
         """Current values of contact ``index``: seeded or created values with written values on top."""
-        base = self.created[index] if index >= self.seeded else self.seeded_properties(index)
+        base = self.created[index] if index >= self.seeded else self._rendering(index)[1]
         written = self.overlay.get(index)
-        return {**base, **written} if written else base
+        return {**base, **written} if written else dict(base)
 
     def company_of(self, index: int) -> str | None:
         """The primary associated company id of contact ``index``."""
@@ -295,18 +324,23 @@ class ContactStore:
             listener(kind, object_id, changed, source, source_id)
 
     # companies -------------------------------------------------------------------------------------------
-    def start_company_scan(self) -> None:
-        """Build the company table in a background thread (idempotent)."""
+    def start_seed_scan(self) -> None:
+        """Scan the seed in a background thread (idempotent): companies, addresses, modification times."""
         with self.lock:
-            if self._companies_started:
+            if self._seed_scan_started:
                 return
-            self._companies_started = True
-        threading.Thread(target=self._scan_companies, name="hubspot-sandbox-companies", daemon=True).start()
+            self._seed_scan_started = True
+        threading.Thread(target=self._scan_seed, name="hubspot-sandbox-seed", daemon=True).start()
 
-    def _scan_companies(self) -> None:
+    def _scan_seed(self) -> None:
         table: dict[str, Company] = {}
+        emails: dict[str, int] = {}
+        seconds = array("q")
         for index in range(self.seeded):
             p = person(self.seed, index)
+            seconds.append(int(p.modified.timestamp()))
+            if p.email:
+                emails.setdefault(p.email.strip().lower(), index)
             if not p.company:
                 continue
             cid = company_id_for(p.company)
@@ -315,15 +349,35 @@ class ContactStore:
                 table[cid] = Company(cid, p.company, company_type(p), p.country, index)
             else:
                 found.contacts += 1
-        self._companies = table
-        self._companies_ready.set()
+        self.modified.build(seconds)
+        self._companies, self._seeded_emails = table, emails
+        self._seed_scanned.set()
+
+    def seed_scanned(self) -> bool:
+        """Whether the scan of the seed is done."""
+        return self._seed_scanned.is_set()
+
+    def wait_seed_scan(self) -> None:
+        """Wait (starting it if need be) for the scan of the seed."""
+        self.start_seed_scan()
+        self._seed_scanned.wait()
+
+    async def wait_seeded(self) -> None:
+        """``wait_seed_scan`` for a request handler: the event loop serves other requests meanwhile."""
+        if not self._seed_scanned.is_set():
+            await asyncio.to_thread(self.wait_seed_scan)
 
     def companies(self) -> dict[str, Company]:
         """The company table, waiting for the scan when it is still running."""
-        self.start_company_scan()
-        self._companies_ready.wait()
+        self.wait_seed_scan()
         assert self._companies is not None
         return self._companies
+
+    def seeded_emails(self) -> dict[str, int]:
+        """Folded e-mail address -> the lowest seeded contact index generated with it (from the scan)."""
+        self.wait_seed_scan()
+        assert self._seeded_emails is not None
+        return self._seeded_emails
 
     def company_properties(self, company_id: str) -> Props | None:
         """Current property values of a company, or None when it does not exist."""

@@ -23,7 +23,6 @@ from typing import Any
 
 from crm_sandbox.hubspot.properties import iso_ms
 from crm_sandbox.hubspot.store import ContactStore
-from crm_sandbox.people import person
 
 STATES = ("SUBSCRIBED", "UNSUBSCRIBED", "NOT_SPECIFIED")
 LEGAL_BASES = (
@@ -115,7 +114,6 @@ class Subscriptions:
         self.written: dict[str, dict[str, Status]] = {}
         self.listeners: list[StatusListener] = []
         self._lock = threading.Lock()
-        self._seeded_emails: dict[str, int] | None = None
         self._written_emails: dict[str, set[int]] = {}
         """Folded address -> contacts created with it or given it by a write (kept by a store listener)."""
         store.listeners.append(self._on_change)
@@ -130,24 +128,12 @@ class Subscriptions:
                 self._written_emails.setdefault(email.strip().lower(), set()).add(index)
 
     # addresses -----------------------------------------------------------------------------------------
-    def _index_by_email(self) -> dict[str, int]:
-        """Folded e-mail address -> first seeded contact index (built once, a scan of the seed)."""
-        with self._lock:
-            if self._seeded_emails is None:
-                found: dict[str, int] = {}
-                for index in range(self.store.seeded):
-                    email = person(self.store.seed, index).email
-                    if email:
-                        found.setdefault(email.strip().lower(), index)
-                self._seeded_emails = found
-            return self._seeded_emails
-
     def contacts_of(self, email: str) -> list[int]:
         """The live contacts whose current ``email`` is ``email`` (case-insensitive), lowest index first."""
         needle = email.strip().lower()
         with self._lock:
             candidates = set(self._written_emails.get(needle, ()))
-        seeded = self._index_by_email().get(needle)
+        seeded = self.store.seeded_emails().get(needle)
         if seeded is not None:
             candidates.add(seeded)
         return sorted(
@@ -172,7 +158,7 @@ class Subscriptions:
     def _seeded(self, index: int) -> dict[str, Status]:
         if index >= self.store.seeded:
             return {}
-        p = person(self.store.seed, index)
+        p = self.store.person(index)
         out: dict[str, Status] = {}
         customer = p.relation in ("customer", "former_customer")
         if p.email_consent is not None:
