@@ -20,9 +20,10 @@ from crm_sandbox.hubspot.search import (
     RESULT_CAP,
     SearchRequest,
     _compare_arg,
+    compile_groups,
+    compiled_matches,
     contains_token,
     id_bounds,
-    record_matches,
     sort_key,
 )
 from crm_sandbox.hubspot.store import CONTACT_ID_BASE, ContactStore, Props
@@ -97,9 +98,13 @@ class SearchRunner:
             return None
         store = self.store
         found = store.modified.after(threshold, inclusive=operator == "GTE", exclude=store.archived)
+        # every record found meets the bound the groups share: only their other filters are evaluated
+        shared = {"propertyName": "lastmodifieddate", "operator": operator, "value": raw}
+        rest = tuple(_without_first(group, shared) for group in req.groups)
+        compiled = compile_groups(rest, kind_of)
         page: list[int] = []
         for position, index in enumerate(found):
-            if record_matches(req.groups, self._getter(index), kind_of):
+            if compiled_matches(compiled, self._getter(index)):
                 page.append(index)
                 if len(page) == req.limit:
                     return len(page) + len(found) - position - 1, page
@@ -119,10 +124,16 @@ class SearchRunner:
             self._cache.popitem(last=False)
         return result
 
-    def _candidates(self, req: SearchRequest) -> list[range]:
+    def _candidates(self, req: SearchRequest, *, lagging: bool) -> Sequence[Sequence[int]]:
         total = self.store.total
         if not req.groups:
             return [range(total)]
+        moment = None if lagging else _one_moment(req.groups)
+        if moment is not None:  # records tied on one millisecond, read by id: from the modification index
+            store = self.store
+            return [
+                sorted(store.modified.after(moment, inclusive=True, until=moment, exclude=store.archived))
+            ]
         ranges: list[range] = []
         for group in req.groups:
             bounds = id_bounds(group, CONTACT_ID_BASE)
@@ -145,18 +156,19 @@ class SearchRunner:
         if indexed is not None:
             return indexed
         id_only = all(f["propertyName"] == "hs_object_id" for g in req.groups for f in g) and not req.query
-        candidates = self._candidates(req)
+        candidates = self._candidates(req, lagging=lagging)
         fast = not store.archived and not lagging and (req.sort is None or _by_id(req))
         if id_only and len(candidates) == 1 and fast:
             only = candidates[0]
             return only[::-1] if req.sort and req.sort.descending else only
+        compiled = compile_groups(req.groups, kind_of)
         found: list[int] = []
         for r in candidates:
             for index in r:
                 if index in store.archived or (lagging and store.searchable(index) is None):
                     continue
                 get = self._getter(index)
-                if record_matches(req.groups, get, kind_of) and _query_matches(req.query, get):
+                if compiled_matches(compiled, get) and _query_matches(req.query, get):
                     found.append(index)
         if req.sort and not _by_id(req):
             kind, _ = kind_of(req.sort.property)
@@ -233,6 +245,29 @@ _ID_OPS: dict[str, Any] = {
     "LT": lambda v: (0, v),
     "LTE": lambda v: (0, v + 1),
 }
+
+
+def _without_first(group: tuple[dict[str, Any], ...], shared: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The group less its first filter equal to ``shared``."""
+    for position, f in enumerate(group):
+        if {k: f.get(k) for k in shared} == shared:
+            return group[:position] + group[position + 1 :]
+    return group
+
+
+def _one_moment(groups: tuple[tuple[dict[str, Any], ...], ...]) -> float | None:
+    """The moment (epoch ms) every group pins ``lastmodifieddate`` to with ``EQ``, or None."""
+    moments = set()
+    for group in groups:
+        pinned = [
+            _compare_arg(f.get("value"), "datetime")
+            for f in group
+            if f["propertyName"] == "lastmodifieddate" and f["operator"] == "EQ"
+        ]
+        if not pinned or pinned[0] is None:
+            return None
+        moments.add(pinned[0])
+    return moments.pop() if len(moments) == 1 else None
 
 
 def _by_id(req: SearchRequest) -> bool:

@@ -10,6 +10,7 @@ milliseconds.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ OPERATORS = frozenset(
 )
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS, MAX_LIMIT, RESULT_CAP = 5, 6, 18, 200, 10_000
 _TOKEN_SPLIT = re.compile(r"[\s,;]+")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 Getter = Callable[[str], str | None]
 """Returns the current value of a property of one record (None when unset)."""
@@ -128,10 +130,12 @@ def _parse_sort(raw: Any) -> Sort:
     raise SearchError(f"Invalid sort: {raw}")
 
 
+@functools.lru_cache(maxsize=4096)
 def to_ms(value: str) -> float | None:
-    """An epoch-ms string, ISO datetime or ISO date as epoch milliseconds; None when unparsable."""
+    """An epoch-ms string, ISO datetime or ISO date as epoch milliseconds; None when unparsable. (Cached: a
+    search compares the same few values, such as one page's write-back time, over many records.)"""
     text = value.strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if _NUMBER.fullmatch(text):
         return float(text)
     try:
         if len(text) == 10:
@@ -169,38 +173,89 @@ def _compare_arg(raw: Any, kind: str) -> Any:
 
 def filter_matches(f: Mapping[str, Any], value: str | None, kind: str, *, multi: bool = False) -> bool:
     """Whether one filter matches a record whose property has ``value`` (type ``kind``)."""
-    op = f["operator"]
-    present = value is not None and value != ""
-    if op == "HAS_PROPERTY":
-        return present
-    if op == "NOT_HAS_PROPERTY":
-        return not present
-    if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-        hit = present and contains_token(str(value), str(f.get("value", "")))
-        return hit if op == "CONTAINS_TOKEN" else not hit
-    if op in ("IN", "NOT_IN"):
-        wanted = {str(v) if kind == "enumeration" else _in_value(v, kind) for v in f.get("values") or []}
-        have = _values(value, kind, multi=multi)
-        hit = any(h in wanted for h in have)
-        return hit if op == "IN" else not hit
-    have = _values(value, kind, multi=multi)
-    if op == "NEQ":
-        arg = _compare_arg(f.get("value"), kind)
-        return all(h != arg for h in have)
-    if not have:
-        return False
-    arg = _compare_arg(f.get("value"), kind)
-    if op == "EQ":
-        return any(h == arg for h in have)
-    if arg is None:
-        return False
-    try:
-        if op == "BETWEEN":
-            high = _compare_arg(f.get("highValue"), kind)
-            return any(arg <= h <= high for h in have)
-        return any(_ORDER[op](h, arg) for h in have)
-    except TypeError:
-        return False
+    return Prepared.of(f, kind, multi=multi).matches(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One filter with its arguments in comparable form, made once per search rather than once per record."""
+
+    op: str
+    kind: str
+    multi: bool
+    arg: Any = None
+    high: Any = None
+    token: str = ""
+    wanted: frozenset[Any] = frozenset()
+
+    @classmethod
+    def of(cls, f: Mapping[str, Any], kind: str, *, multi: bool = False) -> Prepared:
+        op = f["operator"]
+        if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            return cls(op, kind, multi, token=str(f.get("value", "")))
+        if op in ("IN", "NOT_IN"):
+            values = f.get("values") or []
+            wanted = frozenset(str(v) if kind == "enumeration" else _in_value(v, kind) for v in values)
+            return cls(op, kind, multi, wanted=wanted)
+        if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+            return cls(op, kind, multi)
+        high = _compare_arg(f.get("highValue"), kind) if op == "BETWEEN" else None
+        return cls(op, kind, multi, arg=_compare_arg(f.get("value"), kind), high=high)
+
+    def matches(self, value: str | None) -> bool:
+        """Whether a record whose property has ``value`` matches."""
+        op = self.op
+        present = value is not None and value != ""
+        if op == "HAS_PROPERTY":
+            return present
+        if op == "NOT_HAS_PROPERTY":
+            return not present
+        if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            hit = present and contains_token(str(value), self.token)
+            return hit if op == "CONTAINS_TOKEN" else not hit
+        have = _values(value, self.kind, multi=self.multi)
+        if op in ("IN", "NOT_IN"):
+            hit = any(h in self.wanted for h in have)
+            return hit if op == "IN" else not hit
+        arg = self.arg
+        if op == "NEQ":
+            return all(h != arg for h in have)
+        if not have:
+            return False
+        if op == "EQ":
+            return any(h == arg for h in have)
+        if arg is None:
+            return False
+        try:
+            if op == "BETWEEN":
+                return any(arg <= h <= self.high for h in have)
+            return any(_ORDER[op](h, arg) for h in have)
+        except TypeError:
+            return False
+
+
+Compiled = tuple[tuple[tuple[str, Prepared], ...], ...]
+"""Filter groups as (property name, prepared filter) pairs."""
+
+
+def compile_groups(
+    groups: tuple[tuple[dict[str, Any], ...], ...], kind_of: Callable[[str], tuple[str, bool]]
+) -> Compiled:
+    """The groups' filters prepared once for evaluating many records (``compiled_matches``)."""
+
+    def one(f: Mapping[str, Any]) -> tuple[str, Prepared]:
+        name = f["propertyName"]
+        kind, multi = kind_of(name)
+        return name, Prepared.of(f, kind, multi=multi)
+
+    return tuple(tuple(one(f) for f in group) for group in groups)
+
+
+def compiled_matches(compiled: Compiled, get: Getter) -> bool:
+    """``record_matches`` for prepared groups: any group whose filters all match (no groups = everything)."""
+    if not compiled:
+        return True
+    return any(all(prepared.matches(get(name)) for name, prepared in group) for group in compiled)
 
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
@@ -237,15 +292,7 @@ def record_matches(
     groups: tuple[tuple[dict[str, Any], ...], ...], get: Getter, kind_of: Callable[[str], tuple[str, bool]]
 ) -> bool:
     """Whether a record matches: any group whose filters all match (no groups = everything)."""
-    if not groups:
-        return True
-    return any(all(_one(f, get, kind_of) for f in group) for group in groups)
-
-
-def _one(f: Mapping[str, Any], get: Getter, kind_of: Callable[[str], tuple[str, bool]]) -> bool:
-    name = f["propertyName"]
-    kind, multi = kind_of(name)
-    return filter_matches(f, get(name), kind, multi=multi)
+    return compiled_matches(compile_groups(groups, kind_of), get)
 
 
 def sort_key(value: str | None, kind: str) -> tuple[int, Any]:

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from crm_sandbox import modindex
+from crm_sandbox.clock import SandboxClock
+from crm_sandbox.hubspot import query
 from crm_sandbox.hubspot.properties import PropertyRegistry, iso_ms
 from crm_sandbox.hubspot.query import SearchRunner, kind_resolver
 from crm_sandbox.hubspot.search import parse_request
@@ -293,3 +295,55 @@ def test_hubspot_first_page_of_or_groups_sharing_a_bound_matches_the_scan(
             scanned = list(runner._evaluate(req))
             assert list(early[1]) == scanned[:limit] and early[0] >= len(scanned)
             assert scanned, body
+
+
+class FixedClock(SandboxClock):
+    """A sandbox clock standing at one moment (each write is then stamped a millisecond after the last)."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__()
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_hubspot_records_tied_on_one_moment_are_read_by_id_from_the_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page of records sharing one ``lastmodifieddate`` (``EQ t`` and ``hs_object_id GT x`` in every OR-ed
+    group, sorted by id) gives what the scan gives: a seeded record and a written one tied on a second, an
+    archived record left out, other moments alone or empty."""
+    registry = PropertyRegistry()
+    moment = person(13, 77).modified
+    store = ContactStore(13, 600, registry, clock=FixedClock(moment - timedelta(milliseconds=1)))
+    runner = SearchRunner(store, registry)
+    store.update(5, {"firstname": "Tied"})  # stamped at `moment`, as seeded contact 77 is
+    store.update(400, {"firstname": "Next"})
+    store.archive(3)
+    store.update(3, {"firstname": "Archived"})
+    assert store.properties(5)["lastmodifieddate"] == iso_ms(moment)
+
+    def tied(at: datetime, after_id: int) -> dict[str, Any]:
+        pinned = [{"propertyName": "lastmodifieddate", "operator": "EQ", "value": str(int(at.timestamp() * 1000))},
+                  {"propertyName": "hs_object_id", "operator": "GT", "value": str(after_id)}]  # fmt: skip
+        extra = ([{"propertyName": "firstname", "operator": "NOT_HAS_PROPERTY"}],
+                 [{"propertyName": "firstname", "operator": "LT", "value": "m"}],
+                 [{"propertyName": "firstname", "operator": "GTE", "value": "m"}])  # fmt: skip
+        return {"filterGroups": [{"filters": pinned + e} for e in extra], "limit": 200,
+                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]}  # fmt: skip
+
+    ms = timedelta(milliseconds=1)
+    cases = [(moment, 0), (moment, 1006), (moment, 1100), (moment + ms, 0), (moment + 2 * ms, 0),
+             (moment + 3 * ms, 0), (moment + 9 * ms, 0)]  # fmt: skip
+    results = []
+    for at, after_id in cases:
+        req = parse_request(tied(at, after_id))
+        assert query._one_moment(req.groups) is not None
+        fast = list(runner._evaluate(req))
+        with monkeypatch.context() as patch:
+            patch.setattr(query, "_one_moment", lambda groups: None)
+            slow = list(runner._evaluate(req))
+        assert fast == slow, (at, after_id)
+        results.append(fast)
+    assert results[:4] == [[5, 77], [77], [], [400]] and not any(results[4:])
