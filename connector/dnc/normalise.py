@@ -3,7 +3,7 @@
 Registers and the CRM write numbers in many shapes (``020-1234567``, ``+31 (0)20 123 4567``,
 ``0032 2 511 45 67``, ``(212) 555-0123``); stored and compared, a number is always its E.164 form. Parsing and
 validation are phonenumbers' (with the list's or the contact's country as the default region for national
-formats); ``fastpath`` answers the common shapes faster with the same result. A rejection carries a reason
+formats); ``connector.mapping.phone_fastpath`` answers the common shapes faster with the same result. A rejection carries a reason
 code only: the number never appears in an error, a log line or a report.
 """
 
@@ -17,7 +17,7 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from connector.dnc.fastpath import fast_e164
+from connector.mapping.phone_fastpath import fast_e164
 
 __all__ = ["E164", "InvalidNumberError", "Rejected", "Rejection", "has_letters", "normalise", "region_code"]
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 
+from connector.mapping.phone_fastpath import fast_e164
 from connector.models import EmailKind
 
 __all__ = [
@@ -84,6 +86,15 @@ def phone_is_valid(number: Any, region: str | None) -> bool:
     """Whether ``number`` (E.164 or national format for ``region``) is a valid, dialable number."""
     if not isinstance(number, str) or not number.strip():
         return False
+    return _valid_phone(number, region)
+
+
+@lru_cache(maxsize=16_384)
+def _valid_phone(number: str, region: str | None) -> bool:
+    """phonenumbers' verdict, from the exact shortcut where it is sure (``phone_fastpath``); a number shared
+    by many records (a switchboard) is parsed once while it stays among the recent ones."""
+    if fast_e164(number, region) is not None:
+        return True
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:

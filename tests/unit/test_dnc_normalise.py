@@ -9,8 +9,8 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from connector.dnc.fastpath import fast_e164
 from connector.dnc.normalise import E164, InvalidNumberError, Rejected, Rejection, normalise, region_code
+from connector.mapping.phone_fastpath import fast_e164
 
 WRITTEN = {
     "+31201234567": [
