@@ -21,8 +21,9 @@ from connector.mapping.values import (
     Unreadable,
     as_bool,
     as_date,
-    country_code,
+    country_by_folded_name,
     email_kind,
+    folded_names,
     legal_form_key,
     phone_is_valid,
 )
@@ -61,6 +62,11 @@ class CompiledMapping:
         return hashlib.sha256(self.mapping.model_dump_json().encode()).hexdigest()[:16]
 
     @cached_property
+    def countries(self) -> dict[str, str]:
+        """The mapping's country names, case-folded, -> codes."""
+        return folded_names(self.mapping.countries)
+
+    @cached_property
     def free_mail(self) -> frozenset[str]:
         return frozenset(d.lower() for d in self.mapping.free_mail_domains)
 
@@ -77,6 +83,25 @@ class CompiledMapping:
             for form in names
         ]
         return tuple(sorted(forms, key=lambda item: -len(item[0])))
+
+    @cached_property
+    def legal_form_kinds(self) -> dict[str, EntityType]:
+        """Folded legal form -> its kind (the first listed where one is listed twice)."""
+        kinds: dict[str, EntityType] = {}
+        for form, kind in self.legal_forms:
+            kinds.setdefault(form, kind)
+        return kinds
+
+    def legal_form_in(self, key: str) -> EntityType | None:
+        """The kind of the longest legal form that ``key`` (folded) is or ends with as whole words: its word
+        suffixes from the longest down are looked up, as the longest-first list would match them."""
+        kinds = self.legal_form_kinds
+        found = kinds.get(key)
+        space = key.find(" ")
+        while found is None and space != -1:
+            found = kinds.get(key[space + 1 :])
+            space = key.find(" ", space + 1)
+        return found
 
     def lookup(self, table: Mapping[str, Any], value: str) -> Any | None:
         if value in table:
@@ -136,7 +161,7 @@ class _Record:
 
 
 def _country(r: _Record) -> str | None:
-    return country_code(r.first(r.om.country), r.mapping.countries)
+    return country_by_folded_name(r.first(r.om.country), r.compiled.countries)
 
 
 def _entity(r: _Record) -> EntityType:
@@ -144,10 +169,9 @@ def _entity(r: _Record) -> EntityType:
     company, legal_form = r.first(r.om.company), r.first(r.om.legal_form)
     for text in (legal_form, company):
         if isinstance(text, str) and text.strip():
-            key = legal_form_key(text)
-            for form, kind in r.compiled.legal_forms:
-                if key == form or key.endswith(" " + form):
-                    return kind
+            kind = r.compiled.legal_form_in(legal_form_key(text))
+            if kind is not None:
+                return kind
     if not (isinstance(company, str) and company.strip()):
         return r.mapping.entity.without_company
     return r.mapping.entity.company_without_legal_form

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -16,8 +17,10 @@ __all__ = [
     "Unreadable",
     "as_bool",
     "as_date",
+    "country_by_folded_name",
     "country_code",
     "email_kind",
+    "folded_names",
     "legal_form_key",
     "phone_is_valid",
 ]
@@ -61,12 +64,21 @@ def as_date(value: Any) -> date:
 
 def country_code(value: Any, aliases: dict[str, str]) -> str | None:
     """An ISO alpha-2 code from a code or a country name in ``aliases`` (case-insensitive); None when unknown."""
+    return country_by_folded_name(value, folded_names(aliases))
+
+
+def folded_names(aliases: dict[str, str]) -> dict[str, str]:
+    """Country name (case-folded) -> code: ``aliases`` as ``country_by_folded_name`` reads them."""
+    return {name.casefold(): code for name, code in aliases.items()}
+
+
+def country_by_folded_name(value: Any, folded: Mapping[str, str]) -> str | None:
+    """``country_code`` with its aliases folded once (``folded_names``) for many records."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
     if len(text) == 2 and text.isalpha():
         return "GB" if text.upper() == "UK" else text.upper()
-    folded = {name.casefold(): code for name, code in aliases.items()}
     return folded.get(text.casefold())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from connector.mapping.own_fields import OWN_FIELDS, decided_value, field_names
@@ -40,18 +41,33 @@ def reason_text(decision: Decision, *, max_length: int) -> str:
     """A one-line reason a salesperson can read in the CRM: verdict and rule per channel, then the why.
 
     Built from the rules' fixed summaries, not the decision's dated texts, so that it changes only when the
-    decision does (a checkbox opt-out is dated by the record's last change, which our own write moves).
+    decision does (a checkbox opt-out is dated by the record's last change, which our own write moves). Many
+    records share one: it is made once per distinct verdict and reasons while they stay among the recent ones.
     """
-    call = _channel_summary(
-        "Call", allowed=not decision.do_not_cold_call, reasons=decision.reasons, channel="phone"
+    return _reason_text(
+        decision.reasons,
+        max_length,
+        do_not_cold_call=decision.do_not_cold_call,
+        email_allowed=decision.email_allowed,
+        review_needed=decision.review_needed,
     )
-    email = _channel_summary(
-        "E-mail", allowed=decision.email_allowed, reasons=decision.reasons, channel="email"
-    )
+
+
+@lru_cache(maxsize=4096)
+def _reason_text(
+    reasons: tuple[Reason, ...],
+    max_length: int,
+    *,
+    do_not_cold_call: bool,
+    email_allowed: bool,
+    review_needed: bool,
+) -> str:
+    call = _channel_summary("Call", allowed=not do_not_cold_call, reasons=reasons, channel="phone")
+    email = _channel_summary("E-mail", allowed=email_allowed, reasons=reasons, channel="email")
     text = f"{call}. {email}."
-    if decision.review_needed:
+    if review_needed:
         text += " Review needed."
-    deciding = next((r for r in decision.reasons if r.channel in ("both", "phone")), None)
+    deciding = next((r for r in reasons if r.channel in ("both", "phone")), None)
     if deciding is not None:
         text += f" {_SUMMARIES.get(deciding.rule, deciding.text)}"
     if len(text) > max_length:

@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from connector.store.packing import pack
+from connector.store.packing import pack, pack_shared
 
 if TYPE_CHECKING:
     from connector.models import ContactFacts, Decision
@@ -56,7 +56,7 @@ class Kept:
             self.facts = facts.model_dump(mode="json", exclude_defaults=True)
             self.decision = decision.model_dump(mode="json")
             self.packed_facts = pack(self.facts, record_id)
-            self.packed_decision = pack(self.decision, record_id)
+            self.packed_decision = pack_shared(self.decision, record_id)
             prefix = f"[{_canonical(self.facts)}, {_canonical(self.decision)}, "
             self._prefix = hashlib.sha256(prefix.encode())
             self.intended = None

@@ -48,3 +48,6 @@ def test_shared_values_pack_as_any_value() -> None:
     values = {"Do_Not_Cold_Call__c": True, "Lawful_Use_Reason__c": "Call no (G8 …)", "Checked": "2026-11-01"}
     assert pack_shared(values) == pack(values)
     assert unpack(pack_shared(values)) == values
+    decision = {"id": "003A", "lawful_use": "do_not_contact"}
+    assert pack_shared(decision, "003A") == pack(decision, "003A") == pack_shared(decision, "003A")
+    assert unpack(pack_shared({**decision, "id": "003B"}, "003B"), "003B") == {**decision, "id": "003B"}
