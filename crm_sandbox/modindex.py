@@ -72,6 +72,7 @@ class ModIndex:
         self._indexes: array[int] | None = None
         self._where: array[int] | None = None
         self._stale: list[int] = []  # sorted positions in the seeded arrays of moved seeded records
+        self._newly_stale: list[int] = []  # positions moved since `_stale` was last sorted (O(1) a write)
 
     def move(self, index: int, key: Any) -> None:
         """Record that `index` now has modification key `key` (a write or a creation)."""
@@ -83,7 +84,7 @@ class ModIndex:
                 if at < len(self.extra) and self.extra[at] == entry:
                     del self.extra[at]
             elif index < self.count and self._where is not None:
-                bisect.insort(self._stale, self._where[index])
+                self._newly_stale.append(self._where[index])
             self.moved[index] = key
             bisect.insort(self.extra, (key, self.tie(index), index))
 
@@ -140,6 +141,10 @@ class ModIndex:
                 second += 1
             first = bisect.bisect_left(keys, second)
             stop = len(keys) if until is None else max(first, bisect.bisect_right(keys, until // self.scale))
+            if self._newly_stale:  # one merge of two sorted runs per read, not a list insertion per write
+                self._stale.extend(sorted(self._newly_stale))
+                self._stale.sort()
+                self._newly_stale.clear()
             stale = self._stale
             skip = set(stale[bisect.bisect_left(stale, first) : bisect.bisect_left(stale, stop)])
             for index in tuple(exclude):

@@ -26,6 +26,10 @@ from crm_sandbox.salesforce.seed import SALES_USER_ID, has_individual
 
 CONSENT_PREFIX, PURPOSE_PREFIX = "0ZY", "0ZW"
 CONSENT_SLOTS = 4
+LATEST_AFTER_MODIFIED = timedelta(days=400)
+"""A seeded row's SystemModstamp is earlier than its person's `modified` plus this: its date is at most 399
+days after the person's creation (an OptIn of a customer) or 30 days after its latest opt-out, which falls
+before `modified`. Queries for the newest rows visit the newest persons only (`keyset.newest_consents`)."""
 PURPOSES = ("Email Marketing", "Telemarketing", "Service Updates")
 EMAIL_MARKETING, TELEMARKETING, SERVICE_UPDATES = (make_id(PURPOSE_PREFIX, i) for i in range(len(PURPOSES)))
 _SOURCES = {

@@ -31,30 +31,35 @@ KEY_PREFIXES: dict[str, str] = {
 OBJECT_BY_PREFIX: dict[str, str] = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 
 
+_UPPER_BITS = str.maketrans({char: "1" if "A" <= char <= "Z" else "0" for char in _BASE62})
+_PAIRS = [high + low for high in _BASE62 for low in _BASE62]
+_LARGEST = 62**_BODY_LENGTH
+
+
 def checksum(id15: str) -> str:
     """The 3-character case-checksum Salesforce appends to a 15-character id."""
-    suffix = ""
-    for chunk in range(3):
-        bits = 0
-        for position, char in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= char <= "Z":
-                bits |= 1 << position
-        suffix += _CHECKSUM_ALPHABET[bits]
-    return suffix
+    bits = id15.translate(_UPPER_BITS)
+    if len(bits) != 15 or bits.strip("01"):  # characters outside base 62 count as not upper case
+        bits = "".join("1" if "A" <= char <= "Z" else "0" for char in id15[:15]).ljust(15, "0")
+    return (
+        _CHECKSUM_ALPHABET[int(bits[4::-1], 2)]
+        + _CHECKSUM_ALPHABET[int(bits[9:4:-1], 2)]
+        + _CHECKSUM_ALPHABET[int(bits[14:9:-1], 2)]
+    )
 
 
 def make_id(prefix: str, index: int) -> str:
     """The 18-character id of the record number `index` of the object with this key prefix."""
     if index < 0:
         raise ValueError("index must not be negative")
-    body = ""
-    value = index
-    for _ in range(_BODY_LENGTH):
-        value, digit = divmod(value, 62)
-        body = _BASE62[digit] + body
-    if value:
+    if index >= _LARGEST:
         raise ValueError("index too large for an id")
-    id15 = prefix + _POD + body
+    pairs = _PAIRS
+    value, fifth = divmod(index, 3844)
+    value, fourth = divmod(value, 3844)
+    value, third = divmod(value, 3844)
+    first, second = divmod(value, 3844)
+    id15 = prefix + _POD + pairs[first] + pairs[second] + pairs[third] + pairs[fourth] + pairs[fifth]
     return id15 + checksum(id15)
 
 

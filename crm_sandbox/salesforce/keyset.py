@@ -11,12 +11,14 @@ bounds and checks the rest record by record. Keys are microseconds since the epo
 from __future__ import annotations
 
 import functools
+import heapq
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from crm_sandbox.salesforce import consent_seed
 from crm_sandbox.salesforce.ids import normalize_id
 from crm_sandbox.salesforce.schema import ObjectSpec
 from crm_sandbox.salesforce.soql import BoolOp, Compare, Condition, Not, Order, Query
@@ -25,7 +27,16 @@ from crm_sandbox.salesforce.store import CREATED_BASE, Record, Store, micros
 if TYPE_CHECKING:
     from crm_sandbox.salesforce.query import Executor
 
-__all__ = ["Bound", "Bounds", "FieldByField", "bounds", "mentions_modstamp", "serve", "view"]
+__all__ = [
+    "Bound",
+    "Bounds",
+    "FieldByField",
+    "bounds",
+    "mentions_modstamp",
+    "newest_consents",
+    "serve",
+    "view",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,3 +249,55 @@ def serve(
         if end is not None and len(out) >= end:
             break
     return out[start:end] if start or end is not None else out
+
+
+def newest_consents(
+    executor: Executor, obj: ObjectSpec, query: Query, *, include_deleted: bool
+) -> list[int] | None:
+    """The candidates for `ORDER BY SystemModstamp DESC, Id DESC` with a LIMIT on ContactPointTypeConsent (a
+    reader's newest consent change), in Id order; None for any other shape.
+
+    A seeded row is older than its person's seeded modification plus `consent_seed.LATEST_AFTER_MODIFIED`, so
+    the persons are visited newest first (from the Contact and Lead modification indexes) until that bound
+    falls below the LIMIT-th newest matching row; rows written or created through the API are always visited.
+    The candidates are the visited matching rows at least as new as that row: the caller sorts them as the
+    scan would, so the answer is exactly the scan's, at the cost of the newest few persons instead of all."""
+    store = executor.store
+    name = obj.name.lower()
+    if name != "contactpointtypeconsent" or query.limit is None or _direction(query.order) is not True:
+        return None
+    wanted = query.limit + (query.offset or 0)
+    if wanted == 0:
+        return []
+    keep = executor.predicate(obj, query.where, include_deleted=include_deleted) if query.where else None
+    found: list[tuple[int, int]] = []
+    newest: list[int] = []  # the `wanted` newest stamps of matching rows seen so far (a min-heap)
+
+    def visit(index: int) -> None:
+        record = store.get(name, index, include_deleted=include_deleted)
+        if record is None or (keep is not None and not keep(record)):
+            return
+        stamp = micros(record["SystemModstamp"])
+        found.append((stamp, index))
+        if len(newest) < wanted:
+            heapq.heappush(newest, stamp)
+        elif stamp > newest[0]:
+            heapq.heapreplace(newest, stamp)
+
+    written = set(store.overlay[name]) | set(store.created[name])
+    for index in sorted(written):
+        visit(index)
+    slots = consent_seed.CONSENT_SLOTS
+    lag = consent_seed.LATEST_AFTER_MODIFIED // timedelta(microseconds=1)
+    leads = (
+        (second, store.contacts + index) for second, index in store.modstamps["lead"].seeded_newest_first()
+    )
+    people = heapq.merge(store.modstamps["contact"].seeded_newest_first(), leads, reverse=True)
+    for second, party in people:
+        if len(newest) >= wanted and second * 1_000_000 + lag <= newest[0]:
+            break
+        for index in range(party * slots, party * slots + slots):
+            if index not in written:
+                visit(index)
+    threshold = newest[0] if len(newest) >= wanted else None
+    return sorted(index for stamp, index in found if threshold is None or stamp >= threshold)

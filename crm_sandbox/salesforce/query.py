@@ -189,6 +189,8 @@ class Executor:
         matches: list[tuple[int, tuple[Any, ...]]] = []
         if query.order:
             chosen = self._chosen_ids(obj, query.where, include_deleted=include_deleted)
+        if query.order and chosen is None:
+            chosen = keyset.newest_consents(self, obj, query, include_deleted=include_deleted)
         for index in self.store.indexes(obj.name) if chosen is None else chosen:
             if fast:
                 if self.store.listed(obj.name, index, include_deleted=include_deleted):

@@ -260,8 +260,11 @@ class TestPull:
             crm = adapter(sandbox, page_size=200)
             pulling = crm.pull("Contact", since=None)
             first = next(pulling)
-            read_before, not_yet_read = first.records[10].id, contact_ids(1, start=599)[0]
-            assert not_yet_read not in {record.id for record in first.records}
+            read_first = {record.id for record in first.records}
+            read_before = first.records[10].id
+            not_yet_read = next(
+                record_id for record_id in reversed(contact_ids(600)) if record_id not in read_first
+            )
             crm.write([flags(read_before), flags(not_yet_read)])  # during the run, between pages
             pages = [first, *pulling]
             ids = [record.id for page in pages for record in page.records]

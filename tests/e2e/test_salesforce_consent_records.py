@@ -59,7 +59,12 @@ def without_consent(sf: SalesforceSandbox, limit: int = 300) -> list[int]:
         if (p := person(seed, i)).email and not p.messy and p.country in ("NL", "DE", "BE", "FR")
         and p.entity_type == "consumer" and p.relation == "prospect" and p.email_consent is None
         and p.optout_email is None and p.objection is None and has_individual(p)
+        and p.source not in _UNKNOWN_PROVENANCE
     ]  # fmt: skip
+
+
+_UNKNOWN_PROVENANCE = ("unknown", "public_website", "personal_acquaintance")
+"""Seeded sources with no LeadSource or `Other` (unknown provenance), which no consent row overrides."""
 
 
 def email_allowed(sf: SalesforceSandbox, index: int) -> Any:
