@@ -172,6 +172,17 @@ def _fingerprint(kept: Kept, status: str) -> str:
     return kept.fingerprint(_SETTLED.get(status, status))
 
 
+def _inserted(db: Any, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert entries; record id -> entry id (a record's last entry where it has several). Entries of distinct
+    records need no order, since each returned row names its record: they go in multi-row batches (SQLite
+    would otherwise insert them one statement a row to keep the order)."""
+    distinct = len({row["record_id"] for row in rows}) == len(rows)
+    statement = insert(decisions).returning(
+        decisions.c.record_id, decisions.c.id, sort_by_parameter_order=not distinct
+    )
+    return {row.record_id: row.id for row in db.execute(statement, rows)}
+
+
 def _audit_row(row: Any) -> AuditRow:
     """An entry as kept, its packed values read back (the policy id is the decision's)."""
     decision = unpack(row.decision, row.record_id)
@@ -238,15 +249,9 @@ class Audit:
         for entry in entries:
             kept = _kept(entry)
             rows.append(self._row(crm, run_id, entry, kept, now=now))
-            kept.intended = rows[-1]["written"]
+            kept.intended = entry.written
         with self._engine.begin() as db:
-            inserted = db.execute(
-                insert(decisions).returning(
-                    decisions.c.record_id, decisions.c.id, sort_by_parameter_order=True
-                ),
-                rows,
-            )
-            return {row.record_id: row.id for row in inserted}
+            return _inserted(db, rows)
 
     def record(
         self,
@@ -345,15 +350,14 @@ class Audit:
         for record_id, (entry, kept, _) in fresh.items():
             if record_id not in pending:
                 continue
-            written = _written(entry)
             if (
                 entry.write_status == WriteStatus.PENDING
                 and entry.error_code is None
-                and (written is not None and written == kept.intended)
+                and (entry.written is not None and entry.written == kept.intended)
             ):
                 continue
             settled.append({"b_id": pending[record_id], "write_status": entry.write_status,
-                            "written": written, "error_code": entry.error_code})  # fmt: skip
+                            "written": _written(entry), "error_code": entry.error_code})  # fmt: skip
         if settled:
             db.execute(
                 update(decisions)
@@ -372,13 +376,7 @@ class Audit:
             if record_id not in pending
         ]
         if rows:
-            inserted = db.execute(
-                insert(decisions).returning(
-                    decisions.c.record_id, decisions.c.id, sort_by_parameter_order=True
-                ),
-                rows,
-            )
-            ids.update({row.record_id: row.id for row in inserted})
+            ids.update(_inserted(db, rows))
         return ids
 
     @staticmethod

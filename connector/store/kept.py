@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from connector.store.packing import pack, pack_shared
@@ -46,8 +48,8 @@ class Kept:
         self.decision: dict[str, Any] = {}
         self.packed_facts = self.packed_decision = b""
         self._prefix: Any = None
-        self.intended: bytes | None = None
-        """The written values a pending entry was kept with (``Audit.intend``), packed."""
+        self.intended: Mapping[str, Any] | None = None
+        """The written values a pending entry was kept with (``Audit.intend``)."""
 
     def of(self, facts: ContactFacts, decision: Decision, record_id: str) -> Kept:
         """This memo, filled for ``facts`` and ``decision`` of the record ``record_id``."""
@@ -66,5 +68,11 @@ class Kept:
     def fingerprint(self, outcome: str) -> str:
         """``fingerprint(facts, decision, outcome)`` from the facts-and-decision part hashed once."""
         digest = self._prefix.copy()
-        digest.update(f"{_canonical(outcome)}]".encode())
+        digest.update(_ending(outcome))
         return str(digest.hexdigest()[:16])
+
+
+@lru_cache(maxsize=64)
+def _ending(outcome: str) -> bytes:
+    """The fingerprint text's end after the decision: the outcome (a handful of statuses)."""
+    return f"{_canonical(outcome)}]".encode()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sys
 from collections import Counter
@@ -21,6 +20,7 @@ from connector.mapping.writeback import mirror_values, written_values
 from connector.models import ContactFacts, CrmName, Decision
 from connector.policy import PolicySettings, evaluate
 from connector.store import AuditEntry, DueRecord, Grounds, Store, WriteStatus
+from connector.store.kept import Kept
 from connector.sync.plan import RecordPlan, plan_record
 from connector.sync.screening import HashedNumber, PhoneScreener, PhonesToScreen
 
@@ -339,10 +339,6 @@ class Pipeline:
         write_status = WriteStatus.REFUSED if refused else status
         written = dict(item.plan.update.values) if status in _SENT and item.plan.update else None
         error_code = outcome.code if outcome is not None and not outcome.ok else None
-        if intent is not None:
-            return dataclasses.replace(
-                intent, write_status=write_status, written=written, error_code=error_code
-            )
         return AuditEntry(
             object_type=item.record.object_type,
             record_id=item.record.id,
@@ -352,6 +348,7 @@ class Pipeline:
             written=written,
             error_code=error_code,
             grounds=item.grounds,
+            kept=intent.kept if intent is not None else Kept(),
         )
 
     @cached_property
