@@ -18,6 +18,7 @@ from crm_sandbox.hubspot.errors import ApiError
 from crm_sandbox.hubspot.properties import PropertyRegistry
 from crm_sandbox.hubspot.search import (
     RESULT_CAP,
+    Matcher,
     SearchRequest,
     _compare_arg,
     compile_groups,
@@ -101,10 +102,10 @@ class SearchRunner:
         # every record found meets the bound the groups share: only their other filters are evaluated
         shared = {"propertyName": "lastmodifieddate", "operator": operator, "value": raw}
         rest = tuple(_without_first(group, shared) for group in req.groups)
-        compiled = compile_groups(rest, kind_of)
+        matches = Matcher(compile_groups(rest, kind_of))
         page: list[int] = []
         for position, index in enumerate(found):
-            if compiled_matches(compiled, self._getter(index)):
+            if matches(self._getter(index)):
                 page.append(index)
                 if len(page) == req.limit:
                     return len(page) + len(found) - position - 1, page

@@ -251,6 +251,38 @@ def compile_groups(
     return tuple(tuple(one(f) for f in group) for group in groups)
 
 
+class Matcher:
+    """Prepared groups that remember each filter's outcome per value, for a walk over many records that share
+    values (a write-back's time is the same for a page of records): each value is typed and compared once."""
+
+    MEMO = 4096
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.groups: tuple[tuple[tuple[str, Prepared, dict[str | None, bool]], ...], ...] = tuple(
+            tuple((name, prepared, {}) for name, prepared in group) for group in compiled
+        )
+
+    def __call__(self, get: Getter) -> bool:
+        """``compiled_matches`` for one record."""
+        if not self.groups:
+            return True
+        values: dict[str, str | None] = {}
+        for group in self.groups:
+            for name, prepared, memo in group:
+                value = values[name] if name in values else values.setdefault(name, get(name))
+                hit = memo.get(value)
+                if hit is None:
+                    hit = prepared.matches(value)
+                    if len(memo) >= self.MEMO:
+                        memo.clear()
+                    memo[value] = hit
+                if not hit:
+                    break
+            else:
+                return True
+        return False
+
+
 def compiled_matches(compiled: Compiled, get: Getter) -> bool:
     """``record_matches`` for prepared groups: any group whose filters all match (no groups = everything)."""
     if not compiled:

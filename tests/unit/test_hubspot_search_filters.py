@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from crm_sandbox.hubspot.search import (
+    Matcher,
     SearchError,
+    compile_groups,
     filter_matches,
     id_bounds,
     parse_request,
@@ -168,3 +170,28 @@ def test_v3_signature_matches_the_documented_vector_and_rejects_stale_requests()
     assert sign_v3(secret, "POST", "https://www.example.com/webhook%3Auri", body, 1) == sign_v3(
         secret, "POST", "https://www.example.com/webhook:uri", body, 1
     )
+
+
+def test_a_matcher_remembering_outcomes_per_value_agrees_with_record_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A walk over many records sharing values (and values beyond what it remembers) decides as each record
+    evaluated alone does."""
+    monkeypatch.setattr(Matcher, "MEMO", 5)
+    groups = (
+        (f("createdate", "GTE", "1579514400000"), f("email", "NOT_HAS_PROPERTY")),
+        (f("createdate", "LT", "1579514400000"), f("lifecyclestage", "IN", values=["lead", "customer"])),
+        (f("hs_legal_basis", "EQ", "Not applicable"), f("email", "CONTAINS_TOKEN", "*@x.com")),
+    )
+    matcher = Matcher(compile_groups(groups, kind_of))
+    dates = ("2020-01-20T10:00:00.000Z", "2020-01-20T09:59:59.999Z", "1579514400000", None, "", "not a date")
+    records = [
+        {"createdate": dates[i % 6], "email": (None, "a@x.com", "b@y.org", "")[i % 4],
+         "lifecyclestage": ("lead", "Lead", "customer", None)[i % 4 if i % 3 else 2],
+         "hs_legal_basis": ("Not applicable;Performance of a contract", None, "Not applicable")[i % 3]}
+        for i in range(60)
+    ]  # fmt: skip
+    outcomes = [matcher(r.get) for r in records]
+    assert outcomes == [record_matches(groups, r.get, kind_of) for r in records]
+    assert any(outcomes) and not all(outcomes)
+    assert Matcher(())({}.get)
