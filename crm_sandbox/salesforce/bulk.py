@@ -24,7 +24,7 @@ from typing import Any
 from crm_sandbox.salesforce.ids import make_id, normalize_id
 from crm_sandbox.salesforce.rest import Call, Reply, not_found
 from crm_sandbox.salesforce.state import ApiError, SalesforceState
-from crm_sandbox.salesforce.writes import check_update
+from crm_sandbox.salesforce.writes import Columns, check_update
 
 MAX_UPLOAD_BYTES = 150 * 1024 * 1024
 """The largest upload Salesforce takes for one job (150 MB; 100 MB before base64 is the advice)."""
@@ -42,6 +42,7 @@ _RESULT_KINDS = {
     "unprocessedrecords": "unprocessed",
 }
 _TERMINAL = ("JobComplete", "Failed", "Aborted")
+_SECURITY_OBJECTS = frozenset({"fieldpermissions", "permissionsetassignment"})
 _PUBLIC = (
     "id", "operation", "object", "createdById", "createdDate", "systemModstamp", "state", "concurrencyMode",
     "contentType", "apiVersion", "jobType", "lineEnding", "columnDelimiter", "numberRecordsProcessed",
@@ -229,13 +230,15 @@ def _process(state: SalesforceState, job: dict[str, Any]) -> None:
     job["_header"], job["_rows"], job["_data"] = header, rows[1:], None
     state.counters[BATCHES] += max(1, math.ceil((len(rows) - 1) / ROWS_PER_BATCH))
     outcomes: list[tuple[str, str] | None] = []
+    # a row can change field-level security only by writing its records: resolve the header once otherwise
+    columns: Columns | None = None if obj.name.lower() in _SECURITY_OBJECTS else {}
     for row in job["_rows"]:
         if len(row) != len(header):
             outcomes.append(("", "INVALID_FIELD:Incorrect number of columns in the row:--"))
             continue
         values = {name: cell for name, cell in zip(header, row, strict=True) if cell != ""}
         record_id = next((cell for name, cell in values.items() if name.lower() == "id"), "")
-        index, clean, problem = check_update(state, obj, record_id, values, from_csv=True)
+        index, clean, problem = check_update(state, obj, record_id, values, from_csv=True, columns=columns)
         full_id = normalize_id(record_id) or ""
         if problem is None:
             state.store.update(obj.name, index, clean)

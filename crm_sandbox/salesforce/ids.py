@@ -33,7 +33,11 @@ OBJECT_BY_PREFIX: dict[str, str] = {prefix: name for name, prefix in KEY_PREFIXE
 
 _UPPER_BITS = str.maketrans({char: "1" if "A" <= char <= "Z" else "0" for char in _BASE62})
 _PAIRS = [high + low for high in _BASE62 for low in _BASE62]
+_PAIR_UPPER = [int(pair.translate(_UPPER_BITS)[::-1], 2) for pair in _PAIRS]
+"""Per pair of base-62 digits, which of its two characters are upper case (bit 0: the first)."""
+_PAIR_VALUE = {pair: value for value, pair in enumerate(_PAIRS)}
 _LARGEST = 62**_BODY_LENGTH
+_HEADS: dict[str, str] = {}
 
 
 def checksum(id15: str) -> str:
@@ -54,13 +58,19 @@ def make_id(prefix: str, index: int) -> str:
         raise ValueError("index must not be negative")
     if index >= _LARGEST:
         raise ValueError("index too large for an id")
-    pairs = _PAIRS
+    head = _HEADS.get(prefix)
+    if head is None:  # the first checksum character covers the prefix and the pod only
+        head = _HEADS[prefix] = checksum(prefix + _POD + "0" * _BODY_LENGTH)[0]
     value, fifth = divmod(index, 3844)
     value, fourth = divmod(value, 3844)
     value, third = divmod(value, 3844)
     first, second = divmod(value, 3844)
-    id15 = prefix + _POD + pairs[first] + pairs[second] + pairs[third] + pairs[fourth] + pairs[fifth]
-    return id15 + checksum(id15)
+    pairs, upper, middle = _PAIRS, _PAIR_UPPER, _PAIR_UPPER[third]
+    return (
+        prefix + _POD + pairs[first] + pairs[second] + pairs[third] + pairs[fourth] + pairs[fifth] + head
+        + _CHECKSUM_ALPHABET[upper[first] | upper[second] << 2 | (middle & 1) << 4]
+        + _CHECKSUM_ALPHABET[middle >> 1 | upper[fourth] << 1 | upper[fifth] << 3]
+    )  # fmt: skip
 
 
 def normalize_id(value: str) -> str | None:
@@ -81,7 +91,8 @@ def parse_id(value: str) -> tuple[str, int] | None:
         return None
     if full[3:5] != _POD:
         return None
-    index = 0
-    for char in full[5:15]:
-        index = index * 62 + _BASE62.index(char)
+    pair = _PAIR_VALUE
+    index = (
+        ((pair[full[5:7]] * 3844 + pair[full[7:9]]) * 3844 + pair[full[9:11]]) * 3844 + pair[full[11:13]]
+    ) * 3844 + pair[full[13:15]]
     return full[:3], index

@@ -10,6 +10,7 @@ answered by `aggregate`.
 from __future__ import annotations
 
 import re
+import threading
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class Executor:
 
     def __init__(self, store: Store, api_version: str = "59.0") -> None:
         self.store, self.api_version = store, api_version
+        self._local = threading.local()  # the sub-selects answered within the running query (`semi_join`)
 
     def object(self, name: str) -> ObjectSpec:
         """The queried object, or INVALID_TYPE."""
@@ -150,8 +152,14 @@ class Executor:
         column = self.column(obj, query.fields[0])
         if column.field.type not in ("id", "reference"):
             raise SoqlError("MALFORMED_QUERY", "semi-join sub-selects must select an Id or reference field")
+        joins: dict[tuple[int, bool], tuple[Query, set[Any]]] | None = getattr(self._local, "joins", None)
+        if joins is not None and (done := joins.get((id(query), include_deleted))) and done[0] is query:
+            return set(done[1])  # the same sub-select, asked again by the same query (its scan and its WHERE)
         get = self.getter(column)
-        return {get(record) for record in self.records(query, include_deleted=include_deleted)}
+        values = {get(record) for record in self.records(query, include_deleted=include_deleted)}
+        if joins is not None:
+            joins[(id(query), include_deleted)] = (query, values)
+        return set(values)
 
     def records(self, query: Query, *, include_deleted: bool) -> list[Record]:
         """All matching records of a sub-query, in any order (a semi-join needs the set only)."""
@@ -167,7 +175,17 @@ class Executor:
         """The indexes of the records a query matches, sorted, with LIMIT and OFFSET applied.
 
         `any_order`: the caller needs the set only (a semi-join), so the index may answer in its own order.
+        A sub-select is answered once per query, though both the choice of records to visit and the WHERE ask.
         """
+        if getattr(self._local, "joins", None) is not None:
+            return self._execute(query, include_deleted=include_deleted, any_order=any_order)
+        self._local.joins = {}
+        try:
+            return self._execute(query, include_deleted=include_deleted, any_order=any_order)
+        finally:
+            self._local.joins = None
+
+    def _execute(self, query: Query, *, include_deleted: bool, any_order: bool) -> array[int]:
         obj = self.object(query.sobject)
         for path in query.fields:
             self.column(obj, path)

@@ -58,6 +58,8 @@ SALES_USER_ID = make_id("005", 7)
 
 
 def _stamp(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC and not moment.microsecond:  # a person's times are: nothing to do
+        return moment
     return moment.astimezone(UTC).replace(microsecond=0)
 
 

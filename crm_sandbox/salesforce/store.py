@@ -213,6 +213,18 @@ class Store:
         }
         return indexed.get((obj, field_name))
 
+    def surely_live(self, obj: str, index: int) -> bool:
+        """Whether the record is there and not deleted without rendering it: a seeded index of an object whose
+        every seeded index is a record (`always_exists`), neither deleted nor purged. False means: render to
+        know."""
+        obj = obj.lower()
+        return (
+            self.always_exists(obj)
+            and index < self.seeded_count(obj)
+            and index not in self.deleted[obj]
+            and index not in self.purged[obj]
+        )
+
     def is_deleted(self, obj: str, index: int) -> bool:
         """Whether the record was deleted (in the recycle bin or purged from it)."""
         obj = obj.lower()

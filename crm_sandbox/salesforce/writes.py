@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from crm_sandbox.salesforce.ids import make_id
 from crm_sandbox.salesforce.schema import FieldSpec, ObjectSpec
 from crm_sandbox.salesforce.soql import SoqlError, parse_datetime
 from crm_sandbox.salesforce.state import SalesforceState
@@ -102,24 +103,45 @@ def coerce(spec: FieldSpec, value: Any, *, from_csv: bool = False) -> Any:
     return value
 
 
+Columns = dict[str, tuple[str, FieldSpec | None]]
+"""What each written field name resolved to: ("skip" | "unknown" | "locked" | "ok", its field)."""
+
+
+def _resolve(state: SalesforceState, obj: ObjectSpec, name: str) -> tuple[str, FieldSpec | None]:
+    if name.lower() in ("attributes", "id"):
+        return "skip", None
+    spec = obj.field(name)
+    if spec is None or not state.store.visible(obj, spec):
+        return ("locked", spec) if spec is not None and spec.fls_managed else ("unknown", None)
+    if not spec.updateable or not state.store.visible(obj, spec, edit=True):
+        return "locked", spec
+    return "ok", spec
+
+
 def check_values(
-    state: SalesforceState, obj: ObjectSpec, values: dict[str, Any], *, from_csv: bool = False
-) -> tuple[dict[str, Any], RecordError | None]:
-    """Canonical stored values for a write, or the first error Salesforce would report for it."""
+    state: SalesforceState, obj: ObjectSpec, values: dict[str, Any], *, from_csv: bool = False,
+    columns: Columns | None = None,
+) -> tuple[dict[str, Any], RecordError | None]:  # fmt: skip
+    """Canonical stored values for a write, or the first error Salesforce would report for it.
+
+    `columns` keeps what each field name resolved to (its field, the user's field-level security) across the
+    rows of one Bulk job, whose header is the same for every row."""
     out: dict[str, Any] = {}
     not_writable: list[str] = []
     for name, raw in values.items():
-        if name.lower() in ("attributes", "id"):
+        resolved = columns.get(name) if columns is not None else None
+        if resolved is None:
+            resolved = _resolve(state, obj, name)
+            if columns is not None:
+                columns[name] = resolved
+        kind, spec = resolved
+        if kind == "skip":
             continue
-        spec = obj.field(name)
-        if spec is None or not state.store.visible(obj, spec):
-            if spec is not None and spec.fls_managed:
-                not_writable.append(spec.name)
-                continue
+        if spec is None:
             return {}, error(
                 "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name]
             )
-        if not spec.updateable or not state.store.visible(obj, spec, edit=True):
+        if kind == "locked":
             not_writable.append(spec.name)
             continue
         try:
@@ -146,8 +168,9 @@ def check_values(
 
 
 def check_update(
-    state: SalesforceState, obj: ObjectSpec, record_id: str, values: dict[str, Any], *, from_csv: bool = False
-) -> tuple[int, dict[str, Any], RecordError | None]:
+    state: SalesforceState, obj: ObjectSpec, record_id: str, values: dict[str, Any], *, from_csv: bool = False,
+    columns: Columns | None = None,
+) -> tuple[int, dict[str, Any], RecordError | None]:  # fmt: skip
     """(index, canonical values, error) for an update of one record; faults are rolled here."""
     located = state.store.locate(record_id)
     if located is None:
@@ -163,22 +186,29 @@ def check_update(
             {},
             error("MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {record_id}", ["Id"]),
         )
-    record = state.store.get(obj.name, index, include_deleted=True)
-    if record is None:
-        return index, {}, error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
-    if record.get("IsDeleted"):
-        return index, {}, error("ENTITY_IS_DELETED", "entity is deleted")
-    if record.get("IsConverted"):
-        return index, {}, error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
-    clean, problem = check_values(state, obj, values, from_csv=from_csv)
-    if problem is None:
+    store = state.store
+    ruled = any(rule.object.lower() == obj.name.lower() for rule in state.rules.rules)
+    if ruled or "isconverted" in obj.fields or not store.surely_live(obj.name, index):
+        record: dict[str, Any] | None = store.get(obj.name, index, include_deleted=True)
+        if record is None:
+            return index, {}, error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        if record.get("IsDeleted"):
+            return index, {}, error("ENTITY_IS_DELETED", "entity is deleted")
+        if record.get("IsConverted"):
+            return index, {}, error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+    else:  # a live seeded record that no rule reads: nothing above needs it rendered
+        record = None
+    clean, problem = check_values(state, obj, values, from_csv=from_csv, columns=columns)
+    if problem is None and ruled:
+        assert record is not None
         saved = {**record, **clean}
         written = list(clean)
         clean.update(state.rules.triggered(state.executor, obj, saved))
         saved.update(clean)
         problem = state.rules.check(state.executor, obj, saved, index=index, written=written)
     if problem is None:
-        fault = state.faults.record_error(str(record["Id"]))
+        fault = state.faults.record_error(make_id(obj.key_prefix, index))
         if fault is not None:
+            record = record or store.get(obj.name, index, include_deleted=True) or {}
             problem = error(fault, _fault_message(state, fault, record))
     return index, clean, problem

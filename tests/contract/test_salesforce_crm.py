@@ -65,6 +65,13 @@ def contact_ids(count: int, *, start: int = 0) -> list[str]:
     return [make_id("003", index) for index in range(start, start + count)]
 
 
+def stamp(sandbox: SalesforceSandbox, record_id: str) -> Any:
+    """The record's SystemModstamp as the org holds it."""
+    record = sandbox.state.record("Contact", record_id)
+    assert record is not None
+    return record["SystemModstamp"]
+
+
 def index_of(record_id: str) -> int:
     """The seeded index a sandbox id encodes (Contact i, Account i and Opportunity i are one person's)."""
     parsed = parse_id(record_id)
@@ -260,11 +267,11 @@ class TestPull:
             crm = adapter(sandbox, page_size=200)
             pulling = crm.pull("Contact", since=None)
             first = next(pulling)
-            read_first = {record.id for record in first.records}
             read_before = first.records[10].id
-            not_yet_read = next(
-                record_id for record_id in reversed(contact_ids(600)) if record_id not in read_first
+            not_yet_read = max(  # the row the pull reads last (pages after the first may be read ahead)
+                contact_ids(600), key=lambda record_id: (stamp(sandbox, record_id), record_id.lower())
             )
+            assert not_yet_read not in {record.id for record in first.records}
             crm.write([flags(read_before), flags(not_yet_read)])  # during the run, between pages
             pages = [first, *pulling]
             ids = [record.id for page in pages for record in page.records]
