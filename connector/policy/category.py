@@ -33,7 +33,17 @@ def lawful_use_of(s: Situation, *, objected: bool) -> LawfulUse:
         return LawfulUse.OPT_IN
     if s.customer is not None and s.customer.paid:
         return LawfulUse.CUSTOMER
-    for kinds, category in _BY_PROVENANCE:
-        if not kinds.isdisjoint(s.kinds):
-            return category
-    return LawfulUse.UNKNOWN
+    found = _PROVENANCE.get(s.kinds)
+    return _provenance(s.kinds) if found is None else found
+
+
+_PROVENANCE: dict[frozenset[SourceKind], LawfulUse] = {}
+
+
+def _provenance(kinds: frozenset[SourceKind]) -> LawfulUse:
+    """The strongest provenance among ``kinds`` (remembered per set of kinds: few sets occur)."""
+    found = next((category for sources, category in _BY_PROVENANCE if not sources.isdisjoint(kinds)), None)
+    category = LawfulUse.UNKNOWN if found is None else found
+    if len(_PROVENANCE) < 4096:
+        _PROVENANCE[kinds] = category
+    return category

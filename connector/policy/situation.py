@@ -8,7 +8,8 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
+from operator import attrgetter
 
 from connector.models import (
     CallTarget,
@@ -59,8 +60,8 @@ INDIRECT_SOURCES = frozenset(
 )
 
 
-class ConsentStatus(Enum):
-    """The best consent on one channel, strongest first."""
+class ConsentStatus(StrEnum):
+    """The best consent on one channel, strongest first (a string enum: cheap to hash in a signature)."""
 
     FRESH = "fresh"
     STALE = "stale"
@@ -203,10 +204,15 @@ def _current_customer(customer: Customer | None, now: date) -> Customer | None:
 
 
 def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Situation:
-    kinds = frozenset(source.kind for source in facts.sources)
+    sources = facts.sources
+    kinds = frozenset(map(_KIND_OF, sources)) if sources else _NO_KINDS
     first_party = not kinds.isdisjoint(FIRST_PARTY_SOURCES)
     indirect = not kinds.isdisjoint(INDIRECT_SOURCES)
     return _situation(facts, now, settings, kinds, first_party=first_party, indirect=indirect)
+
+
+_KIND_OF = attrgetter("kind")
+_NO_KINDS: frozenset[SourceKind] = frozenset()
 
 
 def situation_on(s: Situation, now: date) -> Situation:
@@ -224,16 +230,21 @@ def _situation(
     first_party: bool,
     indirect: bool,
 ) -> Situation:
-    max_idle = settings.consent_max_idle_months
-    consents = facts.consents
+    customer = facts.customer
+    if facts.consents:
+        max_idle = settings.consent_max_idle_months
+        phone = _consent_status(facts, "phone", now, max_idle)
+        email = _consent_status(facts, "email", now, max_idle)
+    else:
+        phone = email = ConsentStatus.NONE
     return Situation(
-        facts=facts,
-        now=now,
-        settings=settings,
-        kinds=kinds,
-        first_party=first_party,
-        indirect=indirect,
-        phone_consent=_consent_status(facts, "phone", now, max_idle) if consents else ConsentStatus.NONE,
-        email_consent=_consent_status(facts, "email", now, max_idle) if consents else ConsentStatus.NONE,
-        customer=_current_customer(facts.customer, now),
+        facts,
+        now,
+        settings,
+        kinds,
+        first_party,
+        indirect,
+        phone,
+        email,
+        None if customer is None else _current_customer(customer, now),
     )

@@ -10,7 +10,7 @@ from connector.policy.rule import Channel, Outcome, PostRule, Rule, RuleInfo, al
 from connector.policy.rules.packs import PACK_COUNTRIES
 from connector.policy.situation import ConsentStatus, Situation
 
-__all__ = ["CONSENT_RULES", "GATES", "L1", "SOFT_OPT_IN_RULES"]
+__all__ = ["CONSENT_RULES", "GATES", "L1", "SOFT_OPT_IN_RULES", "soft_opt_in_conditions_met"]
 
 
 def _objection(s: Situation, channel: Channel) -> Outcome | None:
@@ -336,7 +336,7 @@ CONSENT_RULES: tuple[Rule, ...] = (
 )
 
 
-def _soft_opt_in_conditions_met(s: Situation) -> bool:
+def soft_opt_in_conditions_met(s: Situation) -> bool:
     """Every condition of the soft opt-in. In the UK details obtained in negotiations for a sale qualify too
     (PECR 22(3), §9.5), so an unpaid quote or enquiry counts there."""
     c = s.customer
@@ -349,7 +349,7 @@ def _soft_opt_in_conditions_met(s: Situation) -> bool:
 
 
 def _soft_opt_in(s: Situation, channel: Channel) -> Outcome | None:
-    if not _soft_opt_in_conditions_met(s) or not s.customer_within(s.settings.soft_opt_in_max_months):
+    if not soft_opt_in_conditions_met(s) or not s.customer_within(s.settings.soft_opt_in_max_months):
         return None
     return allow(
         "A paying customer of ours, told at the sale they could object, with an opt-out in every message, may get"
@@ -360,7 +360,7 @@ def _soft_opt_in(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _soft_opt_in_aged(s: Situation, channel: Channel) -> Outcome | None:
-    if not _soft_opt_in_conditions_met(s):
+    if not soft_opt_in_conditions_met(s):
         return None
     within = s.customer_within(s.settings.soft_opt_in_max_months)
     if within is None:
@@ -378,7 +378,7 @@ def _soft_opt_in_aged(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _soft_opt_in_unmet(s: Situation, channel: Channel) -> Outcome | None:
-    if s.facts.customer is None or _soft_opt_in_conditions_met(s):
+    if s.facts.customer is None or soft_opt_in_conditions_met(s):
         return None
     if s.customer is None:
         return note(

@@ -9,12 +9,12 @@ from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, allow, deny
 from connector.policy.rules.registers import unchecked_register
 from connector.policy.situation import Situation
 
-__all__ = ["EMAIL", "PHONE"]
+__all__ = ["EMAIL", "PHONE", "ongoing_contract_with_us"]
 
 CONSUMER_CALL_OPTIN = date(2026, 8, 11)
 
 
-def _ongoing_contract_with_us(s: Situation) -> bool:
+def ongoing_contract_with_us(s: Situation) -> bool:
     """L223-1's exception: a contract in progress with the caller itself (§9.6): our own paid sale made on or
     before today, not ended by today, and an offer directly linked to it."""
     c = s.facts.customer
@@ -42,7 +42,7 @@ def _contract_call(text: str) -> Outcome:
 def _consumer_call_optin(s: Situation, channel: Channel) -> Outcome | None:
     if not _consumer(s):
         return None
-    if _ongoing_contract_with_us(s):
+    if ongoing_contract_with_us(s):
         return _contract_call(
             "Since 2026-08-11 a French consumer may be called without consent only about an offer directly linked"
             " to an ongoing contract, which is the case here."
@@ -56,7 +56,7 @@ def _consumer_call_optin(s: Situation, channel: Channel) -> Outcome | None:
 def _bloctel(s: Situation, channel: Channel) -> Outcome | None:
     if not _consumer(s):
         return None
-    if _ongoing_contract_with_us(s):
+    if ongoing_contract_with_us(s):
         return _contract_call(
             "A French consumer with an ongoing contract with us may be called about an offer linked to it, Bloctel"
             " or not."

@@ -7,10 +7,10 @@ from connector.policy.rule import Channel, Outcome, Rule, RuleInfo, allow, deny
 from connector.policy.rules.registers import unchecked_register
 from connector.policy.situation import Situation, period_end
 
-__all__ = ["EMAIL", "PHONE"]
+__all__ = ["EMAIL", "PHONE", "register_for"]
 
 
-def _register_for(s: Situation) -> RegisterList:
+def register_for(s: Situation) -> RegisterList:
     """TPS protects individual subscribers' numbers, private mobiles included; CTPS company lines (§9.5)."""
     if s.facts.entity_type is EntityType.BUSINESS and s.facts.call_target is not CallTarget.PRIVATE_MOBILE:
         return RegisterList.UK_CTPS
@@ -18,7 +18,7 @@ def _register_for(s: Situation) -> RegisterList:
 
 
 def _tps_listed_or_unchecked(s: Situation, channel: Channel) -> Outcome | None:
-    register = _register_for(s)
+    register = register_for(s)
     screening = s.screening(register)
     unchecked = unchecked_register(s, register, screening)
     if unchecked is not None:
@@ -39,7 +39,7 @@ def _tps_listed_or_unchecked(s: Situation, channel: Channel) -> Outcome | None:
 
 
 def _tps_clear(s: Situation, channel: Channel) -> Outcome | None:
-    register = _register_for(s)
+    register = register_for(s)
     return allow(
         f"The number was screened against {register.value} and may be called (a listing younger than the"
         " grace period does not yet count).",

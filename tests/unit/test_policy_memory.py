@@ -1,0 +1,77 @@
+"""The engine's memory never changes a decision: a remembered channel equals a fresh walk of its chain."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.models import ContactFacts, Profile
+from connector.policy import PolicySettings
+from connector.policy.chain import LAW_DAYS, decide
+from connector.policy.expiry import _dated, _dated_days
+from connector.policy.memory import Memory
+from connector.policy.signature import signatures
+from connector.policy.situation import situation_of
+from tests.strategies import contact_facts, evaluation_dates, facts_near
+
+SETTINGS = st.sampled_from(
+    [
+        PolicySettings(),
+        PolicySettings(profile=Profile.LEGAL_MINIMUM),
+        PolicySettings(sender_is_charity_or_publisher=True, consent_max_idle_months=12, uk_tps_grace_days=0),
+    ]
+)
+
+
+def _walked(facts: ContactFacts, now: date, memory: Memory) -> None:
+    """Every channel the memory gives for ``facts`` on ``now`` shows what walking its chain shows."""
+    s = situation_of(facts, now=now, settings=memory.settings)
+    phone_signature, email_signature = signatures(s, bisect_right(LAW_DAYS, now))
+    for channel, signature in (("phone", phone_signature), ("email", email_signature)):
+        remembered = memory.channel(s, channel, signature)
+        walked = decide(s, channel)
+        assert remembered.allowed == walked.verdict.allowed
+        assert remembered.basis == walked.verdict.basis
+        assert remembered.trace == tuple((info, outcome.text) for info, outcome in walked.trace)
+        assert remembered.actions == tuple(walked.actions())
+        assert remembered.review == walked.review
+
+
+@settings(max_examples=200)
+@given(
+    evaluation_dates.flatmap(lambda now: st.tuples(st.just(now), facts_near(now) | contact_facts)),
+    st.lists(contact_facts | evaluation_dates.flatmap(facts_near), min_size=3, max_size=3),
+    SETTINGS,
+)
+def test_remembered_decisions_match_a_fresh_walk(
+    dated_base: tuple[date, ContactFacts], others: list[ContactFacts], policy: PolicySettings
+) -> None:
+    """A contact, then copies of it with one field taken from another contact: a signature that missed what a
+    rule reads would give a copy the remembered channel of the original."""
+    now, base = dated_base
+    memory = Memory(policy)
+    _walked(base, now, memory)
+    for other in others:
+        for name in ContactFacts.model_fields:
+            _walked(base.model_copy(update={name: getattr(other, name)}), now, memory)
+
+
+@settings(max_examples=60)
+@given(evaluation_dates.flatmap(lambda now: st.tuples(st.just(now), st.lists(facts_near(now), min_size=20))))
+def test_remembered_decisions_match_a_fresh_walk_around_thresholds(
+    batch: tuple[date, list[ContactFacts]],
+) -> None:
+    """The same, for contacts whose consents, customers and screenings cross their thresholds near ``now``."""
+    now, contacts = batch
+    memory = Memory(PolicySettings())
+    for facts in contacts:
+        _walked(facts, now, memory)
+
+
+@given(contact_facts, SETTINGS)
+def test_candidate_days_are_the_dates_of_the_candidates(facts: ContactFacts, policy: PolicySettings) -> None:
+    """``_dated_days`` (what evaluate uses) yields exactly the dates of ``_dated`` (what ``upcoming`` names)."""
+    assert _dated_days(facts, policy) == {day for day, _ in _dated(facts, policy)}
