@@ -12,12 +12,18 @@ A process killed with changes held (or with a job sent whose results it never re
 pending: the next run first lets the jobs it finds in flight end (`BulkCapable.finish_writes_in_flight`), then
 reads those records back and settles each entry by what the CRM holds, as for any write whose outcome was lost;
 what was not written is decided and written again, what was is not written twice.
+
+A full buffer is sent in the background (`send`): while the CRM runs its job, the run pulls, decides and audits
+the next pages, and the job's outcome is collected (and its entries settled) when the buffer is full again or
+at the end of the object's pull (`flush`, which waits for it). One job is in flight at a time. Nothing about
+the crash safety changes: the job's entries were pending before it was sent, and stay so until it settles them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 from connector.crm.bulkport import BulkCapable
 from connector.crm.port import WriteInterrupted, WriteOutcome
@@ -34,14 +40,15 @@ JOB_SIZE = 25_000
 class WriteBuffer:
     """Holds a run's changes once they exceed the CRM's bulk threshold (see module docstring)."""
 
-    def __init__(self, crm: BulkCapable, store: Store, *, job_size: int = JOB_SIZE) -> None:
-        self.crm, self.store, self.job_size = crm, store, job_size
+    def __init__(self, crm: BulkCapable, store: Store, *, job_size: int | None = None) -> None:
+        self.crm, self.store, self.job_size = crm, store, job_size or JOB_SIZE
         self.threshold = crm.bulk_threshold
         self.pulls = crm.bulk_usage().pulls
         self.changes = 0
         self.bulk = False
         self.held: list[Held] = []
         self.note: str | None = None
+        self._sending: _Sending | None = None
 
     def admit(self, changes: int) -> bool:
         """Count a page's changes; True when they are to be held: the run's changes exceed the threshold, or a
@@ -71,12 +78,37 @@ class WriteBuffer:
     def full(self) -> bool:
         return len(self.held) >= self.job_size
 
-    def flush(self) -> PageTally:
-        """Send what is held in bulk and settle the pending entries with the outcomes; a write cut short
-        settles what it got and raises its reason (the rest stay pending for the next run)."""
+    @property
+    def busy(self) -> bool:
+        """Whether changes are held or a sending is in flight."""
+        return bool(self.held) or self._sending is not None
+
+    def send(self) -> PageTally:
+        """Start sending what is held in the background; return the tally of the sending before, waited for
+        first (see `wait`)."""
+        done = self.wait()
         items, self.held = self.held, []
-        if not items:
-            return PageTally()
+        if items:
+            self._sending = _Sending(self._write, items)
+        return done
+
+    def wait(self) -> PageTally:
+        """Wait for the sending in flight: its tally, or its error (its completed writes settled, the rest left
+        pending) raised here."""
+        sending, self._sending = self._sending, None
+        return sending.result() if sending is not None else PageTally()
+
+    def flush(self) -> PageTally:
+        """Wait for the sending in flight, then send what is held in bulk and settle the pending entries with
+        the outcomes; a write cut short settles what it got and raises its reason (the rest stay pending for
+        the next run)."""
+        done = self.wait()
+        items, self.held = self.held, []
+        if items:
+            done.add(self._write(items))
+        return done
+
+    def _write(self, items: Sequence[Held]) -> PageTally:
         try:
             outcomes = self.crm.write_bulk([item.update for item in items])
         except WriteInterrupted as cut:
@@ -114,3 +146,27 @@ class WriteBuffer:
                 )
         self.store.audit.settle_writes(settled)
         return done
+
+
+class _Sending:
+    """One `_write` of held changes running in a thread of its own; `result` joins it."""
+
+    def __init__(self, write: Callable[[Sequence[Held]], PageTally], items: Sequence[Held]) -> None:
+        self._tally: PageTally | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._tally = write(items)
+            except BaseException as error:  # raised again by `result`, in the run's thread
+                self._error = error
+
+        self._thread = threading.Thread(target=run, name="bulk-write", daemon=True)
+        self._thread.start()
+
+    def result(self) -> PageTally:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._tally is not None
+        return self._tally

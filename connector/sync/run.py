@@ -226,6 +226,7 @@ class _SyncRun:
             )
             raise
         finally:
+            self._end_sending()
             self._finish(run_id)
             log.info(
                 "run %s: %s after %s records, %s written, %s failed, %s API calls",
@@ -233,6 +234,19 @@ class _SyncRun:
                 result.api_calls,
             )  # fmt: skip
         return result
+
+    def _end_sending(self) -> None:
+        """A run that ends on an error may leave a bulk job in flight: wait for it, so its outcome settles its
+        entries (or, cut short, leaves them for the next run) before the run is recorded. Its own error is
+        logged; the run's error is the one that ended it."""
+        if self.buffer is None:
+            return
+        try:
+            self.result.tally.add(self.buffer.wait())
+        except Exception as error:
+            log.warning(
+                "run %s: a bulk write in flight failed (%s)", self.result.run_id, type(error).__name__
+            )
 
     def _finish(self, run_id: int) -> None:
         """Record how the run ended; a store that cannot take it (a full disk) must not hide the run's own
@@ -264,7 +278,7 @@ class _SyncRun:
     def _flush_held(self, object_type: str | None) -> None:
         """Send the changes the buffer holds. After an object's pull, its last cursor is saved again with the
         write window these writes widened, so the next pull leaves their echo out."""
-        if self.buffer is None or not self.buffer.held:
+        if self.buffer is None or not self.buffer.busy:
             return
         tally = self.buffer.flush()
         self.result.tally.add(tally)
@@ -513,7 +527,7 @@ class _SyncRun:
             buffer=self.buffer,
         )  # fmt: skip
         if self.buffer is not None and self.buffer.full:
-            tally.add(self.buffer.flush())
+            tally.add(self.buffer.send())  # the job runs while the next pages are read and decided
         tally.deleted = len(gone)
         # counted before the checkpoint: a run stopped right after it still reports the page it saved
         result.tally.add(tally)

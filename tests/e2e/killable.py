@@ -2,7 +2,8 @@
 
 Started from a multiprocessing forkserver that has already imported the connector, so a child starts in a few
 milliseconds instead of paying the CLI's imports. Writes go out in batches of `WRITE_BATCH` records, so a run of a
-few dozen records makes several write calls, each a moment to be killed at.
+few dozen records makes several write calls, each a moment to be killed at; in bulk, a job of `WRITE_BATCH`
+records is sent in the background as soon as the buffer holds that many, while the run goes on.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def sync(workdir: str, crm: str) -> None:
 def _small_write_batches() -> None:
     import connector.crm.hubspot.write as hubspot
     import connector.crm.salesforce.write as salesforce
+    import connector.sync.buffer as buffer
 
     salesforce.COLLECTION_SIZE = WRITE_BATCH
+    buffer.JOB_SIZE = WRITE_BATCH
     hubspot.chunks = partial(hubspot.chunks, size=WRITE_BATCH)  # type: ignore[assignment]
