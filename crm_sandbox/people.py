@@ -12,12 +12,13 @@ import bisect
 import functools
 import hashlib
 import itertools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-__all__ = ["DATA_END", "DATA_START", "Draws", "Person", "modified_at", "person"]
+__all__ = ["DATA_END", "DATA_START", "Draws", "Person", "modified_at", "person", "relation_of"]
 
 DATA_START = datetime(2012, 1, 1, tzinfo=UTC)
 DATA_END = datetime(2025, 9, 30, tzinfo=UTC)
@@ -256,12 +257,28 @@ _PROSPECT_TABLE = weighted_table(_PROSPECT_SOURCES)
 _OPTIN_SOURCES = frozenset({"web_form_optin", "whitepaper_optin", "event_optin"})
 
 
-@functools.lru_cache(maxsize=1 << 15)
+_KEEP = 1 << 15
+_kept: dict[tuple[int, int], Person] = {}
+_keeping = threading.Lock()
+
+
 def person(seed: int, index: int) -> Person:
     """Person number `index` of the data set `seed`: deterministic and independent of other indexes.
 
-    The latest persons are kept (about 20 MB): the records of one person (Contact, Account, Opportunity,
+    The latest persons drawn are kept (about 20 MB): the records of one person (Contact, Account, Opportunity,
     Individual, its consent rows) are often rendered one after another."""
+    found = _kept.get((seed, index))
+    if found is not None:
+        return found
+    made = _draw(seed, index)
+    with _keeping:
+        if len(_kept) >= _KEEP:
+            del _kept[next(iter(_kept))]  # the oldest drawn
+        _kept[(seed, index)] = made
+    return made
+
+
+def _draw(seed: int, index: int) -> Person:
     rng = Draws(seed, index)
     head = _head(rng)
     messy, home, first_name, last_name, entity_type, company, legal_form, relation, source = head[:9]
@@ -285,6 +302,16 @@ def person(seed: int, index: int) -> Person:
         relation, source, source_date, email_consent, phone_consent, optout_email, optout_phone, objection,
         last_won_deal, created, modified, messy,
     )  # fmt: skip
+
+
+def relation_of(seed: int, index: int) -> tuple[str, str]:
+    """(`entity_type`, `relation`) of `person(seed, index)`, drawing only what precedes them (a third of the
+    cost) unless the person is kept: whether the person has a company or a won deal, without the rest."""
+    found = _kept.get((seed, index))
+    if found is not None:
+        return found.entity_type, found.relation
+    head = _head(Draws(seed, index))
+    return head[4], head[7]
 
 
 def modified_at(seed: int, index: int) -> datetime:

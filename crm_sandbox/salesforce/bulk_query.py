@@ -22,6 +22,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from crm_sandbox.salesforce.ids import make_id
@@ -217,10 +218,17 @@ def _reader(column: Column) -> Callable[[Record, dict[str, Record | None]], Any]
 
 
 def _cell(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
+    if (
+        kind is datetime and value.tzinfo is UTC and not value.microsecond
+    ):  # a stored time: 2024-05-01T10:30:00
+        return value.isoformat(timespec="seconds")[:19] + ".000+0000"  # type: ignore[no-any-return]
     return str(format_value(value))
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crm_sandbox.salesforce import consent_seed
+from crm_sandbox.salesforce import seed as seeding
 from crm_sandbox.salesforce.ids import normalize_id
 from crm_sandbox.salesforce.schema import ObjectSpec
 from crm_sandbox.salesforce.soql import BoolOp, Compare, Condition, Not, Order, Query
@@ -160,14 +161,24 @@ class FieldByField(dict[str, Any]):
     field asked for is not there. An incremental query's other conditions (the connector leaving out its own
     write-back by its checked-date field) then cost a dictionary lookup per record instead of a rendering."""
 
-    __slots__ = ("_render",)
+    __slots__ = ("_cheap", "_render")
 
-    def __init__(self, known: Record, render: Callable[[], Record | None]) -> None:
+    def __init__(
+        self,
+        known: Record,
+        render: Callable[[], Record | None],
+        cheap: dict[str, Callable[[], Any]] | None = None,
+    ) -> None:
         super().__init__(known)
         self._render: Callable[[], Record | None] | None = render
+        self._cheap = cheap or {}
+        """Fields known without the whole record (`Lead.IsConverted` from the person's relation)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         if key not in self and self._render is not None:
+            if key in self._cheap:
+                self[key] = self._cheap[key]()
+                return self[key]
             rendered, self._render = self._render(), None
             self.update(rendered or {})
         return super().get(key, default)
@@ -187,7 +198,12 @@ def view(store: Store, obj: str, position: int, *, include_deleted: bool) -> Rec
     known = dict(store.overlay[name].get(position) or {})
     if deleted:
         known["IsDeleted"] = True
-    return FieldByField(known, lambda: store.get(name, position, include_deleted=include_deleted))
+    cheap: dict[str, Callable[[], Any]] | None = None
+    if name == "lead":
+        cheap = {
+            "IsConverted": functools.partial(seeding.lead_converted, store.seed, store.contacts, position)
+        }
+    return FieldByField(known, lambda: store.get(name, position, include_deleted=include_deleted), cheap)
 
 
 def serve(

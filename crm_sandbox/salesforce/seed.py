@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from crm_sandbox.people import Person, person
+from crm_sandbox.people import Person, person, relation_of
 from crm_sandbox.salesforce.ids import make_id
 
 _COUNTRY_NAMES = {
@@ -110,12 +110,21 @@ def contact(seed: int, index: int) -> dict[str, Any]:
     return record
 
 
+_DEALT = ("customer", "former_customer")
+"""The relations with a won deal (`Person.last_won_deal`)."""
+
+
+def lead_converted(seed: int, contacts: int, index: int) -> bool:
+    """`IsConverted` of seeded Lead `index` (as `lead` renders it), from the person's relation alone."""
+    return index % 3 == 0 and contacts > 0 and relation_of(seed, contacts + index)[1] in _DEALT
+
+
 def lead(seed: int, contacts: int, index: int) -> dict[str, Any]:
     """Seeded Lead number `index` (person `contacts + index`); a third of past customers are converted."""
     p = person(seed, contacts + index)
     record = _system("00Q", index, p) | _person_fields(p)
     record["IndividualId"] = make_id("0PK", contacts + index) if has_individual(p) else None
-    converted = p.relation in ("customer", "former_customer") and index % 3 == 0 and contacts > 0
+    converted = p.relation in _DEALT and index % 3 == 0 and contacts > 0
     record.update(
         Company=p.company or f"{p.last_name} (private)", Country=country_name(p), IsConverted=converted,
         Status="Closed - Converted" if converted else _pick(LEAD_STATUS_OPEN, index, 5),
@@ -131,6 +140,8 @@ LEAD_STATUS_OPEN = ("Open - Not Contacted", "Working - Contacted", "Closed - Not
 
 def account(seed: int, index: int) -> dict[str, Any] | None:
     """Seeded Account number `index`: the company of person `index`, or None for consumers."""
+    if relation_of(seed, index)[0] == "consumer":  # no company: known before the person is drawn whole
+        return None
     p = person(seed, index)
     if p.company is None:
         return None
@@ -145,6 +156,8 @@ def account(seed: int, index: int) -> dict[str, Any] | None:
 
 def opportunity(seed: int, index: int) -> dict[str, Any] | None:
     """Seeded Opportunity number `index`: the latest won deal of person `index`, if any."""
+    if relation_of(seed, index)[1] not in _DEALT:  # no won deal: known before the person is drawn whole
+        return None
     p = person(seed, index)
     if p.last_won_deal is None:
         return None
