@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from connector.store.packing import pack, pack_shared
+from connector.store.packing import pack_json, pack_json_shared
 
 if TYPE_CHECKING:
     from connector.models import ContactFacts, Decision
@@ -40,13 +40,21 @@ class Kept:
     """What one entry's facts and decision become in the store, computed on first use. It answers for the
     facts and decision objects it was first asked about only; for others it starts over."""
 
-    __slots__ = ("_of", "_prefix", "decision", "facts", "intended", "packed_decision", "packed_facts")
+    __slots__ = (
+        "_of",
+        "_prefix",
+        "intended",
+        "lawful_use",
+        "packed_decision",
+        "packed_facts",
+        "review_needed",
+    )
 
     def __init__(self) -> None:
         self._of: tuple[object, object, str] | None = None
-        self.facts: dict[str, Any] = {}
-        self.decision: dict[str, Any] = {}
         self.packed_facts = self.packed_decision = b""
+        self.lawful_use = ""
+        self.review_needed = False
         self._prefix: Any = None
         self.intended: Mapping[str, Any] | None = None
         """The written values a pending entry was kept with (``Audit.intend``)."""
@@ -55,12 +63,20 @@ class Kept:
         """This memo, filled for ``facts`` and ``decision`` of the record ``record_id``."""
         of = self._of
         if of is None or of[0] is not facts or of[1] is not decision or of[2] != record_id:
-            self.facts = facts.model_dump(mode="json", exclude_defaults=True)
-            self.decision = decision.model_dump(mode="json")
-            self.packed_facts = pack(self.facts, record_id)
-            self.packed_decision = pack_shared(self.decision, record_id)
-            prefix = f"[{_canonical(self.facts)}, {_canonical(self.decision)}, "
-            self._prefix = hashlib.sha256(prefix.encode())
+            self.packed_facts = pack_json(facts.model_dump_json(exclude_defaults=True), record_id)
+            text = decision.model_dump_json()
+            self.packed_decision = pack_json_shared(text, record_id)
+            lead = f'{{"id":{json.dumps(record_id, ensure_ascii=False)},'
+            if text.startswith(lead):  # decisions differing only by their record id share the rest
+                parts = _decision_parts("{" + text[len(lead) :])
+                canonical_decision = parts.canonical(record_id)
+                self.lawful_use, self.review_needed = parts.lawful_use, parts.review_needed
+            else:
+                value = decision.model_dump(mode="json")
+                canonical_decision = _canonical(value)
+                self.lawful_use, self.review_needed = str(value["lawful_use"]), bool(value["review_needed"])
+            canonical_facts = _canonical(facts.model_dump(mode="json", exclude_defaults=True))
+            self._prefix = hashlib.sha256(f"[{canonical_facts}, {canonical_decision}, ".encode())
             self.intended = None
             self._of = (facts, decision, record_id)
         return self
@@ -70,6 +86,29 @@ class Kept:
         digest = self._prefix.copy()
         digest.update(_ending(outcome))
         return str(digest.hexdigest()[:16])
+
+
+class _DecisionParts:
+    """What decisions differing only by their record id share: the canonical text around the ``"id"`` item
+    (the items whose keys sort before it, those after) and the verdict columns."""
+
+    __slots__ = ("after", "before", "lawful_use", "review_needed")
+
+    def __init__(self, value: Mapping[str, Any]) -> None:
+        self.before = _canonical({key: item for key, item in value.items() if key < "id"})[1:-1]
+        self.after = _canonical({key: item for key, item in value.items() if key > "id"})[1:-1]
+        self.lawful_use, self.review_needed = str(value["lawful_use"]), bool(value["review_needed"])
+
+    def canonical(self, record_id: str) -> str:
+        """The canonical text of the decision of ``record_id``: sorted keys put ``"id"`` between the parts."""
+        items = (self.before, f'"id": {json.dumps(record_id)}', self.after)
+        return "{" + ", ".join(item for item in items if item) + "}"
+
+
+@lru_cache(maxsize=4096)
+def _decision_parts(rest: str) -> _DecisionParts:
+    """The shared parts of a decision given as its JSON text without its id."""
+    return _DecisionParts(json.loads(rest))
 
 
 @lru_cache(maxsize=64)
