@@ -19,11 +19,11 @@ from typing import NamedTuple
 from connector.models import ContactFacts, Decision
 from connector.policy.category import lawful_use_of
 from connector.policy.chain import CATALOGUE, LAW_DAYS
-from connector.policy.expiry import candidate_days, candidates
+from connector.policy.expiry import candidate_days, candidates, gate_days
 from connector.policy.memory import LATEST_MEMORY as _LATEST_MEMORY
 from connector.policy.memory import Decided, DecidedChannel, Memory, actions_of
 from connector.policy.settings import PolicySettings
-from connector.policy.signature import Signature, signatures
+from connector.policy.signature import Signature, is_closed, signatures
 from connector.policy.situation import Situation, situation_of, situation_on
 
 __all__ = ["CATALOGUE", "evaluate", "next_change"]
@@ -67,7 +67,10 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         differently, or None. Evaluation never raises for a valid ContactFacts.
     """
     today = _today(facts, now, settings)
-    days = candidate_days(facts, now=now, settings=settings, catalogue=CATALOGUE)
+    if is_closed(today.phone_signature) and is_closed(today.email_signature):
+        days = gate_days(facts, now=now) if facts.consents or facts.customer or facts.dnc else []
+    else:
+        days = candidate_days(facts, now=now, settings=settings, catalogue=CATALOGUE)
     values = today.decided.values.copy()
     values["id"] = facts.id
     values["valid_until"] = _first_change(today, days) if days else None

@@ -20,7 +20,7 @@ from connector.policy.rules.nl import CUSTOMER_CALL_MONTHS
 from connector.policy.settings import PolicySettings
 from connector.policy.situation import period_end
 
-__all__ = ["Candidate", "candidate_days", "candidates"]
+__all__ = ["Candidate", "candidate_days", "candidates", "gate_days"]
 
 _DAY = timedelta(days=1)
 
@@ -156,3 +156,26 @@ def _dated_days(facts: ContactFacts, settings: PolicySettings) -> set[date]:
             add(since)
             add(_after(period_end(since, days=settings.uk_tps_grace_days)))
     return days
+
+
+def gate_days(facts: ContactFacts, *, now: date) -> list[date]:
+    """The dates after ``now`` that can change a decision whose channels the gates G1-G6 close, in order.
+
+    Such a decision reads the date only through which consents are usable (G1-G3's renewed consent, the
+    category), whether the customer relationship has begun (the category) and which of our own screenings is
+    the latest (G3): those change when a consent, a sale, the end of a relationship or a screening is
+    reached, and when a consent reaches its end. Staleness, terms, screening age and the law's calendar decide
+    nothing here. The first date that changes the decision is among these."""
+    days: set[date] = set()
+    for consent in facts.consents:
+        days.add(consent.date)
+        if consent.ends is not None:
+            days.add(consent.ends)
+    customer = facts.customer
+    if customer is not None:
+        for start in (customer.last_sale, customer.relationship_end):
+            if start is not None:
+                days.add(start)
+    for screening in facts.dnc:
+        days.add(screening.checked)
+    return sorted([day for day in days if day > now])

@@ -3,7 +3,7 @@
 A channel with a given signature (signature.py) is always decided the same, so its result is kept and shared;
 a pair of shared channel results, with the few facts the Decision adds (country, indirect source, category),
 always gives the same Decision fields but the id and ``valid_until``, so those are kept too. Memory never
-changes a result, only how often it is computed. Both tables are bounded: when one is full, both start over.
+changes a result, only how often it is computed. The tables are bounded: when one is full, all start over.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from connector.models import Basis, ChannelBasis, LawfulUse, Reason
 from connector.policy.chain import ChannelResult, decide
 from connector.policy.rule import Channel, RuleInfo
 from connector.policy.settings import PolicySettings
-from connector.policy.signature import Signature, has_dated_words
+from connector.policy.signature import Signature
 from connector.policy.situation import Situation
 
 __all__ = ["LATEST_MEMORY", "Decided", "DecidedChannel", "DecisionKey", "Memory", "Shown", "actions_of"]
@@ -39,8 +39,6 @@ class DecidedChannel:
     objected: bool
     actions: tuple[str, ...]
     shown: ChannelShown
-    remembered: bool
-    """False for a signature with dated words (signature.has_dated_words): used once, never kept."""
 
     @property
     def content(self) -> tuple[object, ...]:
@@ -48,7 +46,7 @@ class DecidedChannel:
         return self.allowed, self.basis, self.trace, self.review, self.objected, self.actions
 
 
-def _decided_channel(result: ChannelResult, *, remembered: bool) -> DecidedChannel:
+def _decided_channel(result: ChannelResult) -> DecidedChannel:
     verdict = result.verdict
     trace = tuple([(info, outcome.text) for info, outcome in result.trace])
     return DecidedChannel(
@@ -59,7 +57,6 @@ def _decided_channel(result: ChannelResult, *, remembered: bool) -> DecidedChann
         objected=result.objected,
         actions=tuple(result.actions()),
         shown=(verdict.allowed, verdict.basis, tuple([(info.id, text) for info, text in trace])),
-        remembered=remembered,
     )
 
 
@@ -105,26 +102,22 @@ class Memory:
         table = self.phone if channel == "phone" else self.email
         found = table.get(signature)
         if found is None:
-            remembered = not has_dated_words(signature)
-            found = _decided_channel(decide(s, channel), remembered=remembered)
-            if remembered:
-                if len(table) >= _LIMIT or len(self.channels) >= _LIMIT:
-                    self.forget()
-                found = self.channels.setdefault((channel, *found.content), found)
-                table[signature] = found
+            found = _decided_channel(decide(s, channel))
+            if len(table) >= _LIMIT or len(self.channels) >= _LIMIT:
+                self.forget()
+            found = self.channels.setdefault((channel, *found.content), found)
+            table[signature] = found
         return found
 
     def decision(self, key: DecisionKey) -> Decided:
         """The Decision's fields for two decided channels and the contact's country, indirect source and
-        category: remembered when both channels are."""
+        category."""
         found = self.decided.get(key)
         if found is None:
             found = _decided(key, self.settings)
-            phone, email = key[0], key[1]
-            if phone.remembered and email.remembered:
-                if len(self.decided) >= _LIMIT:
-                    self.forget()
-                self.decided[key] = found
+            if len(self.decided) >= _LIMIT:
+                self.forget()
+            self.decided[key] = found
         return found
 
     def forget(self) -> None:

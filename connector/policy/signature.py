@@ -12,8 +12,6 @@ The settings are not part of a signature: the engine keeps one memory per settin
 
 from __future__ import annotations
 
-from datetime import date
-
 from connector.models import EntityType, RegisterList, SourceKind
 from connector.policy.rules.common import GATES, soft_opt_in_conditions_met
 from connector.policy.rules.fr import ongoing_contract_with_us
@@ -22,7 +20,7 @@ from connector.policy.rules.packs import PACK_COUNTRIES
 from connector.policy.rules.uk import register_for
 from connector.policy.situation import FIRST_PARTY_SOURCES, Situation, period_end
 
-__all__ = ["Signature", "has_dated_words", "signatures"]
+__all__ = ["CLOSED", "Signature", "is_closed", "signatures"]
 
 Signature = tuple[object, ...]
 
@@ -127,34 +125,40 @@ def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
     """The phone and e-mail signatures of ``s`` in the law's ``period``: everything the gates, the consent and
     soft opt-in rules, the country pack and L1 read on that channel.
 
-    Each begins with the dated answers whose words a reason names: G1's objection on the channel, then G3's
-    request not to be called (True for our own suppression list) or G2's e-mail opt-out, each only when it
-    holds."""
+    Three forms, told apart by their first answer: a channel that G1-G3 close is signed by that gate and its
+    answer alone (``("G1", date)``: their words name the date); channels that G4-G6 close are signed by those
+    gates' questions (``(CLOSED, …)``); any other channel by all its answers (``(period, …)``)."""
     facts = s.facts
-    email = facts.email
+    phone_gate: Signature | None = None
+    email_gate: Signature | None = None
+    objected = facts.objection
+    if objected is not None:
+        if not s.consent_after("phone", objected):
+            phone_gate = ("G1", objected)
+        if not s.consent_after("email", objected):
+            email_gate = ("G1", objected)
+    if phone_gate is None and (facts.optout_phone is not None or facts.dnc):
+        opted_out = _phone_opt_out(s)
+        if opted_out is not None:
+            phone_gate = ("G3", opted_out)
+    if email_gate is None:
+        opted_out = facts.optout_email
+        if opted_out is not None and not s.consent_after("email", opted_out):
+            email_gate = ("G2", opted_out)
+    if phone_gate is not None and email_gate is not None:
+        return phone_gate, email_gate
     kinds = _KIND_CLASSES.get(s.kinds)
     if kinds is None:
         kinds = _kinds_class(s.kinds)
-    objected = facts.objection
-    phone_objection = email_objection = None
-    if objected is not None:
-        phone_objection = None if s.consent_after("phone", objected) else objected
-        email_objection = None if s.consent_after("email", objected) else objected
-    opted_out = facts.optout_email
-    if opted_out is not None and s.consent_after("email", opted_out):
-        opted_out = None
-    phone_opt_out = _phone_opt_out(s) if facts.optout_phone is not None or facts.dnc else None
     country = facts.country
     entity = facts.entity_type
     if country not in PACK_COUNTRIES or entity is EntityType.UNKNOWN or kinds & _NO_SOURCE:
-        # G4, G5 or G6 closes both channels right after G1-G3, whatever else holds (checked below)
-        closed = (period, country, entity, kinds)
-        return (phone_objection, phone_opt_out, *closed), (email_objection, opted_out, *closed)
+        closed = (CLOSED, country, entity, kinds)
+        return phone_gate or closed, email_gate or closed
     customer = None if facts.customer is None else _customer(s)
     issues = facts.issues
-    phone = (
-        phone_objection,
-        phone_opt_out,
+    email = facts.email
+    phone = phone_gate or (
         period,
         country,
         entity,
@@ -166,9 +170,7 @@ def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
         customer,
         _register(s) if country in _REGISTER_COUNTRIES else None,
     )
-    mail = (
-        email_objection,
-        opted_out,
+    mail = email_gate or (
         period,
         country,
         entity,
@@ -183,13 +185,35 @@ def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
     return phone, mail
 
 
+CLOSED = "closed"
+"""The first answer of a signature whose channel G4, G5 or G6 closes."""
+
+
+def is_closed(signature: Signature) -> bool:
+    """Whether G1-G6 close the channel: then only the gates' answers and the category read the date."""
+    return signature[0] == CLOSED or signature[0] in _DATED_GATES
+
+
+_DATED_GATES = ("G1", "G2", "G3")
 _REGISTER_COUNTRIES = frozenset({"BE", "FR", "GB"})
 _NO_SOURCE = 1  # the first bit of a kinds class: G5's question
-if tuple(rule.info.id for rule in GATES[:6]) != ("G1", "G2", "G3", "G4", "G5", "G6"):
-    raise ImportError("signatures() assumes that the gates G4-G6 follow G1-G3 and precede every other rule")
 
 
-def has_dated_words(signature: Signature) -> bool:
-    """Whether a signature carries the date of an objection or opt-out, which a reason's words name: such
-    signatures are nearly unique, so the engine decides them without remembering them."""
-    return isinstance(signature[0], date) or isinstance(signature[1], date)
+def _gates_come_first() -> bool:
+    """What ``signatures`` relies on: every chain begins with G1-G6 (G2 e-mail only, G3 phone only), in force
+    on every date, and the first of them that decides ends the walk."""
+    gates = tuple((rule.info.id, rule.info.channel) for rule in GATES[:6])
+    undated = all(r.info.effective_from is None and r.info.effective_until is None for r in GATES[:6])
+    expected = (
+        ("G1", "both"),
+        ("G2", "email"),
+        ("G3", "phone"),
+        ("G4", "both"),
+        ("G5", "both"),
+        ("G6", "both"),
+    )
+    return undated and gates == expected
+
+
+if not _gates_come_first():
+    raise ImportError("signatures() assumes that every chain begins with the gates G1-G6")
