@@ -13,6 +13,7 @@ import functools
 import hashlib
 import itertools
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -258,7 +259,7 @@ _OPTIN_SOURCES = frozenset({"web_form_optin", "whitepaper_optin", "event_optin"}
 
 
 _KEEP = 1 << 15
-_kept: dict[tuple[int, int], Person] = {}
+_kept: OrderedDict[tuple[int, int], Person] = OrderedDict()
 _keeping = threading.Lock()
 
 
@@ -273,7 +274,7 @@ def person(seed: int, index: int) -> Person:
     made = _draw(seed, index)
     with _keeping:
         if len(_kept) >= _KEEP:
-            del _kept[next(iter(_kept))]  # the oldest drawn
+            _kept.popitem(last=False)  # the oldest drawn
         _kept[(seed, index)] = made
     return made
 
