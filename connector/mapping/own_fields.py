@@ -119,7 +119,20 @@ FLAGS: tuple[OwnField, ...] = tuple(field for field in OWN_FIELDS if field.flag)
 
 def field_names(writeback: WriteBack) -> dict[Role, str]:
     """Role -> the CRM field the mapping's ``writeback`` section names for it, in the table's order."""
-    return {field.role: str(getattr(writeback, field.role)) for field in OWN_FIELDS}
+    return dict(_names_of(writeback))
+
+
+_last_names: list[tuple[WriteBack, dict[Role, str]]] = []
+"""The names of the write-back section asked about last (a sync asks for every record, of one mapping)."""
+
+
+def _names_of(writeback: WriteBack) -> dict[Role, str]:
+    last = _last_names[0] if _last_names else None
+    if last is not None and last[0] is writeback:
+        return last[1]
+    names = {field.role: str(getattr(writeback, field.role)) for field in OWN_FIELDS}
+    _last_names[:] = [(writeback, names)]
+    return names
 
 
 def written_names(writeback: WriteBack) -> tuple[str, ...]:

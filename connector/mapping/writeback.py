@@ -123,6 +123,8 @@ def _canonical(value: Any) -> Any:
 
 def same_value(current: Any, wanted: Any) -> bool:
     """Whether a field's current CRM value already equals the wanted one (``""``/None and bool spellings)."""
+    if type(current) is type(wanted) and current == wanted:  # the same spelling: the usual case
+        return True
     return bool(_canonical(current) == _canonical(wanted))
 
 

@@ -139,3 +139,14 @@ def test_the_sandbox_preinstalls_exactly_what_salesforce_install_creates() -> No
         add_custom_field(installed, definition.full_name, definition.metadata)
     assert _custom_fields(preinstalled, objects) == _custom_fields(installed, objects)
     assert len(_custom_fields(installed, objects)) == len(OWN_FIELDS) * len(objects)
+
+
+def test_the_field_names_follow_the_write_back_section_asked_about() -> None:
+    salesforce, hubspot = load_mapping("salesforce").writeback, load_mapping("hubspot").writeback
+    first = field_names(salesforce)
+    first["checked"] = "changed by the caller"
+    assert field_names(salesforce)["checked"] == salesforce.checked
+    assert field_names(hubspot)["checked"] == hubspot.checked != salesforce.checked
+    renamed = salesforce.model_copy(update={"checked": "Checked_At__c"})
+    assert field_names(renamed)["checked"] == "Checked_At__c"
+    assert field_names(salesforce)["checked"] == salesforce.checked
