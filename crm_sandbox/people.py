@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
-__all__ = ["DATA_END", "DATA_START", "Draws", "Person", "modified_at", "person", "relation_of"]
+__all__ = ["DATA_END", "DATA_START", "Draws", "Person", "modified_at", "outline", "person", "relation_of"]
 
 DATA_START = datetime(2012, 1, 1, tzinfo=UTC)
 DATA_END = datetime(2025, 9, 30, tzinfo=UTC)
@@ -313,6 +313,15 @@ def relation_of(seed: int, index: int) -> tuple[str, str]:
         return found.entity_type, found.relation
     head = _head(Draws(seed, index))
     return head[4], head[7]
+
+
+def outline(seed: int, index: int) -> tuple[str, datetime, datetime]:
+    """(`relation`, `created`, `modified`) of `person(seed, index)`, drawing only what precedes them."""
+    found = _kept.get((seed, index))
+    if found is not None:
+        return found.relation, found.created, found.modified
+    head = _head(Draws(seed, index))
+    return head[7], head[9], head[10]
 
 
 def modified_at(seed: int, index: int) -> datetime:

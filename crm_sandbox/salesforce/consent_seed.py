@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from crm_sandbox.people import DATA_END, Person, person
+from crm_sandbox.people import DATA_END, Person, outline, person
 from crm_sandbox.salesforce.ids import make_id
 from crm_sandbox.salesforce.seed import SALES_USER_ID, has_individual
 
@@ -30,6 +30,18 @@ LATEST_AFTER_MODIFIED = timedelta(days=400)
 """A seeded row's SystemModstamp is earlier than its person's `modified` plus this: its date is at most 399
 days after the person's creation (an OptIn of a customer) or 30 days after its latest opt-out, which falls
 before `modified`. Queries for the newest rows visit the newest persons only (`keyset.newest_consents`)."""
+_AFTER_OPT_OUT = timedelta(days=31)
+
+
+def newest_bound(seed: int, party: int) -> datetime:
+    """A time every seeded row of Individual `party` is earlier than, from the person's first draws only: 31
+    days after `modified` (an OptIn 30 days after an opt-out), or for a customer (whose e-mail OptIn may come
+    up to 399 days after the lead source date) 400 days after `created` when that is later."""
+    relation, created, modified = outline(seed, party)
+    bound = modified + _AFTER_OPT_OUT
+    return max(bound, created + LATEST_AFTER_MODIFIED) if relation == "customer" else bound
+
+
 PURPOSES = ("Email Marketing", "Telemarketing", "Service Updates")
 EMAIL_MARKETING, TELEMARKETING, SERVICE_UPDATES = (make_id(PURPOSE_PREFIX, i) for i in range(len(PURPOSES)))
 _SOURCES = {

@@ -172,7 +172,7 @@ class FieldByField(dict[str, Any]):
         super().__init__(known)
         self._render: Callable[[], Record | None] | None = render
         self._cheap = cheap or {}
-        """Fields known without the whole record (`Lead.IsConverted` from the person's relation)."""
+        """Fields known without the whole record (`Lead.IsConverted` from the person's relation, ...)."""
 
     def get(self, key: str, default: Any = None) -> Any:
         if key not in self and self._render is not None:
@@ -182,6 +182,15 @@ class FieldByField(dict[str, Any]):
             rendered, self._render = self._render(), None
             self.update(rendered or {})
         return super().get(key, default)
+
+    def __missing__(self, key: str) -> Any:
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+
+_ABSENT = object()
 
 
 def view(store: Store, obj: str, position: int, *, include_deleted: bool) -> Record | None:
@@ -198,11 +207,12 @@ def view(store: Store, obj: str, position: int, *, include_deleted: bool) -> Rec
     known = dict(store.overlay[name].get(position) or {})
     if deleted:
         known["IsDeleted"] = True
-    cheap: dict[str, Callable[[], Any]] | None = None
+    party = position if name == "contact" else store.contacts + position
+    cheap: dict[str, Callable[[], Any]] = {
+        "IndividualId": functools.partial(seeding.individual_id, store.seed, party)
+    }
     if name == "lead":
-        cheap = {
-            "IsConverted": functools.partial(seeding.lead_converted, store.seed, store.contacts, position)
-        }
+        cheap["IsConverted"] = functools.partial(seeding.lead_converted, store.seed, store.contacts, position)
     return FieldByField(known, lambda: store.get(name, position, include_deleted=include_deleted), cheap)
 
 
@@ -312,6 +322,8 @@ def newest_consents(
     for second, party in people:
         if len(newest) >= wanted and second * 1_000_000 + lag <= newest[0]:
             break
+        if len(newest) >= wanted and micros(consent_seed.newest_bound(store.seed, party)) <= newest[0]:
+            continue  # none of this person's seeded rows can be among the newest (written ones were visited)
         for index in range(party * slots, party * slots + slots):
             if index not in written:
                 visit(index)

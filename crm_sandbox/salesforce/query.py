@@ -167,8 +167,9 @@ class Executor:
         return [
             record
             for index in self.execute(query, include_deleted=include_deleted, any_order=True)
-            if (record := self.store.get(obj.name, index, include_deleted=include_deleted)) is not None
-        ]
+            if (record := keyset.view(self.store, obj.name, index, include_deleted=include_deleted))
+            is not None
+        ]  # read field by field (`keyset.view`): a sub-select needs one field of each record
 
     # -- the whole query ---------------------------------------------------------------------------
     def execute(self, query: Query, *, include_deleted: bool, any_order: bool = False) -> array[int]:

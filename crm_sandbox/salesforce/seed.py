@@ -83,6 +83,14 @@ def has_individual(p: Person) -> bool:
     return p.objection is not None or (p.index * 2654435761 >> 7) % 10 < 7
 
 
+def individual_id(seed: int, index: int) -> str | None:
+    """`IndividualId` of person `index`'s seeded Contact or Lead (as `contact` and `lead` render it), drawing
+    the person only when the index alone does not tell."""
+    if (index * 2654435761 >> 7) % 10 < 7 or person(seed, index).objection is not None:
+        return make_id("0PK", index)
+    return None
+
+
 def _person_fields(p: Person) -> dict[str, Any]:
     lead_source, detail = _LEAD_SOURCE[p.source]
     if p.messy and p.index % 3 == 0:
