@@ -23,7 +23,7 @@ from connector.policy.expiry import candidate_days, candidates, gate_days
 from connector.policy.memory import LATEST_MEMORY as _LATEST_MEMORY
 from connector.policy.memory import Decided, DecidedChannel, Memory, actions_of
 from connector.policy.settings import PolicySettings
-from connector.policy.signature import Signature, is_closed, signatures
+from connector.policy.signature import Signature, signatures
 from connector.policy.situation import Situation, situation_of, situation_on
 
 __all__ = ["CATALOGUE", "evaluate", "next_change"]
@@ -39,19 +39,21 @@ class _Today(NamedTuple):
     phone: DecidedChannel
     email: DecidedChannel
     decided: Decided
+    closed: bool
+    """Whether the gates G1-G6 close both channels (signature.signatures)."""
 
 
 def _today(facts: ContactFacts, now: date, settings: PolicySettings) -> _Today:
     latest = _LATEST_MEMORY[0]
     memory = latest.memory if latest.settings is settings else latest.set(settings)
     s = situation_of(facts, now=now, settings=settings)
-    phone_sig, email_sig = signatures(s, bisect_right(LAW_DAYS, now))
+    phone_sig, email_sig, closed = signatures(s, bisect_right(LAW_DAYS, now))
     phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)
     email = memory.email.get(email_sig) or memory.channel(s, "email", email_sig)
     lawful_use = lawful_use_of(s, objected=phone.objected or email.objected)
     key = (phone, email, facts.country, s.indirect, lawful_use)
     decided = memory.decided.get(key) or memory.decision(key)
-    return _Today(s, memory, phone_sig, email_sig, phone, email, decided)
+    return _Today(s, memory, phone_sig, email_sig, phone, email, decided, closed)
 
 
 def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Decision:
@@ -66,14 +68,32 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         The Decision, with ``valid_until``: the first later date on which the same facts are decided
         differently, or None. Evaluation never raises for a valid ContactFacts.
     """
-    today = _today(facts, now, settings)
-    if is_closed(today.phone_signature) and is_closed(today.email_signature):
-        days = gate_days(facts, now=now) if facts.consents or facts.customer or facts.dnc else []
+    # the steps of _today, written out: this is the path every evaluation takes
+    latest = _LATEST_MEMORY[0]
+    memory = latest.memory if latest.settings is settings else latest.set(settings)
+    s = situation_of(facts, now=now, settings=settings)
+    phone_sig, email_sig, closed = signatures(s, bisect_right(LAW_DAYS, now))
+    phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)
+    email = memory.email.get(email_sig) or memory.channel(s, "email", email_sig)
+    key = (
+        phone,
+        email,
+        facts.country,
+        s.indirect,
+        lawful_use_of(s, objected=phone.objected or email.objected),
+    )
+    decided = memory.decided.get(key) or memory.decision(key)
+    values = decided.values.copy()
+    values["id"] = facts.id
+    if closed:
+        days = (
+            gate_days(facts, now=now) if facts.consents or facts.customer is not None or facts.dnc else None
+        )
     else:
         days = candidate_days(facts, now=now, settings=settings, catalogue=CATALOGUE)
-    values = today.decided.values.copy()
-    values["id"] = facts.id
-    values["valid_until"] = _first_change(today, days) if days else None
+    if days:
+        today = _Today(s, memory, phone_sig, email_sig, phone, email, decided, closed)
+        values["valid_until"] = _first_change(today, days)
     return Decision.trusted(**values)
 
 
@@ -94,7 +114,7 @@ def _first_change(today: _Today, days: Iterable[date]) -> date | None:
     memory, shown = today.memory, today.decided.shown
     for day in days:
         s = situation_on(today.s, day)
-        phone_sig, email_sig = signatures(s, bisect_right(LAW_DAYS, day))
+        phone_sig, email_sig, _ = signatures(s, bisect_right(LAW_DAYS, day))
         phone = today.phone
         if phone_sig != today.phone_signature:
             phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)

@@ -166,16 +166,18 @@ def gate_days(facts: ContactFacts, *, now: date) -> list[date]:
     the latest (G3): those change when a consent, a sale, the end of a relationship or a screening is
     reached, and when a consent reaches its end. Staleness, terms, screening age and the law's calendar decide
     nothing here. The first date that changes the decision is among these."""
-    days: set[date] = set()
+    days: list[date] = []
     for consent in facts.consents:
-        days.add(consent.date)
-        if consent.ends is not None:
-            days.add(consent.ends)
+        if consent.date > now:
+            days.append(consent.date)
+        if consent.ends is not None and consent.ends > now:
+            days.append(consent.ends)
     customer = facts.customer
     if customer is not None:
         for start in (customer.last_sale, customer.relationship_end):
-            if start is not None:
-                days.add(start)
+            if start is not None and start > now:
+                days.append(start)
     for screening in facts.dnc:
-        days.add(screening.checked)
-    return sorted([day for day in days if day > now])
+        if screening.checked > now:
+            days.append(screening.checked)
+    return sorted(set(days)) if days else days

@@ -20,7 +20,7 @@ from connector.policy.rules.packs import PACK_COUNTRIES
 from connector.policy.rules.uk import register_for
 from connector.policy.situation import FIRST_PARTY_SOURCES, Situation, period_end
 
-__all__ = ["CLOSED", "Signature", "is_closed", "signatures"]
+__all__ = ["CLOSED", "Signature", "signatures"]
 
 Signature = tuple[object, ...]
 
@@ -121,13 +121,15 @@ def _register(s: Situation) -> int | None:
     return None
 
 
-def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
+def signatures(s: Situation, period: int) -> tuple[Signature, Signature, bool]:
     """The phone and e-mail signatures of ``s`` in the law's ``period``: everything the gates, the consent and
     soft opt-in rules, the country pack and L1 read on that channel.
 
     Three forms, told apart by their first answer: a channel that G1-G3 close is signed by that gate and its
     answer alone (``("G1", date)``: their words name the date); channels that G4-G6 close are signed by those
-    gates' questions (``(CLOSED, …)``); any other channel by all its answers (``(period, …)``)."""
+    gates' questions (``(CLOSED, …)``); any other channel by all its answers (``(period, …)``). The third value
+    tells whether the gates close both channels: then only the gates' answers and the category read the
+    date (expiry.gate_days)."""
     facts = s.facts
     phone_gate: Signature | None = None
     email_gate: Signature | None = None
@@ -146,7 +148,7 @@ def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
         if opted_out is not None and not s.consent_after("email", opted_out):
             email_gate = ("G2", opted_out)
     if phone_gate is not None and email_gate is not None:
-        return phone_gate, email_gate
+        return phone_gate, email_gate, True
     kinds = _KIND_CLASSES.get(s.kinds)
     if kinds is None:
         kinds = _kinds_class(s.kinds)
@@ -154,7 +156,7 @@ def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
     entity = facts.entity_type
     if country not in PACK_COUNTRIES or entity is EntityType.UNKNOWN or kinds & _NO_SOURCE:
         closed = (CLOSED, country, entity, kinds)
-        return phone_gate or closed, email_gate or closed
+        return phone_gate or closed, email_gate or closed, True
     customer = None if facts.customer is None else _customer(s)
     issues = facts.issues
     email = facts.email
@@ -182,19 +184,12 @@ def signatures(s: Situation, period: int) -> tuple[Signature, Signature]:
         _issues(s, "email") if issues else (),
         customer,
     )
-    return phone, mail
+    return phone, mail, False
 
 
 CLOSED = "closed"
 """The first answer of a signature whose channel G4, G5 or G6 closes."""
 
-
-def is_closed(signature: Signature) -> bool:
-    """Whether G1-G6 close the channel: then only the gates' answers and the category read the date."""
-    return signature[0] == CLOSED or signature[0] in _DATED_GATES
-
-
-_DATED_GATES = ("G1", "G2", "G3")
 _REGISTER_COUNTRIES = frozenset({"BE", "FR", "GB"})
 _NO_SOURCE = 1  # the first bit of a kinds class: G5's question
 

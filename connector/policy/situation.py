@@ -89,8 +89,20 @@ def period_end(start: date, *, months: int = 0, days: int = 0) -> date:
     "36 months" from 31 May 2023 runs to 31 May 2026 inclusive; "30 days" from 1 March to 31 March inclusive.
     A date is within the period when it is on or before this day.
     """
-    end = add_months(start, months) if months else start
-    return end + timedelta(days=days) if days else end
+    key = (start, months, days)
+    end = _PERIOD_ENDS.get(key)
+    if end is None:
+        end = add_months(start, months) if months else start
+        end = end + timedelta(days=days) if days else end
+        if len(_PERIOD_ENDS) >= 65_536:
+            _PERIOD_ENDS.clear()
+        _PERIOD_ENDS[key] = end
+    return end
+
+
+_PERIOD_ENDS: dict[tuple[date, int, int], date] = {}
+"""Period ends already worked out: a CRM's dates repeat, and consents, terms and screenings ask for the same
+periods when a decision is made and again for every date on which it may change."""
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ SETTINGS = st.sampled_from(
 def _walked(facts: ContactFacts, now: date, memory: Memory) -> None:
     """Every channel the memory gives for ``facts`` on ``now`` shows what walking its chain shows."""
     s = situation_of(facts, now=now, settings=memory.settings)
-    phone_signature, email_signature = signatures(s, bisect_right(LAW_DAYS, now))
+    phone_signature, email_signature, _ = signatures(s, bisect_right(LAW_DAYS, now))
     for channel, signature in (("phone", phone_signature), ("email", email_signature)):
         remembered = memory.channel(s, channel, signature)
         walked = decide(s, channel)
