@@ -8,8 +8,8 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.models import ContactFacts, Profile
-from connector.policy import PolicySettings
+from connector.models import ContactFacts, Decision, Profile
+from connector.policy import PolicySettings, evaluate
 from connector.policy.chain import LAW_DAYS, decide
 from connector.policy.expiry import _dated, _dated_days
 from connector.policy.memory import Memory
@@ -75,3 +75,15 @@ def test_remembered_decisions_match_a_fresh_walk_around_thresholds(
 def test_candidate_days_are_the_dates_of_the_candidates(facts: ContactFacts, policy: PolicySettings) -> None:
     """``_dated_days`` (what evaluate uses) yields exactly the dates of ``_dated`` (what ``upcoming`` names)."""
     assert _dated_days(facts, policy) == {day for day, _ in _dated(facts, policy)}
+
+
+@given(contact_facts, evaluation_dates, SETTINGS)
+def test_the_engine_builds_decisions_as_the_trusted_constructor_does(
+    facts: ContactFacts, now: date, policy: PolicySettings
+) -> None:
+    """evaluate's own Decision builder gives the object Decision.trusted gives, fields set included."""
+    decision = evaluate(facts, now=now, settings=policy)
+    trusted = Decision.trusted(**decision.__dict__)
+    assert decision == trusted
+    assert decision.model_fields_set == trusted.model_fields_set
+    assert Decision.model_validate_json(decision.model_dump_json()) == decision
