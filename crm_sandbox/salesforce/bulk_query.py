@@ -34,7 +34,7 @@ from crm_sandbox.salesforce.store import Record
 
 _JOB_KEYS = ("operation", "query", "contentType", "columnDelimiter", "lineEnding")
 _DEFAULT_CHUNK = 50_000
-SCAN_SLICE_S = 0.25
+SCAN_SLICE_S = 1.0
 """The longest a poll spends running a job's scan: a large scan keeps the job InProgress over several polls."""
 _PUBLIC = (
     "id", "operation", "object", "createdById", "createdDate", "systemModstamp", "state", "concurrencyMode",
