@@ -134,10 +134,10 @@ def _dated_days(facts: ContactFacts, settings: PolicySettings) -> set[date]:
     idle = settings.consent_max_idle_months
     for consent in facts.consents:
         add(consent.date)
-        add(_after(period_end(consent.date, months=idle)))
+        add(period_end(consent.date, months=idle) + _DAY)
         used = consent.last_used
         if used is not None:
-            add(_after(period_end(used, months=idle)))
+            add(period_end(used, months=idle) + _DAY)
             add(used)
         if consent.ends is not None:
             add(consent.ends)
@@ -146,15 +146,15 @@ def _dated_days(facts: ContactFacts, settings: PolicySettings) -> set[date]:
         for start in (customer.last_sale, customer.relationship_end):
             if start is not None:
                 add(start)
-                add(_after(period_end(start, months=settings.soft_opt_in_max_months)))
-                add(_after(period_end(start, months=CUSTOMER_CALL_MONTHS)))
+                add(period_end(start, months=settings.soft_opt_in_max_months) + _DAY)
+                add(period_end(start, months=CUSTOMER_CALL_MONTHS) + _DAY)
     for screening in facts.dnc:
         add(screening.checked)
-        add(_after(period_end(screening.checked, days=settings.dnc_screen_max_age_days)))
+        add(period_end(screening.checked, days=settings.dnc_screen_max_age_days) + _DAY)
         since = screening.since
         if since is not None:
             add(since)
-            add(_after(period_end(since, days=settings.uk_tps_grace_days)))
+            add(period_end(since, days=settings.uk_tps_grace_days) + _DAY)
     return days
 
 

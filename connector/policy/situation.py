@@ -225,9 +225,22 @@ def _current_customer(customer: Customer | None, now: date) -> Customer | None:
 def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Situation:
     sources = facts.sources
     kinds = frozenset(map(_KIND_OF, sources)) if sources else _NO_KINDS
-    first_party = not kinds.isdisjoint(FIRST_PARTY_SOURCES)
-    indirect = not kinds.isdisjoint(INDIRECT_SOURCES)
-    return _situation(facts, now, settings, kinds, first_party=first_party, indirect=indirect)
+    customer = facts.customer
+    if facts.consents:
+        phone, email = _consent_statuses(facts.consents, now, settings.consent_max_idle_months)
+    else:
+        phone = email = ConsentStatus.NONE
+    return Situation(
+        facts,
+        now,
+        settings,
+        kinds,
+        not kinds.isdisjoint(FIRST_PARTY_SOURCES),
+        not kinds.isdisjoint(INDIRECT_SOURCES),
+        phone,
+        email,
+        None if customer is None else _current_customer(customer, now),
+    )
 
 
 _KIND_OF = attrgetter("kind")
