@@ -20,6 +20,7 @@ from connector.models import (
     EntityType,
     RegisterList,
     Screening,
+    Source,
     SourceKind,
 )
 from connector.policy.settings import PolicySettings
@@ -147,8 +148,13 @@ class Situation:
         """The most recent screening against any of ``lists`` checked on or before now, or None.
 
         A screening dated after now is no evidence yet (§9.1): it never stands in for a current one."""
-        found = [s for s in self.facts.dnc if s.list in lists and s.checked <= self.now]
-        return max(found, key=lambda s: s.checked) if found else None
+        now = self.now
+        found = None
+        for screening in self.facts.dnc:  # the first of the most recent, as max() would pick
+            checked = screening.checked
+            if screening.list in lists and checked <= now and (found is None or checked > found.checked):
+                found = screening
+        return found
 
     def screening_is_current(self, screening: Screening | None) -> bool:
         if screening is None or screening.checked > self.now:
@@ -161,8 +167,10 @@ class Situation:
         customer = self.customer
         if customer is None:
             return None
-        dates = [d for d in (customer.last_sale, customer.relationship_end) if d is not None]
-        return max(dates) if dates else None
+        last_sale, end = customer.last_sale, customer.relationship_end
+        if last_sale is None or end is None:
+            return end if last_sale is None else last_sale
+        return max(last_sale, end)
 
     def customer_within(self, months: int) -> bool | None:
         """Whether now lies within ``months`` calendar months of the customer anchor; None when undated."""
@@ -192,10 +200,11 @@ def _consent_statuses(
     """The best consent on the phone and on the e-mail channel, in one pass: fresh over stale over invalid
     over none, whatever the order of the consents."""
     phone = email = 0  # an index into _BY_STRENGTH
-    for consent in consents:
-        if consent.withdrawn is not None or _ended(consent, now):
+    for consent in consents:  # _ended and _usable, written out: every consent of every contact comes here
+        ends = consent.ends
+        if consent.withdrawn is not None or (ends is not None and ends <= now):
             continue
-        if not _usable(consent, now):
+        if not (consent.sender_is_us and consent.specific) or consent.date > now:
             strength = 1
         else:
             used = consent.last_used if consent.last_used is not None and consent.last_used <= now else None
@@ -223,8 +232,8 @@ def _current_customer(customer: Customer | None, now: date) -> Customer | None:
 
 
 def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Situation:
-    sources = facts.sources
-    kinds = frozenset(map(_KIND_OF, sources)) if sources else _NO_KINDS
+    found = _KINDS.get(tuple(map(_KIND_OF, facts.sources)))
+    kinds, first_party, indirect = _kinds_of(facts.sources) if found is None else found
     customer = facts.customer
     if facts.consents:
         phone, email = _consent_statuses(facts.consents, now, settings.consent_max_idle_months)
@@ -235,8 +244,8 @@ def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) ->
         now,
         settings,
         kinds,
-        not kinds.isdisjoint(FIRST_PARTY_SOURCES),
-        not kinds.isdisjoint(INDIRECT_SOURCES),
+        first_party,
+        indirect,
         phone,
         email,
         None if customer is None else _current_customer(customer, now),
@@ -244,7 +253,18 @@ def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) ->
 
 
 _KIND_OF = attrgetter("kind")
-_NO_KINDS: frozenset[SourceKind] = frozenset()
+_KINDS: dict[tuple[SourceKind, ...], tuple[frozenset[SourceKind], bool, bool]] = {}
+
+
+def _kinds_of(sources: tuple[Source, ...]) -> tuple[frozenset[SourceKind], bool, bool]:
+    """The set of source kinds, and whether one is first-party and one indirect (remembered per sequence of
+    kinds: few occur)."""
+    listed = tuple(map(_KIND_OF, sources))
+    kinds = frozenset(listed)
+    found = (kinds, not kinds.isdisjoint(FIRST_PARTY_SOURCES), not kinds.isdisjoint(INDIRECT_SOURCES))
+    if len(_KINDS) < 4096:
+        _KINDS[listed] = found
+    return found
 
 
 def situation_on(s: Situation, now: date) -> Situation:
