@@ -20,8 +20,7 @@ from connector.models import ContactFacts, Decision
 from connector.policy.category import lawful_use_of
 from connector.policy.chain import CATALOGUE, LAW_DAYS
 from connector.policy.expiry import candidate_days, candidates, gate_days
-from connector.policy.memory import LATEST_MEMORY as _LATEST_MEMORY
-from connector.policy.memory import Decided, DecidedChannel, Memory, actions_of
+from connector.policy.memory import LATEST, Decided, DecidedChannel, Memory, actions_of, memory_for
 from connector.policy.settings import PolicySettings
 from connector.policy.signature import Signature, signatures
 from connector.policy.situation import Situation, situation_of, situation_on
@@ -44,8 +43,9 @@ class _Today(NamedTuple):
 
 
 def _today(facts: ContactFacts, now: date, settings: PolicySettings) -> _Today:
-    latest = _LATEST_MEMORY[0]
-    memory = latest.memory if latest.settings is settings else latest.set(settings)
+    latest, memory = LATEST[0]
+    if latest is not settings:
+        memory = memory_for(settings)
     s = situation_of(facts, now=now, settings=settings)
     phone_sig, email_sig, closed = signatures(s, bisect_right(LAW_DAYS, now))
     phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)
@@ -69,8 +69,9 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         differently, or None. Evaluation never raises for a valid ContactFacts.
     """
     # the steps of _today, written out: this is the path every evaluation takes
-    latest = _LATEST_MEMORY[0]
-    memory = latest.memory if latest.settings is settings else latest.set(settings)
+    latest, memory = LATEST[0]
+    if latest is not settings:
+        memory = memory_for(settings)
     s = situation_of(facts, now=now, settings=settings)
     phone_sig, email_sig, closed = signatures(s, bisect_right(LAW_DAYS, now))
     phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)

@@ -19,7 +19,16 @@ from connector.policy.settings import PolicySettings
 from connector.policy.signature import Signature
 from connector.policy.situation import Situation
 
-__all__ = ["LATEST_MEMORY", "Decided", "DecidedChannel", "DecisionKey", "Memory", "Shown", "actions_of"]
+__all__ = [
+    "LATEST",
+    "Decided",
+    "DecidedChannel",
+    "DecisionKey",
+    "Memory",
+    "Shown",
+    "actions_of",
+    "memory_for",
+]
 
 ChannelShown = tuple[bool | None, Basis, tuple[tuple[str, str], ...]]
 """What a channel shows: its verdict, its basis and the rules with their words."""
@@ -127,29 +136,24 @@ class Memory:
         self.channels.clear()
 
 
-class _Latest:
-    """The memory of the settings object used last, found by identity (hashing settings costs more than the
-    rest of a remembered decision); other settings are looked up by equality, so equal settings share one."""
-
-    __slots__ = ("memory", "settings")
-
-    def __init__(self) -> None:
-        self.settings: PolicySettings | None = None
-        self.memory = Memory(PolicySettings())
-
-    def set(self, settings: PolicySettings) -> Memory:
-        memory = _MEMORIES.get(settings)
-        if memory is None:
-            if len(_MEMORIES) >= 16:
-                _MEMORIES.clear()
-            memory = _MEMORIES[settings] = Memory(settings)
-        self.settings, self.memory = settings, memory
-        return memory
-
-
 _MEMORIES: dict[PolicySettings, Memory] = {}
-LATEST_MEMORY = (_Latest(),)
-"""One entry, read without a call: ``LATEST_MEMORY[0].memory`` when ``LATEST_MEMORY[0].settings is settings``."""
+
+
+def memory_for(settings: PolicySettings) -> Memory:
+    """The memory of ``settings``: equal settings share one. The engine first looks in ``LATEST`` by identity,
+    since hashing the settings would cost more than the rest of a remembered decision."""
+    memory = _MEMORIES.get(settings)
+    if memory is None:
+        if len(_MEMORIES) >= 16:
+            _MEMORIES.clear()
+        memory = _MEMORIES[settings] = Memory(settings)
+    LATEST[0] = (settings, memory)
+    return memory
+
+
+LATEST: list[tuple[PolicySettings, Memory]] = [(PolicySettings(), Memory(PolicySettings()))]
+"""The settings object used last and its memory, as one pair: read at once, so that concurrent evaluations
+under other settings never pair one's settings with another's memory."""
 
 
 def actions_of(phone: DecidedChannel, email: DecidedChannel, *, indirect: bool) -> tuple[str, ...]:

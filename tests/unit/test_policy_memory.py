@@ -87,3 +87,12 @@ def test_the_engine_builds_decisions_as_the_trusted_constructor_does(
     assert decision == trusted
     assert decision.model_fields_set == trusted.model_fields_set
     assert Decision.model_validate_json(decision.model_dump_json()) == decision
+
+
+@given(st.lists(st.tuples(contact_facts, SETTINGS), min_size=2, max_size=10), evaluation_dates)
+def test_evaluations_under_different_settings_keep_their_own_memory(
+    batch: list[tuple[ContactFacts, PolicySettings]], now: date
+) -> None:
+    """Settings that alternate from one evaluation to the next each get their own policy's decision."""
+    for facts, policy in batch:
+        assert evaluate(facts, now=now, settings=policy).policy == policy.policy_id
