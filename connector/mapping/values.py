@@ -101,7 +101,7 @@ def phone_is_valid(number: Any, region: str | None) -> bool:
     return _valid_phone(number, region)
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=8_192)
 def _valid_phone(number: str, region: str | None) -> bool:
     """phonenumbers' verdict, from the exact shortcut where it is sure (``phone_fastpath``); a number shared
     by many records (a switchboard) is parsed once while it stays among the recent ones."""

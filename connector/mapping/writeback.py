@@ -53,7 +53,7 @@ def reason_text(decision: Decision, *, max_length: int) -> str:
     )
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def _reason_text(
     reasons: tuple[Reason, ...],
     max_length: int,
@@ -109,7 +109,9 @@ def mirror_values(decision: Decision, writeback: WriteBack, crm: CrmName) -> dic
     return {field: on for field, source in writeback.mirror.items() if raised[source]}
 
 
+@lru_cache(maxsize=16)
 def checked_value(now: datetime, crm: CrmName) -> Any:
+    """The ``checked`` stamp of a write at ``now``: one string for a page's records, which share ``now``."""
     return _native(now, crm)
 
 

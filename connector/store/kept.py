@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from connector.store.packing import pack_json, pack_json_shared
+from connector.store.packing import pack_json, pack_without_id
 
 if TYPE_CHECKING:
     from connector.models import ContactFacts, Decision
@@ -65,14 +65,15 @@ class Kept:
         if of is None or of[0] is not facts or of[1] is not decision or of[2] != record_id:
             self.packed_facts = pack_json(facts.model_dump_json(exclude_defaults=True), record_id)
             text = decision.model_dump_json()
-            self.packed_decision = pack_json_shared(text, record_id)
             lead = f'{{"id":{json.dumps(record_id, ensure_ascii=False)},'
             if text.startswith(lead):  # decisions differing only by their record id share the rest
                 parts = _decision_parts("{" + text[len(lead) :])
+                self.packed_decision = parts.packed
                 canonical_decision = parts.canonical(record_id)
                 self.lawful_use, self.review_needed = parts.lawful_use, parts.review_needed
             else:
                 value = decision.model_dump(mode="json")
+                self.packed_decision = pack_json(text, record_id)
                 canonical_decision = _canonical(value)
                 self.lawful_use, self.review_needed = str(value["lawful_use"]), bool(value["review_needed"])
             canonical_facts = _canonical(facts.model_dump(mode="json", exclude_defaults=True))
@@ -89,12 +90,15 @@ class Kept:
 
 
 class _DecisionParts:
-    """What decisions differing only by their record id share: the canonical text around the ``"id"`` item
-    (the items whose keys sort before it, those after) and the verdict columns."""
+    """What decisions differing only by their record id share: the packed value (its id left out), the
+    canonical text around the ``"id"`` item (the items whose keys sort before it, those after) and the verdict
+    columns."""
 
-    __slots__ = ("after", "before", "lawful_use", "review_needed")
+    __slots__ = ("after", "before", "lawful_use", "packed", "review_needed")
 
-    def __init__(self, value: Mapping[str, Any]) -> None:
+    def __init__(self, rest: str) -> None:
+        value = json.loads(rest)
+        self.packed = pack_without_id(rest)
         self.before = _canonical({key: item for key, item in value.items() if key < "id"})[1:-1]
         self.after = _canonical({key: item for key, item in value.items() if key > "id"})[1:-1]
         self.lawful_use, self.review_needed = str(value["lawful_use"]), bool(value["review_needed"])
@@ -105,10 +109,10 @@ class _DecisionParts:
         return "{" + ", ".join(item for item in items if item) + "}"
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=2048)
 def _decision_parts(rest: str) -> _DecisionParts:
-    """The shared parts of a decision given as its JSON text without its id."""
-    return _DecisionParts(json.loads(rest))
+    """The shared parts of a decision given as its JSON text without its id (the recent ones kept)."""
+    return _DecisionParts(rest)
 
 
 @lru_cache(maxsize=64)

@@ -20,7 +20,7 @@ from typing import Any
 
 from connector.store.zdict import ZDICT_1
 
-__all__ = ["pack", "pack_json", "pack_json_shared", "pack_shared", "unpack"]
+__all__ = ["pack", "pack_json", "pack_shared", "pack_without_id", "unpack"]
 
 _ID_LEFT_OUT = 1
 _AS_GIVEN = 2
@@ -74,20 +74,19 @@ def pack_json(text: str, record_id: str | None = None) -> bytes:
     return bytes((fmt,)) + _deflate(stored)
 
 
-def pack_json_shared(text: str, record_id: str | None = None) -> bytes:
-    """``pack_json`` for a value many entries share but for their record id (see ``pack_shared``)."""
-    return _packed(*_split_json(text, record_id))
+def pack_without_id(rest: str) -> bytes:
+    """``pack_json`` of a value whose leading ``"id"`` is its record's, given the JSON text of the rest."""
+    return bytes((_ID_LEFT_OUT,)) + _deflate(rest)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _packed(fmt: int, text: str) -> bytes:
     return bytes((fmt,)) + _deflate(text)
 
 
 def pack_shared(value: Mapping[str, Any], record_id: str | None = None) -> bytes:
-    """``pack(value, record_id)`` for a value many entries share but for their record id (decisions: the same
-    verdict, rules and expiry; written values: a run's ``checked`` time and a few combinations of flags),
-    deflated once per distinct text while it stays among the recent ones."""
+    """``pack(value, record_id)`` for a value many entries share (written values: a page's ``checked`` time and
+    a few combinations of flags), deflated once per distinct text while it stays among the recent ones."""
     return _packed(*_text(value, record_id))
 
 
