@@ -6,7 +6,8 @@ result no different and the work much smaller. The engine is pure: ``now`` and t
 
 ``valid_until`` is found by deciding again on each date on which the decision may change (expiry.py), in order.
 On most of those dates the signatures stay the same, and then so do the channels; only a changed signature is
-decided (or recalled) again, and a date is given up as soon as one channel shows a change.
+decided (or recalled) again, and a date is given up as soon as one channel shows a change. When the gates close
+both channels, only the dates on which a consent, a sale or a screening begins (or a consent ends) are tried.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Many contacts are decided alike: the rules only ask a few questions of them (is 
 number screened, is the customer within three years …). A channel's *signature* is the tuple of every answer its
 rules can read, so two situations with equal signatures walk the same rules to the same outcomes and words; the
 engine decides a signature once and reuses the result (memory.py). That is exact only while the signatures list
-everything a rule reads: a rule that starts reading a new fact must add it here (the test
-``test_remembered_decisions_match_a_fresh_walk`` compares remembered and freshly walked decisions).
+everything a rule reads: a rule, or a country pack, that starts reading a new fact must add it here (the tests
+in ``tests/unit/test_policy_memory.py`` compare remembered and freshly walked decisions).
 
 The settings are not part of a signature: the engine keeps one memory per settings.
 """
@@ -84,7 +84,7 @@ def _phone_opt_out(s: Situation) -> object:
 
 
 def _customer(s: Situation) -> object:
-    """What the customer rules read (S1-S3 everywhere, N3/N4/N9 in NL, D2 in DE, F3/F4 in FR): whether there
+    """What the customer rules read (S1-S3 everywhere, N3/N4/N9 in NL, D3 in DE, F3/F4 in FR): whether there
     is a customer record, whether it counts yet, its conditions and how far its terms have run."""
     country = s.facts.country
     ongoing = ongoing_contract_with_us(s) if country == "FR" else None
@@ -194,9 +194,10 @@ _REGISTER_COUNTRIES = frozenset({"BE", "FR", "GB"})
 _NO_SOURCE = 1  # the first bit of a kinds class: G5's question
 
 
-def _gates_come_first() -> bool:
+def _assumptions_hold() -> bool:
     """What ``signatures`` relies on: every chain begins with G1-G6 (G2 e-mail only, G3 phone only), in force
-    on every date, and the first of them that decides ends the walk."""
+    on every date, and the first of them that decides ends the walk; and the country packs are those whose
+    reads it lists (a new pack must add what its rules read)."""
     gates = tuple((rule.info.id, rule.info.channel) for rule in GATES[:6])
     undated = all(r.info.effective_from is None and r.info.effective_until is None for r in GATES[:6])
     expected = (
@@ -207,8 +208,8 @@ def _gates_come_first() -> bool:
         ("G5", "both"),
         ("G6", "both"),
     )
-    return undated and gates == expected
+    return undated and gates == expected and frozenset({"NL", "DE", "BE", "FR", "GB"}) == PACK_COUNTRIES
 
 
-if not _gates_come_first():
-    raise ImportError("signatures() assumes that every chain begins with the gates G1-G6")
+if not _assumptions_hold():
+    raise ImportError("signatures() no longer lists everything the rules read: see _assumptions_hold")

@@ -2,7 +2,8 @@
 
 The one list the engine and the gates read: a country is covered (G6 lets it through, L1 checks it) exactly when
 it has an entry here. Adding a country: a module beside ``nl.py`` with its PHONE and EMAIL rules, an entry
-below, its citations in the common rules (``citations=``), its rows in the rule-table test, and a line in the
+below, what its rules read beyond the common rules in ``policy/signature.py`` (the engine remembers decisions by
+it), its citations in the common rules (``citations=``), its rows in the rule-table test, and a line in the
 README's rule summary (docs/adding-a-country.md).
 """
 
