@@ -2,7 +2,9 @@
 
 A record written in a sync is kept twice: its pending entry before the write, then its outcome. Both hold the
 same facts and decision, so what they become in the store is computed once per record (``Kept``, carried by
-the entry) instead of once per keeping: one model dump, one packing and one canonical JSON text each.
+the entry) instead of once per keeping. Facts and decisions are packed from the models' own JSON, which is the
+text ``pack`` writes. Most decisions differ from others only by their record id: their packed value, canonical
+text and verdict columns are kept once for all of them (a bounded cache keyed by the JSON without the id).
 
 The fingerprint names a record's facts, decision and settled outcome: ``sha256`` of the JSON list ``[facts,
 decision, outcome]`` with sorted keys, its first 16 hex digits. Records kept by earlier versions compare with
