@@ -11,13 +11,12 @@ from connector.store.kept import Kept, fingerprint
 from connector.store.packing import pack, pack_shared, unpack
 from tests.conftest import NOW, facts
 
-
 CONTACTS = [
     facts(id="003A", objection="2026-10-01"),
     facts(id="003B"),
     facts(id="003C", country="DE", lia_ref="LIA-7"),
     facts(id="003D", country="FR", optout_email="2026-01-05"),
-    facts(id="00Q\u00e9\"x"),  # an id JSON escapes
+    facts(id='00Q\u00e9"x'),  # an id JSON escapes
 ]
 
 
