@@ -77,6 +77,12 @@ class Store:
         self, *, seed: int, contacts: int, leads: int, clock: Callable[[], datetime] = utc_now
     ) -> None:
         self.seed, self.contacts, self.leads = seed, contacts, leads
+        self._seeded = {
+            "contact": contacts, "lead": leads, "account": contacts, "opportunity": contacts,
+            "individual": contacts + leads,
+            "contactpointtypeconsent": (contacts + leads) * consent_seed.CONSENT_SLOTS,
+            "datausepurpose": len(consent_seed.PURPOSES),
+        }  # fmt: skip
         self.schema: dict[str, ObjectSpec] = build_schema()
         self.clock = clock
         self.lock = threading.RLock()
@@ -119,12 +125,7 @@ class Store:
 
     def seeded_count(self, obj: str) -> int:
         """How many seeded indexes the object has (some may render as absent)."""
-        return {
-            "contact": self.contacts, "lead": self.leads, "account": self.contacts,
-            "opportunity": self.contacts, "individual": self.contacts + self.leads,
-            "contactpointtypeconsent": (self.contacts + self.leads) * consent_seed.CONSENT_SLOTS,
-            "datausepurpose": len(consent_seed.PURPOSES),
-        }.get(obj.lower(), 0)  # fmt: skip
+        return self._seeded.get(obj.lower(), 0)
 
     def always_exists(self, obj: str) -> bool:
         """Whether every seeded index of the object is a record (so a scan needs no rendering)."""
@@ -136,16 +137,21 @@ class Store:
             return dict(stored) if stored is not None else None
         if index >= self.seeded_count(obj):
             return None
-        renderers: dict[str, Callable[[], Record | None]] = {
-            "contact": lambda: seeding.contact(self.seed, index),
-            "lead": lambda: seeding.lead(self.seed, self.contacts, index),
-            "account": lambda: seeding.account(self.seed, index),
-            "opportunity": lambda: seeding.opportunity(self.seed, index),
-            "individual": lambda: seeding.individual(self.seed, index),
-            "contactpointtypeconsent": lambda: consent_seed.consent(self.seed, index),
-            "datausepurpose": lambda: consent_seed.data_use_purpose(index),
-        }
-        return renderers[obj]()
+        if obj == "contact":
+            return seeding.contact(self.seed, index)
+        if obj == "lead":
+            return seeding.lead(self.seed, self.contacts, index)
+        if obj == "account":
+            return seeding.account(self.seed, index)
+        if obj == "opportunity":
+            return seeding.opportunity(self.seed, index)
+        if obj == "individual":
+            return seeding.individual(self.seed, index)
+        if obj == "contactpointtypeconsent":
+            return consent_seed.consent(self.seed, index)
+        if obj == "datausepurpose":
+            return consent_seed.data_use_purpose(index)
+        raise KeyError(obj)
 
     def get(self, obj: str, index: int, *, include_deleted: bool = False) -> Record | None:
         """The current record (all fields, Python values), or None when absent or deleted."""
