@@ -44,7 +44,8 @@ _PUBLIC = (
 
 
 def create_job(state: SalesforceState, call: Call) -> Reply:
-    """`POST jobs/query`: run the query and keep its rows for the result chunks."""
+    """`POST jobs/query`: check the query, then run it and keep its rows for the result chunks (or, for a scan
+    of every record, leave it to the polls)."""
     spec = call.json()
     if not isinstance(spec, dict):
         raise ApiError(400, "JSON_PARSER_ERROR", "a JSON job definition is required")
