@@ -39,22 +39,21 @@ class _Today(NamedTuple):
     phone: DecidedChannel
     email: DecidedChannel
     decided: Decided
-    closed: bool
-    """Whether the gates G1-G6 close both channels (signature.signatures)."""
 
 
 def _today(facts: ContactFacts, now: date, settings: PolicySettings) -> _Today:
+    """Decide ``facts`` on ``now``: the steps of ``evaluate``, kept for ``next_change``."""
     latest, memory = LATEST[0]
     if latest is not settings:
         memory = memory_for(settings)
     s = situation_of(facts, now=now, settings=settings)
-    phone_sig, email_sig, closed = signatures(s, bisect_right(LAW_DAYS, now))
+    phone_sig, email_sig, _ = signatures(s, bisect_right(LAW_DAYS, now))
     phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)
     email = memory.email.get(email_sig) or memory.channel(s, "email", email_sig)
     lawful_use = lawful_use_of(s, objected=phone.objected or email.objected)
     key = (phone, email, facts.country, s.indirect, lawful_use)
     decided = memory.decided.get(key) or memory.decision(key)
-    return _Today(s, memory, phone_sig, email_sig, phone, email, decided, closed)
+    return _Today(s, memory, phone_sig, email_sig, phone, email, decided)
 
 
 def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Decision:
@@ -94,7 +93,7 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
     else:
         days = candidate_days(facts, now=now, settings=settings, catalogue=CATALOGUE)
     if days:
-        today = _Today(s, memory, phone_sig, email_sig, phone, email, decided, closed)
+        today = _Today(s, memory, phone_sig, email_sig, phone, email, decided)
         values["valid_until"] = _first_change(today, days)
     return _decision(values)
 

@@ -115,7 +115,7 @@ def candidate_days(
     """The dates of ``candidates`` without their causes, in order: all that ``evaluate`` needs, for less work
     (most contacts have none, and then no decision is made again)."""
     law = _law_days(facts.country, catalogue)
-    if facts.consents or facts.customer is not None or facts.dnc:
+    if (facts.consents or facts.customer is not None or facts.dnc) and not _all_behind(facts, now, settings):
         days = _dated_days(facts, settings)
     elif law and law[-1] > now:
         days = set()
@@ -124,6 +124,29 @@ def candidate_days(
     if law and law[-1] > now:
         days.update(law)
     return sorted([day for day in days if day > now])
+
+
+def _all_behind(facts: ContactFacts, now: date, settings: PolicySettings) -> bool:
+    """Whether every date of ``_dated`` is on or before ``now``, told without working them out: each is a fact's
+    own date, or a period from one that lasts at most the longest term in months (31 days a month at most) and
+    days, plus a day; a consent's end counts as itself."""
+    months = max(settings.consent_max_idle_months, settings.soft_opt_in_max_months, CUSTOMER_CALL_MONTHS)
+    days = max(settings.dnc_screen_max_age_days, settings.uk_tps_grace_days)
+    horizon = now - timedelta(days=31 * months + days + 1)
+    for consent in facts.consents:
+        if consent.date > horizon or (consent.last_used is not None and consent.last_used > horizon):
+            return False
+        if consent.ends is not None and consent.ends > now:
+            return False
+    customer = facts.customer
+    if customer is not None:
+        for start in (customer.last_sale, customer.relationship_end):
+            if start is not None and start > horizon:
+                return False
+    for screening in facts.dnc:
+        if screening.checked > horizon or (screening.since is not None and screening.since > horizon):
+            return False
+    return True
 
 
 def _dated_days(facts: ContactFacts, settings: PolicySettings) -> set[date]:

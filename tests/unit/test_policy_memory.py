@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from connector.models import ContactFacts, Decision, Profile
 from connector.policy import PolicySettings, evaluate
-from connector.policy.chain import LAW_DAYS, decide
-from connector.policy.expiry import _dated, _dated_days
+from connector.policy.chain import CATALOGUE, LAW_DAYS, decide
+from connector.policy.expiry import _dated, _dated_days, candidate_days, candidates
 from connector.policy.memory import Memory
 from connector.policy.signature import signatures
 from connector.policy.situation import situation_of
@@ -96,3 +96,34 @@ def test_evaluations_under_different_settings_keep_their_own_memory(
     """Settings that alternate from one evaluation to the next each get their own policy's decision."""
     for facts, policy in batch:
         assert evaluate(facts, now=now, settings=policy).policy == policy.policy_id
+
+
+@given(
+    evaluation_dates.flatmap(lambda now: st.tuples(st.just(now), facts_near(now) | contact_facts)), SETTINGS
+)
+def test_candidate_days_are_the_days_of_every_candidate(
+    dated: tuple[date, ContactFacts], policy: PolicySettings
+) -> None:
+    """``candidate_days`` (with its shortcut for contacts whose dates all lie far behind) lists exactly the
+    dates ``candidates`` names."""
+    now, facts = dated
+    found = candidates(facts, now=now, settings=policy, catalogue=CATALOGUE)
+    assert candidate_days(facts, now=now, settings=policy, catalogue=CATALOGUE) == [day for day, _ in found]
+
+
+def test_an_old_consent_still_names_the_day_it_ends() -> None:
+    """A consent given long ago whose end lies ahead: every period from it is over, its end is still to come."""
+    facts = ContactFacts.model_validate(
+        {
+            "id": "T1",
+            "country": "NL",
+            "consents": [{"channel": "email", "date": "2019-03-01", "ends": "2027-01-01"}],
+            "customer": {"last_sale": "2019-05-01"},
+            "dnc": [{"list": "OWN", "listed": True, "checked": "2019-06-01"}],
+        }
+    )
+    policy = PolicySettings()
+    now = date(2026, 11, 28)
+    assert candidate_days(facts, now=now, settings=policy, catalogue=CATALOGUE) == [date(2027, 1, 1)]
+    stale = facts.model_copy(update={"consents": (facts.consents[0].model_copy(update={"last_used": now}),)})
+    assert date(2028, 11, 29) in candidate_days(stale, now=now, settings=policy, catalogue=CATALOGUE)
