@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import date
+from operator import attrgetter
 from typing import NamedTuple
 
 from connector.models import ContactFacts, Decision
@@ -68,12 +69,45 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
         The Decision, with ``valid_until``: the first later date on which the same facts are decided
         differently, or None. Evaluation never raises for a valid ContactFacts.
     """
-    # the steps of _today, written out: this is the path every evaluation takes
     latest, memory = LATEST[0]
     if latest is not settings:
         memory = memory_for(settings)
-    s = situation_of(facts, now=now, settings=settings)
-    phone_sig, email_sig, closed = signatures(s, bisect_right(LAW_DAYS, now))
+    period = bisect_right(LAW_DAYS, now)
+    if (
+        facts.consents
+        or facts.customer is not None
+        or facts.dnc
+        or facts.objection is not None
+        or facts.optout_email is not None
+        or facts.optout_phone is not None
+        or facts.issues
+    ):
+        return _decision(_values(facts, now, period, memory))
+    # an undated contact: its whole decision, valid_until included, depends only on what it is and the period
+    email = facts.email
+    key = (
+        period,
+        facts.country,
+        facts.entity_type,
+        facts.call_target,
+        email.kind,
+        email.published_for_offers,
+        facts.lia_ref is None,
+        tuple(map(_KIND_OF, facts.sources)),
+    )
+    values = memory.undated.get(key)
+    if values is None:
+        values = memory.remember_undated(key, _values(facts, now, period, memory))
+    values = values.copy()
+    values["id"] = facts.id
+    return _decision(values)
+
+
+def _values(facts: ContactFacts, now: date, period: int, memory: Memory) -> dict[str, object]:
+    """The steps of ``_today``, written out (this is the path of every dated contact), then ``valid_until``:
+    the Decision's fields."""
+    s = situation_of(facts, now=now, settings=memory.settings)
+    phone_sig, email_sig, closed = signatures(s, period)
     phone = memory.phone.get(phone_sig) or memory.channel(s, "phone", phone_sig)
     email = memory.email.get(email_sig) or memory.channel(s, "email", email_sig)
     key = (
@@ -91,11 +125,14 @@ def evaluate(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Dec
             gate_days(facts, now=now) if facts.consents or facts.customer is not None or facts.dnc else None
         )
     else:
-        days = candidate_days(facts, now=now, settings=settings, catalogue=CATALOGUE)
+        days = candidate_days(facts, now=now, settings=memory.settings, catalogue=CATALOGUE)
     if days:
         today = _Today(s, memory, phone_sig, email_sig, phone, email, decided)
         values["valid_until"] = _first_change(today, days)
-    return _decision(values)
+    return values
+
+
+_KIND_OF = attrgetter("kind")
 
 
 def _decision(values: dict[str, object]) -> Decision:

@@ -102,6 +102,8 @@ class Memory:
     email: dict[Signature, DecidedChannel] = field(default_factory=dict)
     decided: dict[DecisionKey, Decided] = field(default_factory=dict)
     channels: dict[tuple[object, ...], DecidedChannel] = field(default_factory=dict)
+    undated: dict[tuple[object, ...], dict[str, object]] = field(default_factory=dict)
+    """Whole Decisions (but the id) of contacts without a date: engine.evaluate."""
 
     def channel(self, s: Situation, channel: Channel, signature: Signature) -> DecidedChannel:
         """The channel's decision for ``s``, whose signature is ``signature``: remembered, or walked now.
@@ -129,11 +131,19 @@ class Memory:
             self.decided[key] = found
         return found
 
+    def remember_undated(self, key: tuple[object, ...], values: dict[str, object]) -> dict[str, object]:
+        """Keep the fields of an undated contact's Decision (copied: the caller's own go into its Decision)."""
+        if len(self.undated) >= _LIMIT:
+            self.forget()
+        self.undated[key] = values.copy()
+        return values
+
     def forget(self) -> None:
         self.phone.clear()
         self.email.clear()
         self.decided.clear()
         self.channels.clear()
+        self.undated.clear()
 
 
 _MEMORIES: dict[PolicySettings, Memory] = {}

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from connector.models import ContactFacts, Decision, Profile
 from connector.policy import PolicySettings, evaluate
 from connector.policy.chain import CATALOGUE, LAW_DAYS, decide
+from connector.policy.engine import _decision, _values
 from connector.policy.expiry import _dated, _dated_days, candidate_days, candidates
 from connector.policy.memory import Memory
 from connector.policy.signature import signatures
@@ -127,3 +128,41 @@ def test_an_old_consent_still_names_the_day_it_ends() -> None:
     assert candidate_days(facts, now=now, settings=policy, catalogue=CATALOGUE) == [date(2027, 1, 1)]
     stale = facts.model_copy(update={"consents": (facts.consents[0].model_copy(update={"last_used": now}),)})
     assert date(2028, 11, 29) in candidate_days(stale, now=now, settings=policy, catalogue=CATALOGUE)
+
+
+_UNDATED = {
+    "consents": (),
+    "customer": None,
+    "dnc": (),
+    "objection": None,
+    "optout_email": None,
+    "optout_phone": None,
+    "issues": (),
+}
+
+
+@settings(max_examples=150)
+@given(
+    evaluation_dates.flatmap(lambda now: st.tuples(st.just(now), facts_near(now) | contact_facts)),
+    st.lists(contact_facts | evaluation_dates.flatmap(facts_near), min_size=2, max_size=2),
+    evaluation_dates,
+    SETTINGS,
+)
+def test_remembered_undated_decisions_match_a_fresh_decision(
+    dated_base: tuple[date, ContactFacts], others: list[ContactFacts], later: date, policy: PolicySettings
+) -> None:
+    """Contacts without dated facts are remembered whole, valid_until included: a contact, and copies of it
+    with one field taken from another contact, each on two dates, must each be what a decision with an empty
+    memory gives."""
+    now, base = dated_base
+    undated = base.model_copy(update=_UNDATED)
+    variants = [undated] + [
+        undated.model_copy(update={name: getattr(other, name)})
+        for other in others
+        for name in ContactFacts.model_fields
+        if name not in _UNDATED
+    ]
+    for contact in variants:
+        for day in (now, later):
+            fresh = _decision(_values(contact, day, bisect_right(LAW_DAYS, day), Memory(policy)))
+            assert evaluate(contact, now=day, settings=policy) == fresh
