@@ -2,7 +2,8 @@
 
 Each channel is decided by walking its rule chain (chain.py). Contacts that the rules cannot tell apart share a
 signature (signature.py), and a signature is walked once and then remembered (memory.py), which makes the
-result no different and the work much smaller. The engine is pure: ``now`` and the settings are passed in.
+result no different and the work much smaller; a contact without dated facts is remembered whole. The engine is
+pure: ``now`` and the settings are passed in, and memory never changes a result.
 
 ``valid_until`` is found by deciding again on each date on which the decision may change (expiry.py), in order.
 On most of those dates the signatures stay the same, and then so do the channels; only a changed signature is
