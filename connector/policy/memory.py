@@ -154,7 +154,7 @@ def memory_for(settings: PolicySettings) -> Memory:
     since hashing the settings would cost more than the rest of a remembered decision."""
     memory = _MEMORIES.get(settings)
     if memory is None:
-        if len(_MEMORIES) >= 16:
+        if len(_MEMORIES) >= 4:  # a run uses one or two settings; each memory holds up to _LIMIT per table
             _MEMORIES.clear()
         memory = _MEMORIES[settings] = Memory(settings)
     LATEST[0] = (settings, memory)
