@@ -67,19 +67,22 @@ def generated_facts(n: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def bench_evaluate(models: list[ContactFacts], settings: PolicySettings, *, repeat: int = 3) -> float:
-    """Best of ``repeat`` passes over the models (the inputs are frozen out of the garbage collector's way,
-    as they are when a sync evaluates one page at a time)."""
+def bench_evaluate(
+    models: list[ContactFacts], settings: PolicySettings, *, repeat: int = 3
+) -> tuple[float, float]:
+    """Evaluations/s: the best of ``repeat`` passes over the models, and the first pass alone (the engine's
+    memory of decided signatures still filling, as in the first pages of a sync). The inputs are frozen out of
+    the garbage collector's way, as they are when a sync evaluates one page at a time."""
     gc.collect()
     gc.freeze()
-    best = float("inf")
+    times = []
     for _ in range(repeat):
         start = time.perf_counter()
         for facts in models:
             evaluate(facts, now=NOW, settings=settings)
-        best = min(best, time.perf_counter() - start)
+        times.append(time.perf_counter() - start)
     gc.unfreeze()
-    return len(models) / best
+    return len(models) / min(times), len(models) / times[0]
 
 
 def bench_classify_in_process(lines: list[str], settings: PolicySettings) -> float:
@@ -118,11 +121,13 @@ def main() -> None:
     models = [ContactFacts.model_validate(r) for r in records]
     settings = PolicySettings()
     bench_evaluate(models[:2000], settings)  # warm caches
+    best, first = bench_evaluate(models, settings)
     result = {
         "benchmark": "policy",
         "contacts": args.contacts,
         "cores": 1,
-        "evaluate_per_s": round(bench_evaluate(models, settings)),
+        "evaluate_per_s": round(best),
+        "evaluate_per_s_first_pass": round(first),
         "classify_lines_per_s_in_process": round(bench_classify_in_process(lines, settings)),
         "classify_lines_per_s_cli": round(bench_classify_cli(lines)),
         "goal_evaluate_per_s": 100_000,
