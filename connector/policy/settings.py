@@ -9,7 +9,9 @@ from connector.models import Profile
 
 __all__ = ["RULESET_VERSION", "PolicySettings"]
 
-RULESET_VERSION = "2026.12"
+RULESET_VERSION = "2026.12.1"
+"""Bumped with every change to what the rules decide, so the policy id changes and every stored decision is made
+again (2026.12.1: a data issue on e-mail, G8, comes before the missing address, G9)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from connector.policy import RULESET_VERSION
+
 CASES = Path(__file__).parents[1] / "cases" / "lawful-use-cases.jsonl"
 
 
@@ -101,7 +103,7 @@ def test_explain_prints_flags_rules_citations_and_actions_as_plain_text_when_pip
         "N2",
         "Tw 11.7(1)",
         "Required actions: art14_notice",
-        "lawful-use 2026.12 conservative",
+        f"lawful-use {RULESET_VERSION} conservative",
     ):
         assert expected in text
 

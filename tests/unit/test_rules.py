@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connector.models import Decision, Profile
-from connector.policy import CATALOGUE, PolicySettings, evaluate
+from connector.policy import CATALOGUE, RULESET_VERSION, PolicySettings, evaluate
 from tests.conftest import NOW, facts
 
 CONSERVATIVE = PolicySettings()
@@ -411,9 +411,18 @@ def test_a_data_issue_closes_only_its_own_channel() -> None:
     assert "invalid_phone" in next(r.text for r in decision.reasons if r.rule == "G8")
 
 
+def test_an_invalid_email_address_is_a_data_issue_for_review_not_just_a_missing_address() -> None:
+    """The mapping turns an invalid address into no address plus an `invalid_email` issue: the issue (G8) must
+    decide, with review, so the record gets fixed; G9 alone would close e-mail silently."""
+    decision = decide(email={"kind": "none"}, issues=[{"channel": "email", "code": "invalid_email"}])
+    assert not decision.email_allowed and decision.review_needed
+    email_rules = [r.rule for r in decision.reasons if r.channel in ("email", "both")]
+    assert email_rules[-1] == "G8" and "G9" not in email_rules
+
+
 def test_policy_id_names_the_rule_set_profile_and_settings() -> None:
     """Different settings give a different policy id; equal settings give the same one."""
-    assert CONSERVATIVE.policy_id.startswith("lawful-use 2026.12 conservative ")
+    assert CONSERVATIVE.policy_id.startswith(f"lawful-use {RULESET_VERSION} conservative ")
     assert PolicySettings().policy_id == CONSERVATIVE.policy_id
     assert PolicySettings(consent_max_idle_months=12).policy_id != CONSERVATIVE.policy_id
     assert LEGAL_MINIMUM.policy_id.split()[2] == "legal_minimum"

@@ -209,17 +209,6 @@ GATES: tuple[Rule, ...] = (
     ),
     Rule(
         RuleInfo(
-            "G9",
-            "NO_EMAIL_ADDRESS",
-            "email",
-            "*",
-            "—",
-            "No e-mail address: marketing e-mail is not possible.",
-        ),
-        _no_email_address,
-    ),
-    Rule(
-        RuleInfo(
             "G8",
             "DATA_ISSUE",
             "both",
@@ -231,6 +220,17 @@ GATES: tuple[Rule, ...] = (
             },
         ),
         _data_issue,
+    ),
+    Rule(
+        RuleInfo(
+            "G9",
+            "NO_EMAIL_ADDRESS",
+            "email",
+            "*",
+            "—",
+            "No e-mail address: marketing e-mail is not possible.",
+        ),
+        _no_email_address,
     ),
 )
 
