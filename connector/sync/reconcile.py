@@ -13,12 +13,14 @@ A full pull lists every live record anyway, so after one the comparison costs no
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from connector.crm.port import Cursor, IdLister  # IdLister: named here too for the sharded sync
 
-__all__ = ["MARKER_SUFFIX", "RECONCILE_EVERY", "IdLister", "due", "gone", "marker", "missing"]
+__all__ = ["MARKER_SUFFIX", "RECONCILE_EVERY", "IdLister", "SeenIds", "due", "gone", "marker", "missing"]
 
 RECONCILE_EVERY = timedelta(days=1)
 """How often an incremental run lists the CRM's ids to compare them with the store."""
@@ -38,7 +40,38 @@ def due(last: Cursor | None, now: datetime, *, every: timedelta = RECONCILE_EVER
     return last is not None and now - last.modified >= every
 
 
-def missing(managed: Iterable[str], live: Collection[str]) -> list[str]:
+class SeenIds:
+    """The ids a pull or a listing saw, as 64-bit hashes in one array: 8 bytes an id where a set of strings takes
+    about 90, so a million-record org costs 10 MB, not 120 (a full pull keeps every id it read until the end).
+
+    Answers ``in`` once the ids are in (the array is sorted on the first question; adding more sorts again).
+    Two ids with one hash can only make a deleted record look live, which keeps it until a later
+    reconciliation (string hashes change with each process); never the other way round, and a record is
+    forgotten only after a read by id confirms it is gone."""
+
+    __slots__ = ("_hashes", "_sorted")
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self._hashes = array("q", map(hash, ids))
+        self._sorted = False
+
+    def update(self, ids: Iterable[str]) -> None:
+        self._hashes.extend(map(hash, ids))
+        self._sorted = False
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __contains__(self, record_id: object) -> bool:
+        if not self._sorted:
+            self._hashes = array("q", sorted(self._hashes))
+            self._sorted = True
+        key = hash(record_id)
+        at = bisect_left(self._hashes, key)
+        return at < len(self._hashes) and self._hashes[at] == key
+
+
+def missing(managed: Iterable[str], live: Collection[str] | SeenIds) -> list[str]:
     """The managed ids the CRM did not list, in the order given."""
     return [record_id for record_id in managed if record_id not in live]
 

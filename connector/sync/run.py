@@ -30,7 +30,7 @@ from connector.store import PendingWrite, RunKind, RunOutcome, Store
 from connector.sync.buffer import WriteBuffer
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
-from connector.sync.reconcile import MARKER_SUFFIX, due, gone, marker, missing
+from connector.sync.reconcile import MARKER_SUFFIX, SeenIds, due, gone, marker, missing
 from connector.sync.screening import PhoneScreener
 from connector.sync.settle import holds_sent_values
 
@@ -160,7 +160,7 @@ class _SyncRun:
             None if options.full else store.runs.full_run_owed(crm.name, pipeline.compiled.digest)
         )
         self.full = options.full or self.full_reason is not None
-        self.seen: set[str] = set()
+        self.seen = SeenIds()
         """The live ids a full pull read, for reconciliation."""
         bulk_on = isinstance(crm, BulkCapable) and not options.dry_run and on_change is None
         self.buffer = WriteBuffer(crm, store) if isinstance(crm, BulkCapable) and bulk_on else None
@@ -316,7 +316,7 @@ class _SyncRun:
             return False
         if since is not None and not self._retry_failed(object_type):
             return False
-        self.seen = set()
+        self.seen = SeenIds()
         pulled = all(self._handle_page(page) for page in self.crm.pull(object_type, since=since))
         self._flush_held(object_type)
         if not pulled:
@@ -332,9 +332,11 @@ class _SyncRun:
         now = self.clock()
         last = self.store.cursors.get(self.crm.name, f"{object_type}{MARKER_SUFFIX}")
         if full:
-            live: set[str] = self.seen
+            live = self.seen
         elif due(last, now):
-            live = {record_id for page in self.crm.live_ids(object_type) for record_id in page}
+            live = SeenIds()
+            for page in self.crm.live_ids(object_type):
+                live.update(page)
         else:
             if last is None:  # the first run: reconcile a day from now
                 self.store.cursors.save(
