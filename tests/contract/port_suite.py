@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from connector.crm.port import CrmPort, CrmRecord, Cursor, FieldUpdate, Page
 from connector.mapping.schema import WriteBack
@@ -149,6 +149,9 @@ def the_connectors_own_write_is_not_pulled_again(make: PortFactory) -> None:
         checked = {crm.writeback.checked: checked_value(crm.now(), crm.crm)}
         outcomes = crm.port.write([crm.update(record_id, **checked) for record_id in [*echoed, edited]])
         assert all(outcome.ok for outcome in outcomes)
+        returned = crm.now()
+        while crm.now() < returned + timedelta(milliseconds=1):
+            pass  # the window closes after the write's last millisecond, as a sync's does (it ends later)
         wrote_until = crm.now()
         while crm.now() <= wrote_until:
             pass  # a user's edit comes after the write window, however coarse the CRM's clock
