@@ -234,22 +234,7 @@ def _current_customer(customer: Customer | None, now: date) -> Customer | None:
 def situation_of(facts: ContactFacts, *, now: date, settings: PolicySettings) -> Situation:
     found = _KINDS.get(tuple(map(_KIND_OF, facts.sources)))
     kinds, first_party, indirect = _kinds_of(facts.sources) if found is None else found
-    customer = facts.customer
-    if facts.consents:
-        phone, email = _consent_statuses(facts.consents, now, settings.consent_max_idle_months)
-    else:
-        phone = email = ConsentStatus.NONE
-    return Situation(
-        facts,
-        now,
-        settings,
-        kinds,
-        first_party,
-        indirect,
-        phone,
-        email,
-        None if customer is None else _current_customer(customer, now),
-    )
+    return _situation(facts, now, settings, kinds, first_party=first_party, indirect=indirect)
 
 
 _KIND_OF = attrgetter("kind")
