@@ -33,8 +33,9 @@ from connector.sync.pipeline import Held, PageTally
 __all__ = ["JOB_SIZE", "Held", "WriteBuffer"]
 
 log = logging.getLogger("lawful_crm.sync")
-JOB_SIZE = 25_000
-"""Changes sent per flush: one update job per object type (about 3 MB of CSV, 3 of Salesforce's daily batches)."""
+JOB_SIZE = 15_000
+"""Changes sent per flush: one update job per object type (about 2 MB of CSV, 2 of Salesforce's daily batches).
+A job's changes are held while the next job's fill (one in flight): 25,000 held a run's peak memory above 300 MB."""
 
 
 class WriteBuffer:

@@ -13,6 +13,7 @@ A full pull lists every live record anyway, so after one the comparison costs no
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -41,34 +42,37 @@ def due(last: Cursor | None, now: datetime, *, every: timedelta = RECONCILE_EVER
 
 
 class SeenIds:
-    """The ids a pull or a listing saw, as 64-bit hashes in one array: 8 bytes an id where a set of strings takes
-    about 90, so a million-record org costs 10 MB, not 120 (a full pull keeps every id it read until the end).
+    """The ids a pull or a listing saw, as 64-bit hashes in sorted arrays: 8 bytes an id where a set of strings
+    takes about 90, so a million-record org costs 10 MB, not 120 (a full pull keeps every id it read until the
+    end).
 
-    Answers ``in`` once the ids are in (the array is sorted on the first question; adding more sorts again).
-    Two ids with one hash can only make a deleted record look live, which keeps it until a later
-    reconciliation (string hashes change with each process); never the other way round, and a record is
-    forgotten only after a read by id confirms it is gone."""
+    Each ``update`` (a page) is kept as its own sorted array; the first question merges them into one without
+    building a list of the million hashes. Two ids with one hash can only make a deleted record look live,
+    which keeps it until a later reconciliation (string hashes change with each process); never the other way
+    round, and a record is forgotten only after a read by id confirms it is gone."""
 
-    __slots__ = ("_hashes", "_sorted")
+    __slots__ = ("_merged", "_pages")
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
-        self._hashes = array("q", map(hash, ids))
-        self._sorted = False
+        self._merged = array("q")
+        self._pages: list[array[int]] = []
+        self.update(ids)
 
     def update(self, ids: Iterable[str]) -> None:
-        self._hashes.extend(map(hash, ids))
-        self._sorted = False
+        page = array("q", sorted(map(hash, ids)))
+        if page:
+            self._pages.append(page)
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return len(self._merged) + sum(len(page) for page in self._pages)
 
     def __contains__(self, record_id: object) -> bool:
-        if not self._sorted:
-            self._hashes = array("q", sorted(self._hashes))
-            self._sorted = True
+        if self._pages:
+            self._merged = array("q", heapq.merge(self._merged, *self._pages))
+            self._pages = []
         key = hash(record_id)
-        at = bisect_left(self._hashes, key)
-        return at < len(self._hashes) and self._hashes[at] == key
+        at = bisect_left(self._merged, key)
+        return at < len(self._merged) and self._merged[at] == key
 
 
 def missing(managed: Iterable[str], live: Collection[str] | SeenIds) -> list[str]:
