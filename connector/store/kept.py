@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from connector.store.packing import pack_json, pack_without_id
+from connector.store.packing import pack_json, pack_without_id, without_id
 
 if TYPE_CHECKING:
     from connector.models import ContactFacts, Decision
@@ -67,9 +67,9 @@ class Kept:
         if of is None or of[0] is not facts or of[1] is not decision or of[2] != record_id:
             self.packed_facts = pack_json(facts.model_dump_json(exclude_defaults=True), record_id)
             text = decision.model_dump_json()
-            lead = f'{{"id":{json.dumps(record_id, ensure_ascii=False)},'
-            if text.startswith(lead):  # decisions differing only by their record id share the rest
-                parts = _decision_parts("{" + text[len(lead) :])
+            rest = without_id(text, record_id)
+            if rest is not None:  # decisions differing only by their record id share the rest
+                parts = _decision_parts(rest)
                 self.packed_decision = parts.packed
                 canonical_decision = parts.canonical(record_id)
                 self.lawful_use, self.review_needed = parts.lawful_use, parts.review_needed

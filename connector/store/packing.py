@@ -20,7 +20,7 @@ from typing import Any
 
 from connector.store.zdict import ZDICT_1
 
-__all__ = ["pack", "pack_json", "pack_shared", "pack_without_id", "unpack"]
+__all__ = ["pack", "pack_json", "pack_shared", "pack_without_id", "unpack", "without_id"]
 
 _ID_LEFT_OUT = 1
 _AS_GIVEN = 2
@@ -57,21 +57,21 @@ def pack(value: Mapping[str, Any], record_id: str | None = None) -> bytes:
     return bytes((fmt,)) + _deflate(text)
 
 
-def _split_json(text: str, record_id: str | None) -> tuple[int, str]:
-    """The format byte and the stored text for a value given as its compact JSON text."""
-    if record_id is not None:
-        lead = f'{{"id":{json.dumps(record_id, ensure_ascii=False)}'
-        if text.startswith(lead + ","):
-            return _ID_LEFT_OUT, "{" + text[len(lead) + 1 :]
-        if text == lead + "}":
-            return _ID_LEFT_OUT, "{}"
-    return _AS_GIVEN, text
+def without_id(text: str, record_id: str | None) -> str | None:
+    """The compact JSON text of a value without its leading ``"id"`` item, when that item is ``record_id``
+    (what ``pack`` stores of it); None when the value does not start with that id."""
+    if record_id is None:
+        return None
+    lead = f'{{"id":{json.dumps(record_id, ensure_ascii=False)}'
+    if text.startswith(lead + ","):
+        return "{" + text[len(lead) + 1 :]
+    return "{}" if text == lead + "}" else None
 
 
 def pack_json(text: str, record_id: str | None = None) -> bytes:
     """``pack(value, record_id)`` from ``value``'s compact JSON text (a model's own JSON gives the same bytes)."""
-    fmt, stored = _split_json(text, record_id)
-    return bytes((fmt,)) + _deflate(stored)
+    rest = without_id(text, record_id)
+    return bytes((_AS_GIVEN,)) + _deflate(text) if rest is None else pack_without_id(rest)
 
 
 def pack_without_id(rest: str) -> bytes:
