@@ -11,10 +11,10 @@ Results are read a chunk at a time (`maxRecords` rows, `Sforce-Locator` to the n
 `page_size` rows at a time: memory holds one chunk's text, never the whole result. CSV cells become the values
 the REST API sends: empty cells are null, checkbox fields `true`/`false` become booleans and numbers become
 numbers (by the object's describe), parent fields (`Account.Type`) nest as in a REST row. The latest won
-Opportunity per account comes from a second Bulk query (won Opportunities, read once into a dict of account ->
-close date) instead of one aggregate REST query per page, and, when the mapping reads consent records, the
-ContactPointTypeConsent rows of a results chunk's Individuals from one Bulk query per chunk (selected by the
-chunk's keyset range, `consent.consent_statement`) instead of one REST query per page.
+Opportunity per account comes from a second Bulk query (won Opportunities, read once into a packed table of
+account -> close date, `won_deals.py`) instead of one aggregate REST query per page, and, when the mapping reads
+consent records, the ContactPointTypeConsent rows of a results chunk's Individuals from one Bulk query per chunk
+(selected by the chunk's keyset range, `consent.consent_statement`) instead of one REST query per page.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from connector.crm.salesforce.consent import INDIVIDUAL_FIELD, consent_record, c
 from connector.crm.salesforce.fields import WON_DEAL_FIELD, ObjectFields, scope
 from connector.crm.salesforce.payload import csv_lines
 from connector.crm.salesforce.records import parse_datetime, value_at
+from connector.crm.salesforce.won_deals import WonDeals
 from connector.errors import CrmContractError
 from connector.mapping.consent_records import RECORDS_FIELD, ConsentRecord
 
@@ -165,7 +166,7 @@ class BulkPuller:
         """Every row up to `horizon`, deleted ones included, as pages with their cursors."""
         types = {name.lower(): info.type for name, info in self.describe(fields.object_type).items()}
         types |= {"systemmodstamp": "datetime", "isdeleted": "boolean", "createddate": "datetime"}
-        won = self._won_close_dates() if fields.won_deals else {}
+        won = self._won_close_dates() if fields.won_deals else WonDeals()
         where = (*scope(fields.object_type), soql.keyset_through(*horizon))
         statement = soql.select(
             fields.select_list, fields.object_type, where=where, order_by=("SystemModstamp", "Id")
@@ -189,7 +190,7 @@ class BulkPuller:
         fields: ObjectFields,
         header: CsvHeader,
         rows: Sequence[Sequence[str]],
-        won: Mapping[str, str],
+        won: WonDeals,
         consents: Mapping[str, tuple[ConsentRecord, ...]] | None,
     ) -> Page:
         records = []
@@ -218,15 +219,17 @@ class BulkPuller:
                 found.setdefault(party[:15], []).append(consent_record(row, now=now))
         return {party: tuple(rows) for party, rows in found.items()}
 
-    def _won_close_dates(self) -> dict[str, str]:
+    def _won_close_dates(self) -> WonDeals:
         """Account id -> latest close date of a won Opportunity, from one Bulk query."""
+        return WonDeals(self._won_deals())
+
+    def _won_deals(self) -> Iterator[tuple[str, str]]:
+        """(account id, close date) of each won Opportunity with both."""
         statement = soql.select(("AccountId", "CloseDate"), "Opportunity", where=("IsWon = true",))
-        dates: dict[str, str] = {}
         for row in self._rows(statement, {}, include_deleted=False):
             account, closed = row.get("AccountId"), row.get("CloseDate")
-            if isinstance(account, str) and isinstance(closed, str) and closed > dates.get(account[:15], ""):
-                dates[account[:15]] = closed
-        return dates
+            if isinstance(account, str) and isinstance(closed, str) and closed:
+                yield account, closed
 
     def _rows(
         self, statement: str, types: Mapping[str, str], *, include_deleted: bool
