@@ -99,7 +99,11 @@ class SalesforceConfig(_Table):
     """Share of the org's daily API requests left for other integrations."""
     bulk_threshold: int = Field(10_000, ge=1)
     """A full pull of an object with more records than this (one COUNT() query) runs as a Bulk API 2.0 query
-    job, and a run with more changes than this (or whose pull went in bulk) writes them in Bulk update jobs."""
+    job; the run then writes its changes in Bulk update jobs too."""
+    bulk_write_threshold: int = Field(2_000, ge=1)
+    """A run with more changes than this writes them in Bulk API 2.0 update jobs (a handful of requests each),
+    fewer through sObject Collections (200 a call): Salesforce advises Bulk above 2,000 records. A run holds
+    each object's changes until it knows which way they go (their audit entries are pending meanwhile)."""
     bulk_poll_s: int = Field(5, ge=0)
     """How often, in seconds, a Bulk API 2.0 job is asked whether it has finished."""
     page_size: int = Field(2000, ge=200, le=2000)

@@ -22,13 +22,20 @@ class BulkUsage:
     polls: int = 0
     transfers: tuple[str, ...] = ()
     pulls: int = 0
-    """Pulls that went in bulk (above the threshold): a run's write-back then goes in bulk from its start."""
+    """Pulls that went in bulk (above their threshold): a run's write-back then goes in bulk from its start."""
 
 
 @runtime_checkable
 class BulkCapable(Protocol):
-    bulk_threshold: int
+    bulk_write_threshold: int
     """A run writing more changes than this writes them in bulk."""
+    write_batch: int
+    """Updates per ordinary write call: a run's held changes go that many at a time, each call's outcomes settled
+    as they come."""
+
+    def write(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
+        """`CrmPort.write`: the ordinary write, for a run's changes up to the threshold."""
+        ...
 
     def write_bulk(self, updates: Sequence[FieldUpdate]) -> list[WriteOutcome]:
         """Like `CrmPort.write`, in bulk jobs whatever the number of updates."""

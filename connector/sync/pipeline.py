@@ -43,7 +43,7 @@ class Decided:
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """A change held for a bulk write (`buffer.py`): the update, its pending entry, the flag transitions."""
+    """A change held by the run's write buffer (`buffer.py`): the update, its pending entry, the flag transitions."""
 
     update: FieldUpdate
     entry_id: int
@@ -237,9 +237,9 @@ class Pipeline:
         """Write the planned updates (unless a dry run), audit every decision, and tally what happened.
 
         Each record to write gets a pending audit entry, committed before the write is sent, which its
-        outcome settles; a process killed in between leaves it for the next run to settle. With a `buffer`
-        whose run has gone past the bulk threshold, the updates are held for a bulk job instead and their
-        entries stay pending until it settles them (`buffer.py`)."""
+        outcome settles; a process killed in between leaves it for the next run to settle. With a `buffer`,
+        the updates are held for it to write (in bulk past the CRM's threshold) instead, and their entries stay
+        pending until it settles them (`buffer.py`)."""
         tally = PageTally(read=len(decided))
         to_write = [d for d in decided if d.plan.update is not None]
         tally.updates = len(to_write)
@@ -250,7 +250,8 @@ class Pipeline:
         if to_write and not dry_run:
             intents = {item.record.id: self._entry(item, WriteStatus.PENDING, None) for item in to_write}
             pending = self.store.audit.intend(self.crm.name, run_id, list(intents.values()), now=now)
-            if buffer is not None and buffer.admit(len(to_write)):
+            if buffer is not None:
+                buffer.admit(len(to_write))
                 held = {d.record.id for d in to_write}
         if to_write and not dry_run and not held:
             try:

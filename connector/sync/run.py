@@ -113,7 +113,8 @@ class SyncResult:
 
 
 Progress = Callable[[SyncResult], None]
-"""Called after every page with the run's totals so far (progress bar or log line)."""
+"""Called after every page, and after held changes are written, with the run's totals so far (progress bar or
+log line)."""
 
 
 def _kind(options: SyncOptions, *, full: bool) -> RunKind:
@@ -164,7 +165,7 @@ class _SyncRun:
         """The live ids a full pull read, for reconciliation."""
         bulk_on = isinstance(crm, BulkCapable) and not options.dry_run and on_change is None
         self.buffer = WriteBuffer(crm, store) if isinstance(crm, BulkCapable) and bulk_on else None
-        """Holds the run's changes for bulk jobs once they exceed the CRM's threshold (``buffer.py``)."""
+        """Holds the run's changes, written in bulk once they pass the CRM's bulk write threshold (``buffer.py``)."""
         self.last_cursor: Cursor | None = None
         self.guard = BlastRadiusGuard(
             share=options.guard_share,
@@ -293,6 +294,8 @@ class _SyncRun:
                     now=self.clock(),
                 )
         self._note_usage()
+        if self.progress is not None:  # the held changes' outcomes move the run's totals
+            self.progress(self.result)
 
     def _note_usage(self) -> None:
         bulk, before = self._bulk_usage(), self.bulk_before

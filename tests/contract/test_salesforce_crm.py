@@ -397,10 +397,10 @@ class TestWrite:
             written = sandbox.state.record("Contact", ids[-1])
             assert written is not None and written["Email_Allowed__c"] is True
 
-    def test_more_updates_than_the_bulk_threshold_go_through_bulk_api_2(self) -> None:
-        """Above bulk_threshold one ingest job per object type writes them; a deleted record is reported gone."""
+    def test_more_updates_than_the_bulk_write_threshold_go_through_bulk_api_2(self) -> None:
+        """Above bulk_write_threshold one ingest job per object type writes them; a deleted record is reported gone."""
         with running_salesforce(contacts=200, leads=60, seed=6, connector_fields=True) as sandbox:
-            crm = adapter(sandbox, bulk_threshold=50)
+            crm = adapter(sandbox, bulk_write_threshold=50)
             contacts = contact_ids(80)
             sandbox.state.store.delete("Contact", 79)
             leads = [record.id for page in everything(crm, "Lead") for record in page.records][:20]
@@ -629,7 +629,7 @@ def test_no_email_or_phone_value_appears_in_errors_or_logs_during_a_faulted_run(
         records += [record for page in everything(crm, object_type) for record in page.records]
     errors: list[BaseException] = []
     outcomes = crm.write([flags(record.id, object_type=record.object_type) for record in records[:150]])
-    bulk = SalesforceCrm.from_config(configured(sandbox, bulk_threshold=10), MAPPING, bulk_poll_s=0)
+    bulk = SalesforceCrm.from_config(configured(sandbox, bulk_write_threshold=10), MAPPING, bulk_poll_s=0)
     outcomes += bulk.write([flags(record.id, object_type=record.object_type) for record in records[150:200]])
     assert {outcome.code for outcome in outcomes if not outcome.ok} == {"FIELD_CUSTOM_VALIDATION_EXCEPTION"}
 

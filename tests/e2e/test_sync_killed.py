@@ -45,7 +45,7 @@ def configuration(crm: str, sandbox: dict[str, Any]) -> str:
         sf = sandbox["salesforce"]
         return (
             f'[salesforce]\nauth = "session"\ninstance_url = "{sf["instance_url"]}"\n'
-            f'session_id = "{sf["token"]}"\npage_size = 200\nbulk_threshold = 100000\n'
+            f'session_id = "{sf["token"]}"\npage_size = 200\nbulk_threshold = 100000\nbulk_write_threshold = 100000\n'
         )
     hs = sandbox["hubspot"]
     return f'[hubspot]\nbase_url = "{hs["base_url"]}"\naccess_token = "{hs["token"]}"\n'

@@ -36,6 +36,10 @@ from tests.e2e.test_sync_killed_at_every_call import (
 __all__ = ["processes"]  # the forkserver fixture, shared with the kill-at-every-call test
 
 BULK = "bulk_threshold = 5\nbulk_poll_s = 0\n"
+REVIEW_NEEDS_A_TITLE = {
+    "object": "Contact", "name": "ReviewTitle", "message": "A record for review needs a title",
+    "condition": "Lawful_Use_Review__c = true AND Title = null",
+}  # fmt: skip
 MOMENTS = (
     ("POST", "bulkQueryJob"),
     ("GET", "bulkQueryResults"),
@@ -49,8 +53,9 @@ MOMENTS = (
 
 @contextmanager
 def bulk_org() -> Iterator[Org]:
-    with salesforce_org() as org:
-        yield dataclasses.replace(org, config=org.config + BULK)
+    """An org whose job fails some rows (so its results are read: a job that writes every row is not)."""
+    with salesforce_org(rules=[REVIEW_NEEDS_A_TITLE]) as org:
+        yield dataclasses.replace(org, config=org.config + BULK, completed=(0, 1))
 
 
 def start(org: Org, workdir: Path) -> None:

@@ -12,7 +12,6 @@ faults are rolled by writes only, which go out one at a time, so the seeded lock
 
 from __future__ import annotations
 
-import math
 from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -261,7 +260,9 @@ def test_a_storm_longer_than_the_retry_budget_stops_the_run_and_the_next_run_fin
 
     def progress(result: SyncResult) -> None:
         done.append(result.tally.written)
-        if result.tally.read == contacts:  # the last Contact page: the Lead pull starts next, alone
+        if (
+            result.tally.written == contacts
+        ):  # the Contacts' changes written: the Lead pull starts next, alone
             faults.configure(storm_remaining=ATTEMPTS, storm_status=503)
 
     stopped = sync(sandbox, store, progress=progress)
@@ -317,18 +318,19 @@ def test_rows_locked_beyond_the_retry_budget_are_written_by_the_next_incremental
     assert_every_record_holds_its_decision(sandbox, store, len(records))
 
 
-def test_a_storm_that_cuts_a_page_write_short_leaves_a_written_entry_for_every_record_written(
+def test_a_storm_that_cuts_a_write_short_leaves_a_written_entry_for_every_record_written(
     sandbox: SalesforceSandbox, store: Store
 ) -> None:
+    """The Contacts' changes are held until their pull ends, then written 200 a call: a storm that begins after
+    the third collection ends the run with those 600 written (and audited so), the rest pending or failed."""
     everyone = {r.id for r in all_records(sandbox)}
-    page_writes = math.ceil(PAGE_SIZE / COLLECTION_SIZE)
-    storm = StormAfterWrites(sandbox.state.faults, after=page_writes + 1, length=2 * ATTEMPTS)
+    storm = StormAfterWrites(sandbox.state.faults, after=3, length=2 * ATTEMPTS)
     sandbox.state.request_log = storm
     assert sync(sandbox, store).outcome is Outcome.FAILED
     faults_off(sandbox)
-    assert storm.writes == page_writes + 1, "the storm began after the first collection of the second page"
-    assert len(written_entries(store)) == PAGE_SIZE + COLLECTION_SIZE, (
-        "the first page and the first collection of the second page were written, and audited as written"
+    assert storm.writes == 3, "the storm began after the third collection"
+    assert len(written_entries(store)) == 3 * COLLECTION_SIZE, (
+        "the first three collections were written, and audited as written"
     )
     for _ in range(2):
         assert sync(sandbox, store).outcome is Outcome.COMPLETED, "a normal run completes"

@@ -38,7 +38,7 @@ from connector.crm.salesforce.list_views import ReviewQueue
 from connector.crm.salesforce.pull import Reader
 from connector.crm.salesforce.quota import QuotaMeter
 from connector.crm.salesforce.transport import is_loopback, meter_session, route_loopback
-from connector.crm.salesforce.write import Writer
+from connector.crm.salesforce.write import COLLECTION_SIZE, Writer
 from connector.errors import ConfigurationError
 from connector.mapping.consent_records import PARTY_OBJECT
 from connector.mapping.schema import MappingFile
@@ -75,7 +75,8 @@ class SalesforceCrm:
             unreadable=self._describer.unreadable, consents=self._consents,
         )  # fmt: skip
         poll_s = config.bulk_poll_s if bulk_poll_s is None else bulk_poll_s
-        self.bulk_threshold = config.bulk_threshold
+        self.bulk_write_threshold = config.bulk_write_threshold
+        self.write_batch = COLLECTION_SIZE
         self._bulk = BulkMeter()
         self._reader.bulk_threshold = config.bulk_threshold
         self._reader.bulk = BulkPuller(
@@ -84,7 +85,7 @@ class SalesforceCrm:
         )  # fmt: skip
         self._writer = Writer(
             connection, own_fields=own_fields(mapping),
-            bulk_threshold=config.bulk_threshold, unwritable=self._describer.unwritable,
+            bulk_write_threshold=config.bulk_write_threshold, unwritable=self._describer.unwritable,
             bulk_poll_s=poll_s, meter=self._bulk,
         )  # fmt: skip
         self._installer = Installer(

@@ -4,7 +4,7 @@ Updates are sorted by object type (stably) and sent 200 at a time through `compo
 `allOrNone = false`, so 1,000 updates take five calls. Records that come back UNABLE_TO_LOCK_ROW are sent again,
 alone, under the retry policy; deleted, merged and converted records are reported gone; validation failures are
 reported with their code; a field the integration user may not write stops the run with a ConfigurationError
-naming it. A write() of more than `bulk_threshold` updates (or one asked for in bulk: the sync's run-level
+naming it. A write() of more than `bulk_write_threshold` updates (or one asked for in bulk: the sync's run-level
 buffer) goes through one Bulk API 2.0 update job per object type instead; its locked rows are retried through
 Collections. Outcomes come back in the order of the updates.
 """
@@ -52,14 +52,15 @@ class Writer:
         connection: Connection,
         *,
         own_fields: Sequence[str],
-        bulk_threshold: int,
+        bulk_write_threshold: int,
         bulk_poll_s: float,
         unwritable: Unwritable,
         meter: bulk.BulkMeter | None = None,
     ) -> None:
         self.connection, self.own_fields = connection, own_fields
         self.meter = meter or bulk.BulkMeter()
-        self.bulk_threshold, self.bulk_poll_s, self.unwritable = bulk_threshold, bulk_poll_s, unwritable
+        self.bulk_write_threshold, self.bulk_poll_s = bulk_write_threshold, bulk_poll_s
+        self.unwritable = unwritable
 
     def write(self, updates: Sequence[FieldUpdate], *, bulk: bool = False) -> list[WriteOutcome]:
         """One outcome per update, same order; through Bulk API 2.0 when `bulk` or above the threshold."""
@@ -69,7 +70,7 @@ class Writer:
         outcomes: list[WriteOutcome | None] = [None] * len(updates)
         order = sorted(range(len(updates)), key=lambda index: updates[index].object_type)
         try:
-            if bulk or len(updates) > self.bulk_threshold:
+            if bulk or len(updates) > self.bulk_write_threshold:
                 for object_type, group in groupby(order, key=lambda index: updates[index].object_type):
                     self._bulk(object_type, updates, list(group), outcomes)
             else:
@@ -132,7 +133,8 @@ class Writer:
         """One Bulk API 2.0 update job for one object type; locked rows go back through Collections.
 
         The job is created, uploaded, closed and polled to its end, then its successful and failed results
-        (and, when it did not process every row, its unprocessed ones) give each row its outcome. A job that
+        (and, when it did not process every row, its unprocessed ones) give each row its outcome, unless the
+        job's info already says every row was written (`job_results`). A job that
         fails as a whole raises: for a column the user may not write, the ConfigurationError naming it."""
         data = bulk_csv([updates[index] for index in indexes])
         count = self.meter.counted
@@ -150,9 +152,7 @@ class Writer:
             raise CrmContractError(
                 f"a Bulk API 2.0 update job ended {info.get('state')}: {info.get('errorMessage')}"
             )
-        codes = self.job_results(
-            job_id, rows=len(indexes), processed=int(info.get("numberRecordsProcessed") or 0)
-        )
+        codes = self.job_results(job_id, info, ids=[updates[index].record_id for index in indexes])
         verdicts = [
             judge(updates[index].record_id, code=codes.get(updates[index].record_id, LOCKED))
             for index in indexes
@@ -172,9 +172,16 @@ class Writer:
             poll_s=self.bulk_poll_s,
         )
 
-    def job_results(self, job_id: str, *, rows: int, processed: int) -> dict[str, str | None]:
-        """Record id -> error code (None: written) from an ended job's result CSVs; rows the job never processed
-        are `UNPROCESSED` (not written: the next run reads them again)."""
+    def job_results(self, job_id: str, info: dict[str, Any], *, ids: Sequence[str]) -> dict[str, str | None]:
+        """Record id -> error code (None: written) for the rows `ids` of an ended job, from its result CSVs; rows
+        the job never processed are `UNPROCESSED` (not written: the next run reads them again).
+
+        A job whose last info says it processed every row and failed none (`numberRecordsProcessed` counts the
+        failed rows too) wrote them all, and its result CSVs would only repeat that: they are not read, which
+        saves two of a job's requests in the usual case."""
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        if info.get("numberRecordsFailed") == 0 and processed == len(ids):
+            return dict.fromkeys(ids)
 
         def read(which: str) -> str:
             return self.connection.call(
@@ -183,7 +190,7 @@ class Writer:
             )
 
         codes: dict[str, str | None] = dict(bulk_results(read("successfulResults"), read("failedResults")))
-        if processed < rows:
+        if processed < len(ids):
             codes.update(
                 (record_id, UNPROCESSED) for record_id in unprocessed_ids(read("unprocessedrecords"))
             )
