@@ -13,6 +13,7 @@ import resource
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
@@ -111,6 +112,16 @@ def edit_share(crm: str, info: Mapping[str, Any], *, records: int, today: date, 
     response = requests.post(f"{base_url(crm, info)}/__sandbox/user-edits", json=body, timeout=600)
     response.raise_for_status()
     return int(response.json()["edited"])
+
+
+def cpu_calibration_s(iterations: int = 20_000_000) -> float:
+    """Seconds this machine takes for a plain Python counting loop of `iterations`: one figure to set records/s
+    measured on different machines side by side (lower is faster)."""
+    started = time.perf_counter()
+    total = 0
+    for step in range(iterations):
+        total += step & 1
+    return round(time.perf_counter() - started, 2)
 
 
 def peak_rss_mb() -> float:

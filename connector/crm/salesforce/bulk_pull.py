@@ -183,6 +183,7 @@ class BulkPuller:
                 yield self._page(fields, header, chunk[start : start + self.page_size], won, consents)
                 pages += 1
             previous, rows_read = last, rows_read + len(chunk)
+            del chunk, consents  # not held while the next chunk is read
         log.info("pulled %d %s rows in %d pages through Bulk API 2.0", rows_read, fields.object_type, pages)
 
     def _page(
@@ -265,9 +266,10 @@ class BulkPuller:
             cells = csv.reader(csv_lines(text))
             header = next(cells, [])
             chunk = list(cells)
-            del text
+            del text, cells
             if chunk:
                 yield header, chunk
+            del chunk  # nor here: the next chunk's text and cells come without the last one's
             locator = following or None
 
 
