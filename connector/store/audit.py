@@ -172,6 +172,20 @@ def _fingerprint(kept: Kept, status: str) -> str:
     return kept.fingerprint(_SETTLED.get(status, status))
 
 
+def _prepared(
+    entries: Sequence[AuditEntry], if_failed: dict[str, str] | None
+) -> list[tuple[AuditEntry, Kept, str]]:
+    """Each entry with its kept form and fingerprint; `if_failed` gets a pending entry's fingerprint should
+    its write fail."""
+    prepared = []
+    for entry in entries:
+        kept = _kept(entry)
+        prepared.append((entry, kept, _fingerprint(kept, entry.write_status)))
+        if if_failed is not None and entry.write_status == WriteStatus.PENDING:
+            if_failed[entry.record_id] = _fingerprint(kept, WriteStatus.FAILED)
+    return prepared
+
+
 def _inserted(db: Any, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Insert entries; record id -> entry id (a record's last entry where it has several). Entries of distinct
     records need no order, since each returned row names its record: they go in multi-row batches (SQLite
@@ -245,13 +259,40 @@ class Audit:
         commit them before the write goes out. Returns record id -> entry id, for ``record(pending=...)``."""
         if not entries:
             return {}
+        rows = self._intended(crm, run_id, entries, now=now)
+        with self._engine.begin() as db:
+            return _inserted(db, rows)
+
+    def _intended(
+        self, crm: str, run_id: int, entries: Sequence[AuditEntry], *, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The pending entries' rows; each entry's kept form remembers the values it intends to write."""
         rows = []
         for entry in entries:
             kept = _kept(entry)
             rows.append(self._row(crm, run_id, entry, kept, now=now))
             kept.intended = entry.written
+        return rows
+
+    def hold(
+        self,
+        crm: str,
+        run_id: int,
+        intents: Sequence[AuditEntry],
+        entries: Sequence[AuditEntry],
+        *,
+        now: datetime,
+        if_failed: dict[str, str],
+    ) -> tuple[dict[str, int], int]:
+        """``intend`` then ``record`` in one transaction, for a page whose writes are held for later (the run's
+        write buffer): nothing is sent before both are committed, so their pending entries are kept as surely
+        as ``intend``'s, for one commit instead of two. Returns the pending entry ids and how many were kept."""
+        rows = self._intended(crm, run_id, intents, now=now)
+        prepared = _prepared(entries, if_failed)
         with self._engine.begin() as db:
-            return _inserted(db, rows)
+            pending = _inserted(db, rows) if rows else {}
+            kept = self._record(db, crm, run_id, prepared, now=now, pending=pending)
+        return pending, kept
 
     def record(
         self,
@@ -272,65 +313,70 @@ class Audit:
         pending entry becomes this one, or is dropped when this one adds nothing. Every entry also refreshes
         what its record's flags rest on (expiry, policy, mapping, screening) where that changed, so a record
         decided again with the same outcome is no longer due."""
-        pending = pending or {}
-        prepared = []
-        for entry in entries:
-            kept = _kept(entry)
-            prepared.append((entry, kept, _fingerprint(kept, entry.write_status)))
-            if if_failed is not None and entry.write_status == WriteStatus.PENDING:
-                if_failed[entry.record_id] = _fingerprint(kept, WriteStatus.FAILED)
+        prepared = _prepared(entries, if_failed)
         with self._engine.begin() as db:
-            known = self._known(db, crm, [e.record_id for e, *_ in prepared])
-            fresh: dict[str, tuple[AuditEntry, Kept, str]] = {}
-            restated: dict[str, AuditEntry] = {}
-            for item in prepared:
-                entry, _, fingerprint = item
-                stored = known.get(entry.record_id)
-                sent = entry.write_status in _SENT or entry.write_status == WriteStatus.REFUSED
-                # every write keeps its own entry, and so does every refusal (counted by ``refusals``)
-                if sent or stored is None or stored["fingerprint"] != fingerprint:
-                    fresh[entry.record_id] = item  # the last entry of a record in one batch wins
-                    restated.pop(entry.record_id, None)
-                elif entry.record_id not in fresh and _state_differs(stored, entry.state()):
-                    restated[entry.record_id] = entry
-            if restated:
-                self._restate(db, crm, restated.values())
-            given = {entry.record_id for entry, *_ in prepared}  # the others' outcomes are not known yet
-            superseded = [
-                pending[record_id] for record_id in given & pending.keys() if record_id not in fresh
-            ]
-            if superseded:
-                db.execute(delete(decisions).where(decisions.c.id.in_(superseded)))
-            if not fresh:
-                return 0
-            ids = self._settle_or_insert(db, crm, run_id, fresh, pending, now=now)
-            states = [
-                {
-                    "crm": crm,
-                    "record_id": record_id,
-                    "object_type": entry.object_type,
-                    "fingerprint": fingerprint,
-                    "decision_id": ids[record_id],
-                    **self._stored(db, entry.state()),
-                }
-                for record_id, (entry, _, fingerprint) in fresh.items()
-            ]
-            updates = [row for row in states if row["record_id"] in known]
-            inserts = [row for row in states if row["record_id"] not in known]
-            if inserts:
-                db.execute(insert(record_states), inserts)
-            if updates:
-                db.execute(
-                    update(record_states)
-                    .where(_STATE_KEY)
-                    .values(
-                        fingerprint=bindparam("fingerprint"),
-                        decision_id=bindparam("decision_id"),
-                        object_type=bindparam("object_type"),
-                        **{name: bindparam(name) for name in _STORED_COLUMNS},
-                    ),
-                    [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
-                )
+            return self._record(db, crm, run_id, prepared, now=now, pending=pending)
+
+    def _record(
+        self,
+        db: Any,
+        crm: str,
+        run_id: int,
+        prepared: Sequence[tuple[AuditEntry, Kept, str]],
+        *,
+        now: datetime,
+        pending: Mapping[str, int] | None,
+    ) -> int:
+        pending = pending or {}
+        known = self._known(db, crm, [e.record_id for e, *_ in prepared])
+        fresh: dict[str, tuple[AuditEntry, Kept, str]] = {}
+        restated: dict[str, AuditEntry] = {}
+        for item in prepared:
+            entry, _, fingerprint = item
+            stored = known.get(entry.record_id)
+            sent = entry.write_status in _SENT or entry.write_status == WriteStatus.REFUSED
+            # every write keeps its own entry, and so does every refusal (counted by ``refusals``)
+            if sent or stored is None or stored["fingerprint"] != fingerprint:
+                fresh[entry.record_id] = item  # the last entry of a record in one batch wins
+                restated.pop(entry.record_id, None)
+            elif entry.record_id not in fresh and _state_differs(stored, entry.state()):
+                restated[entry.record_id] = entry
+        if restated:
+            self._restate(db, crm, restated.values())
+        given = {entry.record_id for entry, *_ in prepared}  # the others' outcomes are not known yet
+        superseded = [pending[record_id] for record_id in given & pending.keys() if record_id not in fresh]
+        if superseded:
+            db.execute(delete(decisions).where(decisions.c.id.in_(superseded)))
+        if not fresh:
+            return 0
+        ids = self._settle_or_insert(db, crm, run_id, fresh, pending, now=now)
+        states = [
+            {
+                "crm": crm,
+                "record_id": record_id,
+                "object_type": entry.object_type,
+                "fingerprint": fingerprint,
+                "decision_id": ids[record_id],
+                **self._stored(db, entry.state()),
+            }
+            for record_id, (entry, _, fingerprint) in fresh.items()
+        ]
+        updates = [row for row in states if row["record_id"] in known]
+        inserts = [row for row in states if row["record_id"] not in known]
+        if inserts:
+            db.execute(insert(record_states), inserts)
+        if updates:
+            db.execute(
+                update(record_states)
+                .where(_STATE_KEY)
+                .values(
+                    fingerprint=bindparam("fingerprint"),
+                    decision_id=bindparam("decision_id"),
+                    object_type=bindparam("object_type"),
+                    **{name: bindparam(name) for name in _STORED_COLUMNS},
+                ),
+                [{"b_crm": row["crm"], "b_record_id": row["record_id"], **row} for row in updates],
+            )
         return len(fresh)
 
     def _settle_or_insert(

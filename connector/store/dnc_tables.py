@@ -16,9 +16,9 @@ No table holds a phone number: ``dnc_numbers`` keeps the keyed hash of each E.16
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Integer, LargeBinary, String, Table
+from sqlalchemy import Column, Date, Integer, String, Table
 
-from connector.store.tables import UtcDateTime, metadata
+from connector.store.tables import Bytes, UtcDateTime, metadata
 
 __all__ = ["dnc_current", "dnc_keys", "dnc_numbers", "dnc_secrets", "dnc_versions"]
 
@@ -26,7 +26,7 @@ dnc_secrets = Table(
     "dnc_secrets",
     metadata,
     Column("name", String(40), primary_key=True),
-    Column("secret", LargeBinary, nullable=False),
+    Column("secret", Bytes, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -34,7 +34,7 @@ dnc_keys = Table(
     "dnc_keys",
     metadata,
     Column("name", String(40), primary_key=True),
-    Column("fingerprint", LargeBinary(16), nullable=False),
+    Column("fingerprint", Bytes(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -66,7 +66,7 @@ dnc_numbers = Table(
     "dnc_numbers",
     metadata,
     Column("version_id", Integer, primary_key=True, autoincrement=False),
-    Column("number_hash", LargeBinary(16), primary_key=True),
+    Column("number_hash", Bytes(16), primary_key=True),
     Column("since", Date),
     sqlite_with_rowid=False,
 )

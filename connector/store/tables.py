@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "Bytes",
     "UtcDateTime",
     "UtcMicros",
     "cursors",
@@ -74,6 +75,15 @@ class UtcMicros(TypeDecorator[datetime]):
 
     def process_result_value(self, value: int | None, dialect: Any) -> datetime | None:
         return None if value is None else _EPOCH + value * _MICROSECOND
+
+
+class Bytes(LargeBinary):
+    """A binary column whose bytes go to the driver as they are: sqlite3 and psycopg both take ``bytes``, and
+    LargeBinary's own binding wraps each value in the driver's Binary first (about 4 % of a Bulk run's CPU,
+    three values an audit entry)."""
+
+    def bind_processor(self, dialect: Any) -> None:
+        return None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -131,13 +141,13 @@ decisions = Table(
     Column("review_needed", Boolean, nullable=False),
     # Facts, decision and written values as ``packing`` keeps them (compressed JSON, the record id left out);
     # the policy id is the decision's own.
-    Column("facts", LargeBinary, nullable=False),
-    Column("decision", LargeBinary, nullable=False),
+    Column("facts", Bytes, nullable=False),
+    Column("decision", Bytes, nullable=False),
     # ``written``, ``unchanged``, ``planned`` (dry run), ``failed``, ``gone``, or ``pending``: kept before the
     # write is sent, then settled by its outcome or, after a crash, by the next run's read of the record.
     Column("write_status", String(20), nullable=False),
     # The field values written (the connector's own fields only), when any were; while pending, those sent.
-    Column("written", LargeBinary),
+    Column("written", Bytes),
     Column("error_code", String(60)),
     Index(None, "crm", "record_id"),
     Index(

@@ -238,8 +238,9 @@ class Pipeline:
 
         Each record to write gets a pending audit entry, committed before the write is sent, which its
         outcome settles; a process killed in between leaves it for the next run to settle. With a `buffer`,
-        the updates are held for it to write (in bulk past the CRM's threshold) instead, and their entries stay
-        pending until it settles them (`buffer.py`)."""
+        the updates are held for it to write (in bulk past the CRM's threshold) instead: their pending entries are
+        kept with the page's other entries in one transaction (`Audit.hold`) and stay pending until the buffer
+        settles them (`buffer.py`)."""
         tally = PageTally(read=len(decided))
         to_write = [d for d in decided if d.plan.update is not None]
         tally.updates = len(to_write)
@@ -249,10 +250,11 @@ class Pipeline:
         intents: dict[str, AuditEntry] = {}
         if to_write and not dry_run:
             intents = {item.record.id: self._entry(item, WriteStatus.PENDING, None) for item in to_write}
-            pending = self.store.audit.intend(self.crm.name, run_id, list(intents.values()), now=now)
-            if buffer is not None:
+            if buffer is not None:  # kept pending with the page's other entries, below
                 buffer.admit(len(to_write))
                 held = {d.record.id for d in to_write}
+            else:
+                pending = self.store.audit.intend(self.crm.name, run_id, list(intents.values()), now=now)
         if to_write and not dry_run and not held:
             try:
                 results = self.crm.write([d.plan.update for d in to_write if d.plan.update is not None])
@@ -279,7 +281,11 @@ class Pipeline:
                     self._entry(item, status, outcomes.get(item.record.id), intents.get(item.record.id))
                 )
         if_failed: dict[str, str] = {}
-        if entries:
+        if held:
+            pending, tally.audited = self.store.audit.hold(
+                self.crm.name, run_id, list(intents.values()), entries, now=now, if_failed=if_failed
+            )
+        elif entries:
             tally.audited = self.store.audit.record(
                 self.crm.name, run_id, entries, now=now, pending=pending, if_failed=if_failed
             )

@@ -28,6 +28,7 @@ from connector.mapping.facts import CompiledMapping
 from connector.policy import PolicySettings
 from connector.store import PendingWrite, RunKind, RunOutcome, Store
 from connector.sync.buffer import WriteBuffer
+from connector.sync.collection import run_collection
 from connector.sync.pipeline import ChangeSink, Decided, PageTally, Pipeline
 from connector.sync.plan import BlastRadiusGuard, GuardVerdict
 from connector.sync.reconcile import MARKER_SUFFIX, SeenIds, due, gone, marker, missing
@@ -138,10 +139,12 @@ def run_sync(
 ) -> SyncResult:
     """Sync every object of ``crm`` once; the result says how it ended. FatalError propagates after logging.
 
-    ``screener`` screens each page's phone numbers against the do-not-call registers (one call per page)."""
+    ``screener`` screens each page's phone numbers against the do-not-call registers (one call per page).
+    Garbage is collected as a run wants it while it lasts (`collection.py`)."""
     pipeline = Pipeline(crm, compiled, policy, store, screener)
     run = _SyncRun(crm, pipeline, store, options, clock, progress, on_change)
-    return run.execute(today)
+    with run_collection():
+        return run.execute(today)
 
 
 class _SyncRun:

@@ -85,6 +85,30 @@ def test_a_pending_entry_is_settled_in_place_by_its_outcome(store: Store) -> Non
     )
 
 
+def test_a_held_page_keeps_its_pending_entries_and_its_other_entries_as_one(store: Store) -> None:
+    intents = [entry("003A", WriteStatus.PENDING, SENT)]
+    if_failed: dict[str, str] = {}
+    pending, kept = store.audit.hold(
+        "salesforce",
+        1,
+        intents,
+        [entry("003A", WriteStatus.PENDING, SENT), entry("003B", "unchanged")],
+        now=T0,
+        if_failed=if_failed,
+    )
+    assert kept == 2
+    assert statuses(store) == {"003A": [WriteStatus.PENDING], "003B": ["unchanged"]}, (
+        "one entry a record: the held write's pending entry is its entry"
+    )
+    [a] = store.audit.history("salesforce", "003A")
+    assert (a.id, a.written) == (pending["003A"], SENT)
+    [unsettled] = store.audit.unsettled("salesforce", "Contact", limit=10)
+    assert (unsettled.record_id, unsettled.values) == ("003A", SENT)
+    assert set(if_failed) == {"003A"}, "what the record's state becomes should the held write fail"
+    assert store.audit.settle_writes({pending["003A"]: (WriteStatus.WRITTEN, None, "")}) == 1
+    assert statuses(store) == {"003A": ["written"], "003B": ["unchanged"]}
+
+
 def test_an_outcome_that_adds_nothing_drops_its_pending_entry_but_every_write_is_kept(store: Store) -> None:
     store.audit.record(
         "salesforce", 1, [entry("003A", "failed", code="X"), entry("003B", "written", SENT)], now=T0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from connector.mapping.load import load_mapping
 from connector.mapping.writeback import written_values
 from connector.policy import PolicySettings, evaluate
 from connector.store import Store, open_store
+from connector.sync.collection import RUN_THRESHOLDS
 from connector.sync.run import Outcome, SyncOptions, SyncResult, run_sync
 from tests.conftest import NOW
 from tests.fakes import EPOCH, FakeCrm
@@ -55,6 +57,17 @@ def test_first_run_writes_every_record_and_a_second_run_writes_nothing(store: St
     assert second.tally.read == 230
     assert second.tally.updates == 0 and len(crm.writes) == writes_before
     assert second.tally.audited == 0, "an unchanged org adds nothing to the audit"
+
+
+def test_a_run_collects_garbage_as_a_run_wants_and_gives_the_settings_back(store: Store) -> None:
+    before, during = gc.get_threshold(), []
+    crm = FakeCrm.seeded(20)
+    run_sync(
+        crm, MAPPING, POLICY, store, SyncOptions(full=True), clock=crm.now, today=NOW,
+        progress=lambda _: during.append(gc.get_threshold()),
+    )  # fmt: skip
+    assert during and set(during) == {RUN_THRESHOLDS}
+    assert gc.get_threshold() == before
 
 
 def test_incremental_run_reads_only_changed_records_and_writes_only_changed_decisions(store: Store) -> None:
