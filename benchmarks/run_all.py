@@ -162,7 +162,10 @@ def large_markdown(large: dict[str, Any]) -> list[str]:
     lines = ["", f"## A large org: {large['contacts']:,} contacts per CRM", "",
              "Salesforce with Bulk API 2.0 above `bulk_threshold` (`bench_bulk.py --incremental`), HubSpot with its "
              "limits off (`bench_sync.py --no-rate-limit`). REST calls are those counted against the daily API "
-             "limit; Bulk API 2.0 requests (job creation, polls, results, uploads) are counted apart.",
+             "limit; Bulk API 2.0 requests (job creation, polls, results, uploads) are counted apart. "
+             f"Bulk from {sf['bulk_threshold']:,} records a pull and {sf.get('bulk_write_threshold', sf['bulk_threshold']):,} "
+             "changes a run; the machine's time for a fixed Python loop (`cpu_calibration_s`, lower is faster): "
+             f"{sf.get('cpu_calibration_s', '–')} s.",
              *(["", large["note"]] if large.get("note") else []), "",
              "| goal | measured | met |", "|---|---|---|"]  # fmt: skip
     lines += [
