@@ -11,7 +11,9 @@ For the run's length, what exists when it starts is frozen (`gc.freeze`: never s
 free it) and the youngest generation is collected every 50,000 allocations instead of 700: the same run made 3
 collections of the middle generation and no full one, and went from 2,458 to about 3,000 records per second
 with the same peak memory (`benchmarks/bench_bulk.py`). Cycles are still collected, later; the thresholds and
-the frozen objects are given back when the last run of the process ends (runs may overlap in threads).
+the frozen objects are given back when the last run of the process ends (runs may overlap in threads). A
+process that froze objects of its own before (a server that forks, say) keeps them frozen: the run then freezes
+nothing, so that it thaws nothing of the process's.
 """
 
 from __future__ import annotations
@@ -29,16 +31,20 @@ RUN_THRESHOLDS = (50_000, 20, 100)
 _lock = threading.Lock()
 _runs = 0
 _before: tuple[int, int, int] = gc.get_threshold()
+_froze = False
+"""Whether the first run froze what existed (nothing was frozen before it), to thaw it after the last."""
 
 
 @contextmanager
 def run_collection() -> Iterator[None]:
     """Collect garbage as a sync run wants it (see module docstring) until the last run in the process ends."""
-    global _runs, _before
+    global _runs, _before, _froze
     with _lock:
         if _runs == 0:
             _before = gc.get_threshold()
-            gc.freeze()
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
             gc.set_threshold(*RUN_THRESHOLDS)
         _runs += 1
     try:
@@ -48,4 +54,5 @@ def run_collection() -> Iterator[None]:
             _runs -= 1
             if _runs == 0:
                 gc.set_threshold(*_before)
-                gc.unfreeze()
+                if _froze:
+                    gc.unfreeze()

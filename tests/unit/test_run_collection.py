@@ -17,6 +17,18 @@ def test_a_run_collects_less_often_and_gives_the_process_its_settings_back() -> 
     assert gc.get_freeze_count() == frozen_before
 
 
+def test_what_the_process_froze_itself_stays_frozen_after_a_run() -> None:
+    gc.freeze()
+    try:
+        assert gc.get_freeze_count() > 0
+        with run_collection():
+            assert gc.get_threshold() == RUN_THRESHOLDS
+        # objects freed meanwhile leave the frozen count; a thaw would empty it
+        assert gc.get_freeze_count() > 0, "the run thawed nothing of the process's"
+    finally:
+        gc.unfreeze()
+
+
 def test_cycles_made_during_a_run_are_still_collected() -> None:
     collected = threading.Event()
 
