@@ -45,7 +45,8 @@ from connector.settings import SalesforceConfig
 from connector.store import open_store
 from connector.sync.run import SyncOptions, run_sync
 
-WRITE_THRESHOLD = 2_000
+WRITE_THRESHOLD: int = SalesforceConfig.model_fields["bulk_write_threshold"].default
+"""The setting's own default: the write-back as an admin who leaves it alone gets it."""
 
 
 def bulk_adapter(
